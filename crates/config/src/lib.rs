@@ -1,1 +1,300 @@
-//! vsync-config
+//! The operator contract (docs/ARCHITECTURE.md §2): every service reads one TOML file with the
+//! sections `[bus]`, `[vikunja]`, `[ingress]`, `[taskwarrior]`, `[telemetry]`, `[metrics]`,
+//! `[reconcile]`, `[labels]`; any key can be overridden by `VIKUNJA_SYNC_<SECTION>_<KEY>`.
+//! Secrets are never values, only paths to files, read by [`read_secret`].
+
+mod duration;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+pub use vsync_model::TagMap;
+
+/// Prefix of environment overrides.
+pub const ENV_PREFIX: &str = "VIKUNJA_SYNC_";
+const SECTIONS: &[&str] = &[
+    "bus",
+    "vikunja",
+    "ingress",
+    "taskwarrior",
+    "telemetry",
+    "metrics",
+    "reconcile",
+    "labels",
+];
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config: {0}")]
+    Parse(#[from] toml::de::Error),
+    #[error("invalid value in {var}: {reason}")]
+    Env { var: String, reason: String },
+    #[error("missing setting `{0}`")]
+    Missing(&'static str),
+    #[error("cannot read secret file {path}: {reason}")]
+    Secret { path: PathBuf, reason: String },
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub bus: Bus,
+    pub vikunja: Vikunja,
+    pub ingress: Ingress,
+    pub taskwarrior: Taskwarrior,
+    pub telemetry: Telemetry,
+    pub metrics: Metrics,
+    pub reconcile: Reconcile,
+    pub labels: TagMap,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Bus {
+    /// `None`: `vikunja-sync up` starts a local nats-server.
+    pub url: Option<String>,
+    pub credentials_file: Option<PathBuf>,
+    pub replicas: usize,
+}
+
+impl Default for Bus {
+    fn default() -> Self {
+        Bus {
+            url: None,
+            credentials_file: None,
+            replicas: 1,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Vikunja {
+    pub url: Option<String>,
+    pub token_file: Option<PathBuf>,
+    pub webhook_secret_file: Option<PathBuf>,
+    /// Where Vikunja reaches webhook-ingress; webhooks are registered only when set.
+    pub webhook_url: Option<String>,
+    /// The Vikunja project for Taskwarrior tasks without a project.
+    pub default_project: String,
+    /// Top-level project titles to sync; empty = all.
+    pub projects: Vec<String>,
+    #[serde(with = "duration")]
+    pub timeout: Duration,
+}
+
+impl Default for Vikunja {
+    fn default() -> Self {
+        Vikunja {
+            url: None,
+            token_file: None,
+            webhook_secret_file: None,
+            webhook_url: None,
+            default_project: "Inbox".into(),
+            projects: Vec::new(),
+            timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Ingress {
+    pub listen: SocketAddr,
+    pub max_body_bytes: usize,
+}
+
+impl Default for Ingress {
+    fn default() -> Self {
+        Ingress {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8471)),
+            max_body_bytes: 1 << 20,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Taskwarrior {
+    /// Host id on the bus; default: this machine's hostname.
+    pub host: Option<String>,
+    pub taskrc: Option<PathBuf>,
+    pub data: Option<PathBuf>,
+    pub task_bin: Option<PathBuf>,
+    pub socket: Option<PathBuf>,
+    pub state_dir: Option<PathBuf>,
+}
+
+impl Taskwarrior {
+    pub fn host(&self) -> String {
+        self.host.clone().unwrap_or_else(hostname)
+    }
+    pub fn data(&self) -> PathBuf {
+        self.data.clone().unwrap_or_else(|| home().join(".task"))
+    }
+    pub fn taskrc(&self) -> PathBuf {
+        self.taskrc
+            .clone()
+            .unwrap_or_else(|| home().join(".taskrc"))
+    }
+    pub fn task_bin(&self) -> PathBuf {
+        self.task_bin
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("task"))
+    }
+    pub fn state_dir(&self) -> PathBuf {
+        self.state_dir
+            .clone()
+            .unwrap_or_else(|| self.data().join(".vikunja-sync"))
+    }
+    pub fn socket(&self) -> PathBuf {
+        self.socket
+            .clone()
+            .unwrap_or_else(|| self.data().join(".vikunja-sync/watcher.sock"))
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Telemetry {
+    /// OTLP/gRPC endpoint; `None`: no exporter at all.
+    pub otlp_endpoint: Option<String>,
+    pub service_name: Option<String>,
+    /// "text" (default) or "json".
+    pub log_format: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Metrics {
+    /// `/metrics` and `/healthz` for services that serve no HTTP of their own.
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Reconcile {
+    #[serde(with = "duration")]
+    pub interval: Duration,
+    #[serde(with = "duration")]
+    pub full_interval: Duration,
+    pub concurrency: usize,
+}
+
+impl Default for Reconcile {
+    fn default() -> Self {
+        Reconcile {
+            interval: Duration::from_secs(60),
+            full_interval: Duration::from_secs(15 * 60),
+            concurrency: 4,
+        }
+    }
+}
+
+impl Config {
+    /// Reads `path` (if given) and applies the process environment's overrides.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                path: p.to_path_buf(),
+                source,
+            })?,
+            None => String::new(),
+        };
+        Self::parse(&text, std::env::vars())
+    }
+
+    /// Parses TOML text, then applies `VIKUNJA_SYNC_<SECTION>_<KEY>` overrides from `env`.
+    pub fn parse(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut table: toml::Table = toml::from_str(text)?;
+        for (var, value) in env {
+            let Some(rest) = var.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let rest = rest.to_ascii_lowercase();
+            let Some((section, key)) = SECTIONS.iter().find_map(|s| {
+                rest.strip_prefix(s)
+                    .and_then(|k| k.strip_prefix('_'))
+                    .map(|k| (*s, k))
+            }) else {
+                continue; // not a config key (e.g. the hook's VIKUNJA_SYNC_SOCKET)
+            };
+            let section = table
+                .entry(section)
+                .or_insert_with(|| toml::Value::Table(Default::default()));
+            let Some(section) = section.as_table_mut() else {
+                return Err(ConfigError::Env {
+                    var,
+                    reason: "section is not a table".into(),
+                });
+            };
+            section.insert(key.to_string(), env_value(&value));
+        }
+        Ok(Config::deserialize(table)?)
+    }
+
+    /// The Vikunja API base URL (`<url>/api/v1`).
+    pub fn vikunja_api(&self) -> Result<String, ConfigError> {
+        let url = self
+            .vikunja
+            .url
+            .as_deref()
+            .ok_or(ConfigError::Missing("vikunja.url"))?;
+        Ok(format!("{}/api/v1", url.trim_end_matches('/')))
+    }
+}
+
+/// An environment value as TOML: numbers, booleans and arrays when they parse, else a string.
+fn env_value(v: &str) -> toml::Value {
+    toml::from_str::<toml::Table>(&format!("v = {v}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(v.to_string()))
+}
+
+/// Reads a secret from a file (trailing newline removed). The error names the file, never the
+/// content.
+pub fn read_secret(path: &Path) -> Result<SecretString, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Secret {
+        path: path.to_path_buf(),
+        reason: e.kind().to_string(),
+    })?;
+    let text = text.trim_end_matches(['\n', '\r']);
+    if text.is_empty() {
+        return Err(ConfigError::Secret {
+            path: path.to_path_buf(),
+            reason: "file is empty".into(),
+        });
+    }
+    Ok(SecretString::from(text.to_string()))
+}
+
+fn home() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/"))
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,1 +1,175 @@
-//! reconciler
+//! reconciler: owns canonical task state and correlations (JetStream KV), merges every event
+//! from both sides field by field, writes Vikunja through the one API client, and registers the
+//! system's webhooks on every top-level project it syncs.
+
+mod error;
+mod labels;
+mod projects;
+mod push;
+mod sync;
+mod webhooks;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use futures::StreamExt;
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+use vsync_bus::async_nats::jetstream::{AckKind, Message};
+use vsync_bus::{Bus, BusConfig};
+use vsync_config::{Config, read_secret};
+use vsync_proto::TaskEvent;
+use vsync_vikunja::VikunjaClient;
+
+pub use error::SyncError;
+pub use labels::subject as labels_subject;
+pub use sync::{Applied, Reconciler};
+
+/// A message redelivered this often goes to the dead-letter subject instead.
+const MAX_DELIVERIES: i64 = 10;
+
+/// The running service.
+pub struct App {
+    sync: Arc<Reconciler>,
+    webhooks: webhooks::Registrar,
+    interval: Duration,
+}
+
+impl App {
+    pub async fn build(cfg: &Config, bus_url: &str, name: &str) -> anyhow::Result<App> {
+        let bus = Bus::connect(&BusConfig {
+            url: bus_url.to_string(),
+            credentials_file: cfg.bus.credentials_file.clone(),
+            replicas: cfg.bus.replicas,
+            name: name.to_string(),
+        })
+        .await?;
+        let token_file = cfg
+            .vikunja
+            .token_file
+            .as_deref()
+            .ok_or(vsync_config::ConfigError::Missing("vikunja.token_file"))?;
+        let api = VikunjaClient::new(
+            &cfg.vikunja_api()?,
+            read_secret(token_file)?,
+            cfg.vikunja.timeout,
+        )?;
+        let secret = cfg
+            .vikunja
+            .webhook_secret_file
+            .as_deref()
+            .map(read_secret)
+            .transpose()?;
+        let mut tree = projects::ProjectTree::new(&cfg.vikunja.default_project);
+        match api.projects().await {
+            Ok(all) => tree.load(all),
+            // Vikunja may be down: TW <-> TW sync still works; projects are fetched later.
+            Err(e) => tracing::warn!(error = %e, "cannot list Vikunja projects yet"),
+        }
+        let sync = Arc::new(Reconciler {
+            labels: labels::LabelClient::new(bus.client().clone()),
+            bus,
+            api,
+            projects: Mutex::new(tree),
+            tags: cfg.labels.clone(),
+            dirty: Mutex::new(BTreeSet::new()),
+        });
+        let webhooks = webhooks::Registrar::new(
+            cfg.vikunja.webhook_url.clone(),
+            secret,
+            cfg.vikunja.projects.clone(),
+        );
+        Ok(App {
+            sync,
+            webhooks,
+            interval: cfg.reconcile.interval,
+        })
+    }
+
+    pub fn reconciler(&self) -> Arc<Reconciler> {
+        self.sync.clone()
+    }
+
+    /// Processes events until `shutdown` is cancelled; the event in hand is finished first.
+    pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let consumer = self.sync.bus.events_consumer().await?;
+        let mut messages = consumer.messages().await.context("cannot consume events")?;
+        let mut retry = tokio::time::interval(Duration::from_secs(2));
+        let mut periodic = tokio::time::interval(self.interval.max(Duration::from_secs(1)));
+        tracing::info!("reconciler running");
+        loop {
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break,
+                msg = messages.next() => match msg {
+                    Some(Ok(m)) => self.process(m).await,
+                    Some(Err(e)) => tracing::warn!(error = %e, "event stream error"),
+                    None => anyhow::bail!("event stream ended"),
+                },
+                _ = retry.tick() => self.sync.retry_dirty().await,
+                _ = periodic.tick() => self.webhooks.ensure(&self.sync).await,
+            }
+        }
+        tracing::info!("reconciler stopped");
+        Ok(())
+    }
+
+    async fn process(&self, msg: Message) {
+        let subject = msg.subject.to_string();
+        let span = tracing::info_span!(
+            "process",
+            otel.name = %format!("process {}", vsync_bus::subject::pattern(&subject)),
+            otel.kind = "consumer",
+            messaging.system = "nats",
+            messaging.destination.name = %subject,
+            task.uuid = tracing::field::Empty,
+        );
+        vsync_bus::trace::set_parent(&span, msg.headers.as_ref());
+        async {
+            let now = vsync_model::dates::now_us();
+            let ev: TaskEvent = match vsync_bus::decode("TaskEvent", &msg.payload) {
+                Ok(ev) => ev,
+                Err(e) => return self.dead(&msg, &subject, &e.to_string(), now).await,
+            };
+            match self.sync.handle(&ev).await {
+                Ok(applied) => {
+                    tracing::Span::current().record("task.uuid", applied.uuid.as_str());
+                    if applied.stored {
+                        tracing::debug!(uuid = %applied.uuid, changed = ?applied.changed, "merged");
+                    }
+                    let _ = msg.ack().await;
+                }
+                Err(e) if e.is_transient() => {
+                    let delivered = msg.info().map(|i| i.delivered).unwrap_or(1);
+                    if delivered >= MAX_DELIVERIES {
+                        return self.dead(&msg, &subject, &e.to_string(), now).await;
+                    }
+                    tracing::warn!(error = %e, delivered, "event failed; will be redelivered");
+                    let delay = Duration::from_millis(250 * (1 << delivered.clamp(0, 6)) as u64);
+                    let _ = msg.ack_with(AckKind::Nak(Some(delay))).await;
+                }
+                Err(e) => self.dead(&msg, &subject, &e.to_string(), now).await,
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn dead(&self, msg: &Message, subject: &str, reason: &str, now: i64) {
+        match self
+            .sync
+            .bus
+            .dead_letter("reconciler", subject, &msg.payload, reason, now)
+            .await
+        {
+            Ok(()) => {
+                let _ = msg.ack().await;
+            }
+            // Not acknowledged: it comes back rather than being lost.
+            Err(e) => tracing::error!(error = %e, "cannot write dead letter"),
+        }
+    }
+}

@@ -1,1 +1,146 @@
-fn main() {}
+//! `vikunja-sync`: the operator CLI.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Event-driven two-way sync between Vikunja and Taskwarrior"
+)]
+struct Cli {
+    /// Config file (docs/ARCHITECTURE.md §2).
+    #[arg(long, global = true, env = "VIKUNJA_SYNC_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every service this machine's config asks for (and a local nats-server when no bus
+    /// URL is configured).
+    Up,
+    /// Start a throw-away system (nats-server, Vikunja simulator, two Taskwarrior hosts) and
+    /// move one change each way through it.
+    Demo,
+    /// Show tasks, pending events, host lag, dead letters and recent conflicts.
+    Status,
+    /// Install or remove the Taskwarrior hook.
+    Hook {
+        #[command(subcommand)]
+        action: HookAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum HookAction {
+    /// Link the hook into `<data>/hooks` and declare the UDA in the taskrc.
+    Install {
+        /// Taskwarrior data dir (default: from the config, else ~/.task).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// taskrc to declare the UDA in (default: from the config, else ~/.taskrc).
+        #[arg(long)]
+        taskrc: Option<PathBuf>,
+        /// The hook program (default: next to this program).
+        #[arg(long)]
+        hook_bin: Option<PathBuf>,
+        /// Also run on-modify, which is what sees `task undo` on Taskwarrior 2.6
+        /// (costs one more process per changed task).
+        #[arg(long)]
+        with_undo: bool,
+    },
+    /// Remove our hook links (nothing else).
+    Uninstall {
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let cfg = match vsync_config::Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("vikunja-sync: {e}");
+            return ExitCode::from(64);
+        }
+    };
+    let result = match cli.command {
+        Command::Hook { action } => hook(action, &cfg),
+        Command::Demo => {
+            if std::env::var_os("RUST_LOG").is_some() {
+                let _ = vsync_telemetry::init("vikunja-sync", "demo", &cfg.telemetry);
+            }
+            vikunja_sync::demo::run().await
+        }
+        Command::Up => {
+            let _telemetry = match vsync_telemetry::init("vikunja-sync", "", &cfg.telemetry) {
+                Ok(g) => g,
+                Err(e) => {
+                    eprintln!("vikunja-sync: {e:#}");
+                    return ExitCode::from(70);
+                }
+            };
+            let stop = CancellationToken::new();
+            let trigger = stop.clone();
+            tokio::spawn(async move {
+                vsync_telemetry::shutdown_signal().await;
+                trigger.cancel();
+            });
+            vikunja_sync::local::up(cfg, stop).await
+        }
+        Command::Status => status(&cfg).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vikunja-sync: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn hook(action: HookAction, cfg: &vsync_config::Config) -> anyhow::Result<()> {
+    match action {
+        HookAction::Install {
+            data,
+            taskrc,
+            hook_bin,
+            with_undo,
+        } => {
+            let data = data.unwrap_or_else(|| cfg.taskwarrior.data());
+            let taskrc = taskrc.unwrap_or_else(|| cfg.taskwarrior.taskrc());
+            let report =
+                vikunja_sync::hook::install(&data, Some(&taskrc), hook_bin.as_deref(), with_undo)?;
+            println!("{report}");
+        }
+        HookAction::Uninstall { data } => {
+            let data = data.unwrap_or_else(|| cfg.taskwarrior.data());
+            println!("{}", vikunja_sync::hook::remove(&data)?);
+        }
+    }
+    Ok(())
+}
+
+async fn status(cfg: &vsync_config::Config) -> anyhow::Result<()> {
+    let url = cfg
+        .bus
+        .url
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("missing setting `bus.url`"))?;
+    let bus = vsync_bus::Bus::connect(&vsync_bus::BusConfig {
+        url,
+        credentials_file: cfg.bus.credentials_file.clone(),
+        replicas: cfg.bus.replicas,
+        name: "vikunja-sync status".into(),
+    })
+    .await?;
+    print!("{}", vikunja_sync::status::report(&bus).await?);
+    Ok(())
+}

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Nix checks that run without network, KVM or a Nix store with nixpkgs in it:
+#   1. every *.nix file parses            (nix-instantiate --parse)
+#   2. the module's option docs: every option under services.vikunja-sync has a
+#      description and a type             (lib.evalModules on nixpkgs' lib/)
+#   3. ../shared/tools/nix-eval-check .   (flake outputs, the module's units, the VM
+#      tests' nodes; evaluation only), when its inputs are in ~/.cache/nix-eval-check
+# Building packages and running the VM tests needs a real Nix: `nix flake check`
+# (see docs/NIXOS.md). Exit status: 0 ok (steps 2 and 3 may be skipped), 1 a failure.
+set -uo pipefail
+
+root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel 2>/dev/null || (cd "$(dirname "$0")/.." && pwd))
+cd "$root" || exit 1
+cache=${NIX_EVAL_CACHE:-$HOME/.cache/nix-eval-check}
+failures=0
+
+# ---------------------------------------------------------------- 1. parse
+if ! command -v nix-instantiate >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "nix-instantiate missing: installing Debian's nix-bin"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nix-bin >/dev/null ||
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nix-bin >/dev/null; }
+  fi
+fi
+if ! command -v nix-instantiate >/dev/null; then
+  echo "FAIL: nix-instantiate not found (apt-get install nix-bin)"
+  exit 1
+fi
+
+echo "== 1. nix-instantiate --parse"
+n=0
+bad=0
+while IFS= read -r -d '' f; do
+  n=$((n + 1))
+  if ! out=$(nix-instantiate --parse "$f" 2>&1 >/dev/null); then
+    bad=$((bad + 1))
+    echo "FAIL: $f"
+    echo "$out" | head -5
+  fi
+done < <(find . \( -name .git -o -name target -o -name node_modules -o -name 'result*' \) -prune -o -name '*.nix' -type f -print0)
+echo "$n file(s) parsed, $bad with errors"
+[ "$bad" -eq 0 ] || failures=$((failures + 1))
+
+# nixpkgs' lib/ needs Nix >= 2.18: the private Nix 2.26 of nix-eval-check
+nix26_instantiate=$cache/nix-2.26/wrap/nix-instantiate
+have_inputs=1
+for d in nixpkgs-lib crane nix-2.26; do
+  [ -e "$cache/$d" ] || have_inputs=0
+done
+
+# ---------------------------------------------------------------- 2. option docs
+echo
+echo "== 2. option docs of services.vikunja-sync"
+if [ "$have_inputs" = 1 ] && [ -x "$nix26_instantiate" ] && [ -f "$cache/nixpkgs-lib/lib/default.nix" ]; then
+  # The module evaluated with real lib/ and a free-form stand-in for the rest of
+  # NixOS; every option (including the per-user submodule's) must have a
+  # description and a declared type, and its documentation must render.
+  expr=$(
+    cat <<EOF
+let
+  lib = import $cache/nixpkgs-lib/lib;
+  fake = name: { type = "derivation"; inherit name; outPath = "/nix/store/00000000000000000000000000000000-\${name}"; meta.mainProgram = name; };
+  pkgs = {
+    inherit lib;
+    formats = {
+      toml = _: { type = lib.types.attrsOf lib.types.anything; generate = name: _: fake name; };
+      yaml = _: { type = lib.types.attrsOf lib.types.anything; generate = name: _: fake name; };
+      json = _: { type = lib.types.attrsOf lib.types.anything; generate = name: _: fake name; };
+    };
+    taskwarrior3 = fake "taskwarrior3"; jaeger = fake "jaeger";
+    coreutils = fake "coreutils"; gnugrep = fake "gnugrep";
+    writeShellScript = name: _: fake name;
+  };
+  eval = lib.evalModules {
+    modules = [
+      { freeformType = lib.types.lazyAttrsOf lib.types.anything; config.networking.hostName = "host"; }
+      $root/nixos-modules
+      { services.vikunja-sync = { enable = true; taskwarrior.users.alice = { }; }; }
+    ];
+    specialArgs = { inherit pkgs; };
+  };
+  docs = lib.optionAttrSetToDocList eval.options.services.vikunja-sync;
+  visible = lib.filter (o: o.visible && !o.internal) docs;
+  missing = map (o: o.name) (lib.filter (o: (o.description or null) == null || o.description == "" || o.type == "unspecified value") visible);
+in
+if missing != [ ] then throw "options without a description or type: \${lib.concatStringsSep ", " missing}"
+else lib.concatMapStringsSep "\n" (o: "\${o.name} : \${o.type}\${lib.optionalString (o ? default) " = \${o.default.text or (builtins.toJSON o.default)}"}") visible
+EOF
+  )
+  if out=$("$nix26_instantiate" --eval --strict --json --expr "$expr" 2>&1); then
+    printf '%b\n' "$(echo "$out" | sed -e 's/^"//' -e 's/"$//')" | sed 's/^/  /'
+    echo "option docs: OK"
+  else
+    echo "FAIL: option docs"
+    echo "$out" | tail -15
+    failures=$((failures + 1))
+  fi
+else
+  echo "SKIPPED option docs: inputs not present in $cache (see NIX.md)"
+fi
+
+# ---------------------------------------------------------------- 3. nix-eval-check
+echo
+echo "== 3. nix-eval-check"
+tool=""
+for candidate in "$root/../shared/tools/nix-eval-check" "$(dirname "$0")/../../shared/tools/nix-eval-check"; do
+  if [ -x "$candidate" ]; then
+    tool=$candidate
+    break
+  fi
+done
+if [ -z "$tool" ]; then
+  echo "SKIPPED nix-eval-check: ../shared/tools/nix-eval-check not found"
+elif [ "$have_inputs" = 0 ]; then
+  echo "SKIPPED nix-eval-check: inputs not present (see NIX.md)"
+else
+  if ! "$tool" .; then
+    failures=$((failures + 1))
+  fi
+fi
+
+echo
+if [ "$failures" -eq 0 ]; then
+  echo "nix-check: OK"
+else
+  echo "nix-check: $failures step(s) failed"
+  exit 1
+fi

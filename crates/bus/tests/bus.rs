@@ -1,0 +1,105 @@
+//! The bus against a real nats-server.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use vsync_bus::{Bus, BusConfig, Cas, subject};
+use vsync_harness::NatsServer;
+use vsync_proto::{EventKind, Origin, TaskEvent, TaskState};
+
+async fn bus(nats: &NatsServer) -> Bus {
+    Bus::connect(&BusConfig {
+        url: nats.url(),
+        credentials_file: None,
+        replicas: 1,
+        name: "bus-test".into(),
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn declaring_twice_is_harmless() {
+    let nats = NatsServer::start();
+    let _a = bus(&nats).await;
+    let _b = bus(&nats).await;
+}
+
+#[tokio::test]
+async fn the_same_message_id_is_stored_once() {
+    let nats = NatsServer::start();
+    let bus = bus(&nats).await;
+    let ev = TaskEvent {
+        origin: Origin::Vikunja as i32,
+        kind: EventKind::Updated as i32,
+        ..Default::default()
+    };
+    let s = subject::vikunja_task(3, EventKind::Updated);
+    assert!(bus.publish_event(&s, "id-1", &ev).await.unwrap());
+    assert!(!bus.publish_event(&s, "id-1", &ev).await.unwrap());
+    assert!(bus.publish_event(&s, "id-2", &ev).await.unwrap());
+    let mut stream = bus
+        .jetstream()
+        .get_stream(vsync_bus::EVENTS_STREAM)
+        .await
+        .unwrap();
+    assert_eq!(stream.info().await.unwrap().state.messages, 2);
+}
+
+#[tokio::test]
+async fn canonical_state_is_written_with_compare_and_set() {
+    let nats = NatsServer::start();
+    let bus = bus(&nats).await;
+    let mut st = TaskState {
+        uuid: "0b7b1bbd-0f38-4a3c-9f0b-6b6a1d1e7a11".into(),
+        version: 1,
+        ..Default::default()
+    };
+    let Cas::Written(r1) = bus.store_state(&st, None).await.unwrap() else {
+        panic!("first write must succeed")
+    };
+    assert_eq!(bus.store_state(&st, None).await.unwrap(), Cas::Stale);
+    st.version = 2;
+    let Cas::Written(r2) = bus.store_state(&st, Some(r1)).await.unwrap() else {
+        panic!("write at the current revision must succeed")
+    };
+    assert_eq!(bus.store_state(&st, Some(r1)).await.unwrap(), Cas::Stale);
+    let (loaded, rev) = bus.load_state(&st.uuid).await.unwrap().unwrap();
+    assert_eq!((loaded.version, rev), (2, r2));
+}
+
+#[tokio::test]
+async fn a_host_gets_the_latest_state_of_each_task_then_each_change_once() {
+    let nats = NatsServer::start();
+    let bus = bus(&nats).await;
+    for (uuid, versions) in [("a", 3u64), ("b", 1)] {
+        let mut rev = None;
+        for v in 1..=versions {
+            let st = TaskState {
+                uuid: uuid.into(),
+                version: v,
+                ..Default::default()
+            };
+            rev = match bus.store_state(&st, rev).await.unwrap() {
+                Cas::Written(r) => Some(r),
+                Cas::Stale => panic!("stale"),
+            };
+        }
+    }
+    let consumer = bus.host_consumer("laptop one").await.unwrap();
+    let mut msgs = consumer.messages().await.unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let m = tokio::time::timeout(Duration::from_secs(5), msgs.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let st: TaskState = vsync_bus::decode("TaskState", &m.payload).unwrap();
+        seen.push((st.uuid.clone(), st.version));
+        m.ack().await.unwrap();
+    }
+    seen.sort();
+    assert_eq!(seen, [("a".to_string(), 3), ("b".to_string(), 1)]);
+}

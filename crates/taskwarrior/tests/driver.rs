@@ -1,0 +1,83 @@
+//! The driver against a real `task` binary in a throw-away data dir.
+#![allow(clippy::unwrap_used)]
+
+use serde_json::json;
+use vsync_harness::TwHost;
+use vsync_model::TwTask;
+use vsync_taskwarrior::Taskwarrior;
+
+fn driver(h: &TwHost) -> Taskwarrior {
+    Taskwarrior::new(h.task_bin().into(), h.taskrc(), h.data_dir())
+}
+
+#[tokio::test]
+async fn import_creates_and_replaces_whole_tasks_and_export_reads_them_back() {
+    let host = TwHost::new("driver");
+    let tw = driver(&host);
+    let uuid = "0b7b1bbd-0f38-4a3c-9f0b-6b6a1d1e7a11";
+    let task = TwTask::from_value(json!({
+        "uuid": uuid, "description": "café & \"quotes\"", "status": "pending",
+        "entry": "20260101T000000Z", "project": "Home.Garden", "tags": ["a b?"],
+        "due": "20260301T090000Z", "vikunja_id": 42, "estimate": "PT2H"
+    }))
+    .unwrap();
+    tw.import(std::slice::from_ref(&task)).await.unwrap();
+    let got = tw.export_uuids(&[uuid]).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].0["description"], "café & \"quotes\"");
+    assert_eq!(got[0].0["due"], "20260301T090000Z");
+    assert_eq!(got[0].vikunja_id(), Some(42));
+    assert_eq!(got[0].0["estimate"], "PT2H");
+
+    // import replaces the whole task: what is not sent is gone
+    let mut smaller = got[0].clone();
+    smaller.0.remove("project");
+    tw.import(&[smaller]).await.unwrap();
+    let all = tw.export_all().await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert!(all[0].0.get("project").is_none());
+    assert_eq!(all[0].0["estimate"], "PT2H");
+}
+
+#[tokio::test]
+async fn import_does_not_run_hooks() {
+    let host = TwHost::new("nohooks");
+    let marker = host.data_dir().join("hook-ran");
+    let hook = host.hooks_dir().join("on-add.marker");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\ntouch {}\nread line\necho \"$line\"\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    std::os::unix::fs::PermissionsExt::set_mode(
+        &mut std::fs::metadata(&hook).unwrap().permissions(),
+        0o755,
+    );
+    let mut perms = std::fs::metadata(&hook).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&hook, perms).unwrap();
+    host.ok(&["add", "by the user"]);
+    assert!(marker.exists(), "the hook runs for the user's commands");
+    std::fs::remove_file(&marker).unwrap();
+    let t = TwTask::from_value(json!({
+        "uuid": "1b7b1bbd-0f38-4a3c-9f0b-6b6a1d1e7a11", "description": "by the sync",
+        "status": "pending", "entry": "20260101T000000Z"
+    }))
+    .unwrap();
+    driver(&host).import(&[t]).await.unwrap();
+    assert!(!marker.exists(), "but not for ours");
+    assert!(host.find("by the sync").is_some());
+}
+
+#[tokio::test]
+async fn a_uuid_filter_cannot_be_abused() {
+    let host = TwHost::new("filter");
+    let err = driver(&host)
+        .export_uuids(&["rc.data.location=/tmp"])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not a task uuid"));
+}

@@ -1,0 +1,244 @@
+{
+  description = "vikunja-sync: event-driven two-way sync between Vikunja and Taskwarrior over NATS JetStream";
+
+  inputs = {
+    nixpkgs.url = "github:NixOS/nixpkgs/nixos-unstable";
+    crane.url = "github:ipetkov/crane";
+  };
+
+  outputs =
+    {
+      self,
+      nixpkgs,
+      crane,
+    }:
+    let
+      inherit (nixpkgs) lib;
+
+      systems = [
+        "x86_64-linux"
+        "aarch64-linux"
+        "x86_64-darwin"
+        "aarch64-darwin"
+      ];
+
+      # one name everywhere: crate = binary = package = unit
+      binaries = [
+        "webhook-ingress"
+        "tw-watcher"
+        "reconciler"
+        "label-sync"
+        "vikunja-sync"
+        "vikunja-sync-hook"
+      ];
+
+      workspaceVersion = (lib.importTOML ./Cargo.toml).workspace.package.version;
+
+      perSystem =
+        pkgs:
+        let
+          craneLib = crane.mkLib pkgs;
+
+          # Cargo sources plus everything the tests read (the .proto files for the
+          # generated-code freshness test, fixtures); not docs/, nixos-modules/ or
+          # the VM tests, so editing those rebuilds nothing.
+          src = lib.fileset.toSource {
+            root = ./.;
+            fileset = lib.fileset.unions [
+              ./Cargo.toml
+              ./Cargo.lock
+              ./proto
+              ./crates
+              ./services
+              ./integration-tests/harness
+              ./integration-tests/vikunja-sim
+              ./integration-tests/e2e
+            ];
+          };
+
+          commonArgs = {
+            inherit src;
+            pname = "vikunja-sync";
+            version = workspaceVersion;
+            strictDeps = true;
+            # TLS is rustls + ring and protobuf code is checked in: no openssl, no protoc
+            buildInputs = lib.optionals pkgs.stdenv.hostPlatform.isDarwin [ pkgs.libiconv ];
+          };
+
+          # the workspace's dependencies, built once and shared by every derivation below
+          cargoArtifacts = craneLib.buildDepsOnly commonArgs;
+
+          # every binary in one cargo build; `vikunja-sync demo` and `up` find the hook
+          # binary next to themselves and start nats-server and task from PATH
+          workspace = craneLib.buildPackage (
+            commonArgs
+            // {
+              inherit cargoArtifacts;
+              cargoExtraArgs = "--locked " + lib.concatMapStringsSep " " (b: "-p ${b}") binaries;
+              doCheck = false;
+              nativeBuildInputs = [ pkgs.makeWrapper ];
+              postInstall = ''
+                wrapProgram $out/bin/vikunja-sync \
+                  --suffix PATH : ${
+                    lib.makeBinPath [
+                      pkgs.nats-server
+                      pkgs.taskwarrior3
+                    ]
+                  }
+              '';
+              meta = {
+                description = "Two-way sync between Vikunja and Taskwarrior over NATS JetStream";
+                license = lib.licenses.mit;
+                mainProgram = "vikunja-sync";
+              };
+            }
+          );
+
+          # `nix run .#<binary>` / `nix build .#<binary>`: the binary of the one build
+          binPackage =
+            name:
+            pkgs.runCommand name
+              {
+                meta = workspace.meta // {
+                  mainProgram = name;
+                };
+              }
+              ''
+                mkdir -p $out/bin
+                ln -s ${workspace}/bin/${name} $out/bin/${name}
+              '';
+
+          cargoChecks = {
+            clippy = craneLib.cargoClippy (
+              commonArgs
+              // {
+                inherit cargoArtifacts;
+                cargoClippyExtraArgs = "--workspace --all-targets -- --deny warnings";
+              }
+            );
+
+            fmt = craneLib.cargoFmt { inherit src; };
+
+            # the cargo test suite against a real nats-server and Taskwarrior
+            tests = craneLib.cargoTest (
+              commonArgs
+              // {
+                inherit cargoArtifacts;
+                cargoTestExtraArgs = "--workspace";
+                nativeBuildInputs = [
+                  pkgs.nats-server
+                  pkgs.taskwarrior3
+                ];
+                NATS_SERVER_BIN = lib.getExe pkgs.nats-server;
+                __darwinAllowLocalNetworking = true;
+                preCheck = ''
+                  export HOME=$(mktemp -d)
+                '';
+              }
+            );
+          };
+
+          vmTest =
+            file:
+            pkgs.testers.runNixOSTest {
+              imports = [ file ];
+              defaults = {
+                imports = [ self.nixosModules.default ];
+                documentation.enable = lib.mkDefault false;
+              };
+            };
+
+          # option docs render: every option has a type and a description
+          optionDocs =
+            let
+              eval = lib.nixosSystem {
+                modules = [
+                  self.nixosModules.default
+                  {
+                    nixpkgs.hostPlatform = pkgs.stdenv.hostPlatform.system;
+                    boot.isContainer = true;
+                    system.stateVersion = lib.trivial.release;
+                    services.vikunja-sync.enable = true;
+                  }
+                ];
+              };
+            in
+            (pkgs.nixosOptionsDoc {
+              options = {
+                services.vikunja-sync = eval.options.services.vikunja-sync;
+              };
+              warningsAreErrors = true;
+            }).optionsCommonMark;
+        in
+        {
+          packages = lib.genAttrs binaries binPackage // {
+            default = workspace;
+          };
+
+          checks =
+            cargoChecks
+            // {
+              inherit workspace;
+            }
+            // lib.optionalAttrs pkgs.stdenv.hostPlatform.isLinux {
+              option-docs = optionDocs;
+              # nix build .#checks.x86_64-linux.e2e (needs KVM)
+              e2e = vmTest ./integration-tests/nixos/e2e.nix;
+              module = vmTest ./integration-tests/nixos/module.nix;
+            };
+
+          devShell = craneLib.devShell {
+            checks = {
+              inherit (cargoChecks) clippy tests;
+            };
+            packages = [
+              pkgs.rust-analyzer
+              pkgs.nats-server
+              pkgs.natscli
+              pkgs.taskwarrior3
+              pkgs.protobuf
+              pkgs.jaeger
+            ];
+          };
+        };
+
+      bySystem = lib.genAttrs systems (system: perSystem nixpkgs.legacyPackages.${system});
+      forAllSystems = f: lib.mapAttrs (_: f) bySystem;
+    in
+    {
+      packages = forAllSystems (s: s.packages);
+
+      checks = forAllSystems (s: s.checks);
+
+      devShells = forAllSystems (s: {
+        default = s.devShell;
+      });
+
+      # nix run .#vikunja-sync -- demo   (nats-server and task are on the wrapper's PATH)
+      apps = forAllSystems (
+        s:
+        let
+          app = {
+            type = "app";
+            program = lib.getExe s.packages.default;
+            meta.description = "vikunja-sync operator CLI (up, demo, status, reconcile, repair, adopt, hook)";
+          };
+        in
+        {
+          default = app;
+          vikunja-sync = app;
+        }
+      );
+
+      nixosModules.default =
+        { lib, pkgs, ... }:
+        {
+          imports = [ ./nixos-modules ];
+          services.vikunja-sync.package =
+            lib.mkDefault
+              self.packages.${pkgs.stdenv.hostPlatform.system}.default;
+        };
+
+      formatter = lib.genAttrs systems (system: nixpkgs.legacyPackages.${system}.nixfmt);
+    };
+}

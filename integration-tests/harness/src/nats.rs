@@ -1,0 +1,132 @@
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A real `nats-server` with JetStream on a free loopback port and a temporary store.
+/// Killed (and its store removed) on drop.
+pub struct NatsServer {
+    child: Option<Child>,
+    port: u16,
+    store: Store,
+    bin: PathBuf,
+}
+
+enum Store {
+    Temp(tempfile::TempDir),
+    Kept(PathBuf),
+}
+
+impl Store {
+    fn path(&self) -> &std::path::Path {
+        match self {
+            Store::Temp(t) => t.path(),
+            Store::Kept(p) => p,
+        }
+    }
+}
+
+const HINT: &str = "nats-server not found: install it (Debian: `apt-get install nats-server`, \
+                    Nix: `nix develop`) or set NATS_SERVER_BIN";
+
+impl NatsServer {
+    /// Starts a server on a port the server picks itself (`-p -1`: no free-port race).
+    pub fn start() -> NatsServer {
+        let store = Store::Temp(tempfile::tempdir().expect("temp dir for the JetStream store"));
+        Self::try_start(store).expect(HINT)
+    }
+
+    /// Starts a server that keeps its JetStream data in `store_dir` (the embedded bus of
+    /// `vikunja-sync up`).
+    pub fn start_with_store(store_dir: &std::path::Path) -> std::io::Result<NatsServer> {
+        std::fs::create_dir_all(store_dir)?;
+        Self::try_start(Store::Kept(store_dir.to_path_buf()))
+    }
+
+    fn try_start(store: Store) -> std::io::Result<NatsServer> {
+        let bin = crate::find_program("nats-server", "NATS_SERVER_BIN", &["/usr/sbin", "/usr/bin"])
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, HINT))?;
+        let mut s = NatsServer {
+            child: None,
+            port: 0,
+            store,
+            bin,
+        };
+        s.spawn("-1")?;
+        Ok(s)
+    }
+
+    fn spawn(&mut self, port: &str) -> std::io::Result<()> {
+        let mut child = Command::new(&self.bin)
+            .args(["-a", "127.0.0.1", "-p", port, "-js", "--store_dir"])
+            .arg(self.store.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let Some(stderr) = child.stderr.take() else {
+            return Err(std::io::Error::other("nats-server stderr not captured"));
+        };
+        let (tx, rx) = mpsc::channel();
+        // Keep reading the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.split("Listening for client connections on ").nth(1)
+                    && let Some(port) = addr
+                        .trim()
+                        .rsplit(':')
+                        .next()
+                        .and_then(|p| p.parse::<u16>().ok())
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(port);
+                }
+            }
+        });
+        match rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(port) => {
+                self.port = port;
+                self.child = Some(child);
+                Ok(())
+            }
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(std::io::Error::other(
+                    "nats-server did not report its port within 10 s",
+                ))
+            }
+        }
+    }
+
+    /// `nats://127.0.0.1:<port>`
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops the server (a bus outage); [`NatsServer::restart`] brings it back with its data.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the server again on the same port and store.
+    pub fn restart(&mut self) {
+        self.stop();
+        let port = self.port.to_string();
+        self.spawn(&port).expect("restart nats-server");
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

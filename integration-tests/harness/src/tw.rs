@@ -1,0 +1,109 @@
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// A throw-away Taskwarrior "host": its own taskrc and data directory under a temp dir.
+pub struct TwHost {
+    pub name: String,
+    dir: tempfile::TempDir,
+    task_bin: PathBuf,
+}
+
+const HINT: &str = "task (Taskwarrior) not found: install it (Debian: `apt-get install \
+                    taskwarrior`, Nix: `nix develop`) or set TASK_BIN";
+
+impl TwHost {
+    /// A new empty host with the sync's UDA declared.
+    pub fn new(name: &str) -> TwHost {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("tw-{name}-"))
+            .tempdir()
+            .expect("temp dir for a Taskwarrior host");
+        let task_bin =
+            crate::find_program("task", "TASK_BIN", &["/usr/bin", "/usr/local/bin"]).expect(HINT);
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(data.join("hooks")).expect("data dir");
+        let rc = format!(
+            "data.location={}\nconfirmation=off\nverbose=nothing\njson.array=on\nhooks=on\n\
+             uda.vikunja_id.type=numeric\nuda.vikunja_id.label=Vikunja ID\nnews.version=99.99.99\n",
+            data.display()
+        );
+        std::fs::write(dir.path().join("taskrc"), rc).expect("taskrc");
+        TwHost {
+            name: name.to_string(),
+            dir,
+            task_bin,
+        }
+    }
+
+    pub fn taskrc(&self) -> PathBuf {
+        self.dir.path().join("taskrc")
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn hooks_dir(&self) -> PathBuf {
+        self.data_dir().join("hooks")
+    }
+
+    pub fn task_bin(&self) -> &Path {
+        &self.task_bin
+    }
+
+    /// Runs `task <args>` as the user would (hooks on).
+    pub fn task(&self, args: &[&str]) -> Output {
+        Command::new(&self.task_bin)
+            .args(args)
+            .env("TASKRC", self.taskrc())
+            .env("TASKDATA", self.data_dir())
+            .output()
+            .expect("run task")
+    }
+
+    /// Runs `task <args>` and panics with its output if it failed.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.task(args);
+        assert!(
+            out.status.success(),
+            "task {args:?} failed on {}: {}{}",
+            self.name,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `task add <description> [more args]`, returning the new task's uuid.
+    pub fn add(&self, args: &[&str]) -> String {
+        let mut a = vec!["add"];
+        a.extend_from_slice(args);
+        self.ok(&a);
+        self.ok(&["+LATEST", "_uuids"]).trim().to_string()
+    }
+
+    /// Every task (`task export`, hooks off so exports never reach the sync).
+    pub fn export(&self) -> Vec<Value> {
+        let out = self.ok(&["rc.hooks=off", "export"]);
+        match serde_json::from_str(&out) {
+            Ok(Value::Array(v)) => v,
+            _ => panic!("task export on {} printed no JSON array: {out}", self.name),
+        }
+    }
+
+    /// One task by uuid, if this host has it.
+    pub fn get(&self, uuid: &str) -> Option<Value> {
+        self.export()
+            .into_iter()
+            .find(|t| t.get("uuid").and_then(Value::as_str) == Some(uuid))
+    }
+
+    /// The first task with this description.
+    pub fn find(&self, description: &str) -> Option<Value> {
+        self.export()
+            .into_iter()
+            .find(|t| t.get("description").and_then(Value::as_str) == Some(description))
+    }
+}

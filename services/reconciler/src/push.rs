@@ -1,0 +1,192 @@
+//! Writing canonical state to Vikunja: create (PUT), update (POST of the complete object), delete,
+//! and the label set through label-sync. What Vikunja answers is merged back, so server-side
+//! changes (a repeating task reopened with moved dates) reach every host.
+
+use vsync_bus::Cas;
+use vsync_model::{Change, VikunjaTask, merge, vikunja};
+use vsync_proto::{LabelWork, Origin, TaskState, TaskStatus};
+
+use crate::error::SyncError;
+use crate::sync::Reconciler;
+
+enum Written {
+    /// Created or updated: what we sent and what Vikunja answered (labels set).
+    Task {
+        sent: VikunjaTask,
+        got: VikunjaTask,
+        wrote: bool,
+    },
+    Deleted,
+}
+
+impl Reconciler {
+    /// Brings Vikunja up to canonical state for `uuid`. A transient failure leaves the task dirty
+    /// for the retry loop; a permanent one is returned.
+    pub(crate) async fn push(&self, uuid: &str) -> Result<(), SyncError> {
+        let (state, _) = self.load(uuid).await?;
+        match self.write(&state).await {
+            Ok(w) => {
+                self.record(uuid, w).await?;
+                self.dirty.lock().await.remove(uuid);
+                Ok(())
+            }
+            Err(e) if e.is_transient() => {
+                tracing::warn!(uuid, error = %e, "Vikunja write failed; will retry");
+                self.dirty.lock().await.insert(uuid.to_string());
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn write(&self, state: &TaskState) -> Result<Written, SyncError> {
+        let f = state.fields.clone().unwrap_or_default();
+        if f.status() == TaskStatus::Deleted {
+            if state.vikunja_id > 0 {
+                match self.api.delete_task(state.vikunja_id).await {
+                    Err(e) if !e.is_not_found() => return Err(e.into()),
+                    _ => {}
+                }
+            }
+            return Ok(Written::Deleted);
+        }
+        let project_id = self
+            .projects
+            .lock()
+            .await
+            .resolve(&f.project, &self.api)
+            .await?;
+        let stored = VikunjaTask::from_json(&state.vikunja_json).ok();
+        let (sent, mut got, wrote) = match (&stored, state.vikunja_id) {
+            (_, 0) => {
+                let sent = vikunja::apply(None, &f, project_id, &self.tags);
+                let got = self.api.create_task(project_id, &sent).await?;
+                self.link(&state.uuid, got.id()).await?;
+                (sent, got, true)
+            }
+            (Some(s), _) => {
+                let sent = vikunja::apply(Some(s), &f, project_id, &self.tags);
+                if sent == *s {
+                    (sent, s.clone(), false)
+                } else {
+                    let got = self.api.update_task(&sent).await?;
+                    (sent, got, true)
+                }
+            }
+            (None, id) => {
+                // We lost the object (should not happen): read it, then update it.
+                let s = self.api.get_task(id).await?;
+                let sent = vikunja::apply(Some(&s), &f, project_id, &self.tags);
+                let got = self.api.update_task(&sent).await?;
+                (sent, got, true)
+            }
+        };
+        // The update response echoes labels from the input; keep the set we know.
+        let known = stored.as_ref().map(VikunjaTask::labels).unwrap_or_default();
+        got.set_labels(&known);
+        let want: Vec<String> = f
+            .tags
+            .iter()
+            .filter_map(|t| self.tags.tag_to_label(t))
+            .collect();
+        let have: Vec<String> = known.iter().map(|(_, t)| t.clone()).collect();
+        if sorted(&want) != sorted(&have) {
+            let res = self
+                .labels
+                .apply(&LabelWork {
+                    uuid: state.uuid.clone(),
+                    vikunja_task_id: got.id(),
+                    titles: want.clone(),
+                    current_label_ids: known.iter().map(|(id, _)| *id).collect(),
+                })
+                .await?;
+            let labels: Vec<(i64, String)> = res.label_ids.into_iter().zip(want).collect();
+            got.set_labels(&labels);
+        }
+        Ok(Written::Task { sent, got, wrote })
+    }
+
+    async fn link(&self, uuid: &str, vikunja_id: i64) -> Result<(), SyncError> {
+        let key = format!("vikunja.task.{vikunja_id}");
+        if let Err(e) = self.bus.links().put(&key, uuid.to_string().into()).await {
+            return Err(SyncError::Bus(vsync_bus::BusError::Kv {
+                op: "write",
+                key,
+                reason: e.to_string(),
+            }));
+        }
+        Ok(())
+    }
+
+    /// Stores what the write did, merging Vikunja's answer as a Vikunja change.
+    async fn record(&self, uuid: &str, w: Written) -> Result<(), SyncError> {
+        loop {
+            let (mut state, rev) = self.load(uuid).await?;
+            state.vikunja_dirty = false;
+            match &w {
+                Written::Deleted => state.vikunja_json.clear(),
+                Written::Task { sent, got, wrote } => {
+                    let path = self
+                        .projects
+                        .lock()
+                        .await
+                        .path_or_fetch(got.project_id(), &self.api)
+                        .await?;
+                    let sent_view = vikunja::view(sent, &path, &self.tags, false);
+                    let got_view = vikunja::view(got, &path, &self.tags, false);
+                    let merged = merge(
+                        &mut state,
+                        &Change {
+                            origin: Origin::Vikunja,
+                            host: "",
+                            at_us: got.updated_us().unwrap_or_else(vsync_model::dates::now_us),
+                            base: Some(&sent_view),
+                            new: &got_view,
+                        },
+                    );
+                    if merged.is_change() {
+                        tracing::info!(uuid, changed = ?merged.changed, "Vikunja changed the task on write");
+                    }
+                    if *wrote {
+                        Self::remember_echo(&mut state, &got_view);
+                    }
+                    state.vikunja_id = got.id();
+                    state.vikunja_project_id = got.project_id();
+                    state.vikunja_json = got.to_json();
+                }
+            }
+            state.merged_at_us = vsync_model::dates::now_us();
+            if let Cas::Written(_) = self.bus.store_state(&state, rev).await? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Retries the Vikunja writes that failed.
+    pub(crate) async fn retry_dirty(&self) {
+        let pending: Vec<String> = self.dirty.lock().await.iter().cloned().collect();
+        for uuid in pending {
+            if let Err(e) = self.push(&uuid).await {
+                tracing::error!(uuid, error = %e, "Vikunja write refused");
+                self.dirty.lock().await.remove(&uuid);
+                let _ = self
+                    .bus
+                    .dead_letter(
+                        "vikunja-write",
+                        &uuid,
+                        &[],
+                        &e.to_string(),
+                        vsync_model::dates::now_us(),
+                    )
+                    .await;
+            }
+        }
+    }
+}
+
+fn sorted(v: &[String]) -> Vec<String> {
+    let mut v = v.to_vec();
+    v.sort();
+    v.dedup();
+    v
+}

@@ -1,0 +1,398 @@
+//! Handling one event: map it to the side's view, merge it into canonical state with
+//! compare-and-set, then bring Vikunja up to date when canonical state differs from it.
+
+use std::collections::BTreeSet;
+
+use tokio::sync::Mutex;
+use vsync_bus::{Bus, Cas};
+use vsync_model::{Change, Side, TagMap, TwTask, VikunjaTask, fields, merge, tw, vikunja};
+use vsync_proto::{
+    EventKind, Origin, TaskEvent, TaskFields, TaskState, TaskStatus, TaskwarriorChange,
+    VikunjaChange,
+};
+use vsync_vikunja::VikunjaClient;
+
+use crate::error::SyncError;
+use crate::labels::LabelClient;
+use crate::projects::ProjectTree;
+
+/// Our own last writes remembered per task, to recognise their echoes.
+const ECHOES: usize = 4;
+
+pub struct Reconciler {
+    pub(crate) bus: Bus,
+    pub(crate) api: VikunjaClient,
+    pub(crate) projects: Mutex<ProjectTree>,
+    pub(crate) tags: TagMap,
+    pub(crate) labels: LabelClient,
+    /// Tasks whose Vikunja write failed and is owed.
+    pub(crate) dirty: Mutex<BTreeSet<String>>,
+}
+
+/// What an event did to one task.
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub uuid: String,
+    pub changed: Vec<String>,
+    pub stored: bool,
+}
+
+impl Reconciler {
+    pub async fn handle(&self, ev: &TaskEvent) -> Result<Applied, SyncError> {
+        use vsync_proto::task_event::Change as C;
+        match &ev.change {
+            Some(C::Vikunja(ch)) if ch.event_name.starts_with("project.") => {
+                self.on_vikunja_project(ev, ch).await
+            }
+            Some(C::Vikunja(ch)) => self.on_vikunja_task(ev, ch).await,
+            Some(C::Taskwarrior(ch)) => self.on_taskwarrior(ev, ch).await,
+            None => Err(SyncError::Invalid("event without a change".into())),
+        }
+    }
+
+    pub(crate) async fn load(&self, uuid: &str) -> Result<(TaskState, Option<u64>), SyncError> {
+        Ok(match self.bus.load_state(uuid).await? {
+            Some((s, rev)) => (s, Some(rev)),
+            None => (
+                TaskState {
+                    uuid: uuid.to_string(),
+                    ..Default::default()
+                },
+                None,
+            ),
+        })
+    }
+
+    /// The canonical uuid of a Vikunja task; a new one at first sight (when `create`).
+    async fn uuid_for(&self, vikunja_id: i64, create: bool) -> Result<Option<String>, SyncError> {
+        let key = format!("vikunja.task.{vikunja_id}");
+        let kv_err = |op, e: &dyn std::fmt::Display| {
+            SyncError::Bus(vsync_bus::BusError::Kv {
+                op,
+                key: key.clone(),
+                reason: e.to_string(),
+            })
+        };
+        if let Some(v) = self
+            .bus
+            .links()
+            .get(&key)
+            .await
+            .map_err(|e| kv_err("read", &e))?
+        {
+            return Ok(Some(String::from_utf8_lossy(&v).into_owned()));
+        }
+        if !create {
+            return Ok(None);
+        }
+        let uuid = uuid::Uuid::new_v4().to_string();
+        match self.bus.links().create(&key, uuid.clone().into()).await {
+            Ok(_) => Ok(Some(uuid)),
+            // Someone linked it first: use theirs.
+            Err(_) => Ok(self
+                .bus
+                .links()
+                .get(&key)
+                .await
+                .map_err(|e| kv_err("read", &e))?
+                .map(|v| String::from_utf8_lossy(&v).into_owned())),
+        }
+    }
+
+    async fn project_path(&self, project_id: i64) -> Result<String, SyncError> {
+        Ok(self
+            .projects
+            .lock()
+            .await
+            .path_or_fetch(project_id, &self.api)
+            .await?)
+    }
+
+    async fn on_vikunja_task(
+        &self,
+        ev: &TaskEvent,
+        ch: &VikunjaChange,
+    ) -> Result<Applied, SyncError> {
+        let task = VikunjaTask::from_json(&ch.task_json)
+            .map_err(|e| SyncError::Invalid(format!("data.task: {e}")))?;
+        let deleted = ev.kind() == EventKind::Deleted;
+        let Some(uuid) = self.uuid_for(task.id(), !deleted).await? else {
+            return Ok(Applied::default()); // deleted before we ever saw it
+        };
+        let path = self.project_path(task.project_id()).await?;
+        let new = vikunja::view(&task, &path, &self.tags, deleted);
+        let fp = fields::fingerprint(&new, Side::Vikunja);
+        loop {
+            let (mut state, rev) = self.load(&uuid).await?;
+            let stored = VikunjaTask::from_json(&state.vikunja_json).ok();
+            if state.echo_views.contains(&fp)
+                && stored
+                    .as_ref()
+                    .is_some_and(|s| s.updated_us() >= task.updated_us())
+            {
+                // A late re-read of one of our own writes; we already hold a newer object.
+                return Ok(Applied {
+                    uuid,
+                    ..Default::default()
+                });
+            }
+            let base = match &stored {
+                Some(s) => Some(vikunja::view(
+                    s,
+                    &self.project_path(s.project_id()).await?,
+                    &self.tags,
+                    false,
+                )),
+                None => None,
+            };
+            let merged = merge(
+                &mut state,
+                &Change {
+                    origin: Origin::Vikunja,
+                    host: "",
+                    at_us: ev.changed_at_us,
+                    base: base.as_ref(),
+                    new: &new,
+                },
+            );
+            let json_changed = !deleted && state.vikunja_json != ch.task_json;
+            if !merged.is_change() && !json_changed && rev.is_some() {
+                return Ok(Applied {
+                    uuid,
+                    ..Default::default()
+                });
+            }
+            if !deleted {
+                state.vikunja_json = ch.task_json.clone();
+            }
+            state.vikunja_id = task.id();
+            state.vikunja_project_id = task.project_id();
+            state.vikunja_dirty = !deleted && self.vikunja_differs(&state, &path);
+            state.merged_at_us = vsync_model::dates::now_us();
+            if let Cas::Written(_) = self.bus.store_state(&state, rev).await? {
+                self.log_conflicts(&merged.conflicts).await;
+                if state.vikunja_dirty {
+                    self.push(&uuid).await?;
+                }
+                return Ok(Applied {
+                    uuid,
+                    changed: merged.changed,
+                    stored: true,
+                });
+            }
+        }
+    }
+
+    async fn on_taskwarrior(
+        &self,
+        ev: &TaskEvent,
+        ch: &TaskwarriorChange,
+    ) -> Result<Applied, SyncError> {
+        let parse = |s: &str, what: &str| {
+            (!s.is_empty())
+                .then(|| TwTask::from_json(s))
+                .transpose()
+                .map_err(|e| SyncError::Invalid(format!("{what}: {e}")))
+        };
+        let new_task = parse(&ch.task_json, "task_json")?;
+        let prev_task = parse(&ch.previous_json, "previous_json")?;
+        if new_task
+            .as_ref()
+            .or(prev_task.as_ref())
+            .is_some_and(TwTask::is_template)
+        {
+            return Ok(Applied::default()); // recurrence templates stay on their host
+        }
+        let base = prev_task.as_ref().map(tw::view);
+        let new = match (&new_task, &base) {
+            (Some(t), _) => tw::view(t),
+            // Gone from the host (undo of an add): deleted.
+            (None, Some(b)) => {
+                let mut f = b.clone();
+                f.set_status(TaskStatus::Deleted);
+                f
+            }
+            (None, None) => return Err(SyncError::Invalid("a change with no task".into())),
+        };
+        loop {
+            let (mut state, rev) = self.load(&ch.uuid).await?;
+            if rev.is_none() && new.status() == TaskStatus::Deleted {
+                return Ok(Applied::default()); // born and deleted before we saw it
+            }
+            let merged = merge(
+                &mut state,
+                &Change {
+                    origin: Origin::Taskwarrior,
+                    host: &ev.host,
+                    at_us: ev.changed_at_us,
+                    base: base.as_ref(),
+                    new: &new,
+                },
+            );
+            if !merged.is_change() {
+                return Ok(Applied {
+                    uuid: ch.uuid.clone(),
+                    ..Default::default()
+                });
+            }
+            let fields = state.fields.clone().unwrap_or_default();
+            state.vikunja_dirty = self.vikunja_differs(&state, &fields.project);
+            state.merged_at_us = vsync_model::dates::now_us();
+            if let Cas::Written(_) = self.bus.store_state(&state, rev).await? {
+                self.log_conflicts(&merged.conflicts).await;
+                if state.vikunja_dirty {
+                    self.push(&ch.uuid).await?;
+                }
+                return Ok(Applied {
+                    uuid: ch.uuid.clone(),
+                    changed: merged.changed,
+                    stored: true,
+                });
+            }
+        }
+    }
+
+    /// A project renamed, moved or deleted in Vikunja changes the project of all its tasks.
+    async fn on_vikunja_project(
+        &self,
+        ev: &TaskEvent,
+        ch: &VikunjaChange,
+    ) -> Result<Applied, SyncError> {
+        let deleted = ev.kind() == EventKind::Deleted;
+        let (affected, paths) = {
+            let mut tree = self.projects.lock().await;
+            let ids = tree.subtree(ch.project_id);
+            if deleted {
+                for id in &ids {
+                    tree.remove(*id);
+                }
+            } else {
+                let project: vsync_vikunja::Project = serde_json::from_str(&ch.project_json)
+                    .map_err(|e| SyncError::Invalid(format!("data.project: {e}")))?;
+                if project.id == ch.project_id && !project.title.is_empty() {
+                    tree.insert(project);
+                }
+            }
+            let paths: Vec<(i64, Option<String>)> =
+                ids.iter().map(|id| (*id, tree.path(*id))).collect();
+            (ids, paths)
+        };
+        let mut out = Applied::default();
+        for uuid in self.tasks_in_projects(&affected).await? {
+            loop {
+                let (mut state, rev) = self.load(&uuid).await?;
+                let current = state.fields.clone().unwrap_or_default();
+                let mut new = current.clone();
+                if deleted {
+                    new.set_status(TaskStatus::Deleted);
+                } else if let Some((_, Some(p))) =
+                    paths.iter().find(|(id, _)| *id == state.vikunja_project_id)
+                {
+                    new.project = p.clone();
+                }
+                let merged = merge(
+                    &mut state,
+                    &Change {
+                        origin: Origin::Vikunja,
+                        host: "",
+                        at_us: ev.changed_at_us,
+                        base: Some(&current),
+                        new: &new,
+                    },
+                );
+                if !merged.is_change() {
+                    break;
+                }
+                state.merged_at_us = vsync_model::dates::now_us();
+                if let Cas::Written(_) = self.bus.store_state(&state, rev).await? {
+                    out.changed.extend(merged.changed);
+                    out.stored = true;
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Tasks (by uuid) whose Vikunja project is one of `ids`.
+    async fn tasks_in_projects(&self, ids: &[i64]) -> Result<Vec<String>, SyncError> {
+        use futures::TryStreamExt;
+        let kv_err = |e: &dyn std::fmt::Display| {
+            SyncError::Bus(vsync_bus::BusError::Kv {
+                op: "list",
+                key: "*".into(),
+                reason: e.to_string(),
+            })
+        };
+        let keys: Vec<String> = self
+            .bus
+            .tasks()
+            .keys()
+            .await
+            .map_err(|e| kv_err(&e))?
+            .try_collect()
+            .await
+            .map_err(|e| kv_err(&e))?;
+        let mut out = Vec::new();
+        for k in keys {
+            if let Some((s, _)) = self.bus.load_state(&k).await?
+                && ids.contains(&s.vikunja_project_id)
+                && s.vikunja_id > 0
+            {
+                out.push(k);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether Vikunja, as last seen, shows something other than canonical state.
+    fn vikunja_differs(&self, state: &TaskState, current_path: &str) -> bool {
+        let fields = state.fields.clone().unwrap_or_default();
+        if fields.status() == TaskStatus::Deleted {
+            return state.vikunja_id > 0 && !state.vikunja_json.is_empty() && {
+                // deleted here but not (yet) in Vikunja
+                !state
+                    .stamps
+                    .get(fields::STATUS)
+                    .is_some_and(|s| s.origin == Origin::Vikunja as i32)
+            };
+        }
+        let Ok(stored) = VikunjaTask::from_json(&state.vikunja_json) else {
+            return true; // not in Vikunja yet
+        };
+        let shown = vikunja::view(&stored, current_path, &self.tags, false);
+        vsync_model::fields::SHARED.iter().any(|f| {
+            *f != fields::PROJECT
+                && fields::get(&fields, f, Side::Vikunja) != fields::get(&shown, f, Side::Vikunja)
+        }) || fields.project != current_path
+            || self.labels_differ(&fields, &stored)
+    }
+
+    fn labels_differ(&self, fields: &TaskFields, stored: &VikunjaTask) -> bool {
+        let want: BTreeSet<String> = fields
+            .tags
+            .iter()
+            .filter_map(|t| self.tags.tag_to_label(t))
+            .collect();
+        let have: BTreeSet<String> = stored.labels().into_iter().map(|(_, t)| t).collect();
+        want != have
+    }
+
+    async fn log_conflicts(&self, conflicts: &[vsync_proto::Conflict]) {
+        for c in conflicts {
+            tracing::info!(uuid = %c.uuid, field = %c.field, "conflict: later change kept");
+            if let Err(e) = self.bus.record_conflict(c).await {
+                tracing::warn!(error = %e, "cannot record conflict");
+            }
+        }
+    }
+
+    /// Remembers a write's Vikunja view so its webhook echo is recognised.
+    pub(crate) fn remember_echo(state: &mut TaskState, view: &TaskFields) {
+        let fp = fields::fingerprint(view, Side::Vikunja);
+        state.echo_views.retain(|e| *e != fp);
+        state.echo_views.push(fp);
+        let excess = state.echo_views.len().saturating_sub(ECHOES);
+        state.echo_views.drain(..excess);
+    }
+}

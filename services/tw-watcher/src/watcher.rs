@@ -1,0 +1,515 @@
+//! The watcher's two flows: local changes out (hook messages -> task events) and canonical state
+//! in (KV updates -> one `task import` per batch, verified by re-export).
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use futures::StreamExt;
+use futures::stream::ReadyChunks;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+use vikunja_sync_hook::HookMessage;
+use vsync_bus::async_nats::jetstream::{self, AckKind, consumer::pull::Stream as PullStream};
+use vsync_bus::{Bus, BusConfig, BusError, subject};
+use vsync_config::Config;
+use vsync_model::{Side, TwTask, fields, tw};
+use vsync_proto::{
+    EventKind, HostApplied, Origin, TaskEvent, TaskState, TaskwarriorChange, task_event,
+};
+use vsync_taskwarrior::Taskwarrior;
+
+use crate::intake::Intake;
+use crate::mirror::Mirror;
+
+/// How long after an apply a local change may still have been computed from the state before it.
+const CONTENTION_WINDOW: Duration = Duration::from_secs(10);
+/// Canonical states applied per `task import`.
+const BATCH: usize = 256;
+
+pub struct Watcher {
+    host: String,
+    bus: Bus,
+    tw: Taskwarrior,
+    mirror: Mirror,
+    spool: PathBuf,
+    /// Newest hook time published per task: older messages arriving late are superseded.
+    hook_at: HashMap<String, i64>,
+    /// What each recently applied task looked like before our import.
+    recent_pre: HashMap<String, (Option<TwTask>, Instant)>,
+    /// Tasks to re-apply from canonical state (a concurrent write got in the way).
+    reapply: BTreeSet<String>,
+    /// The bus was unreachable: hook messages go to the spool, in order, until it drains.
+    backlog: bool,
+}
+
+/// The running service.
+pub struct App {
+    watcher: Watcher,
+    intake: Intake,
+    states: ReadyChunks<PullStream>,
+}
+
+impl App {
+    /// Checks `task`, loads the mirror, connects, binds the hook socket and the host's consumer.
+    pub async fn build(cfg: &Config, bus_url: &str, name: &str) -> anyhow::Result<App> {
+        let t = &cfg.taskwarrior;
+        let host = t.host();
+        let tw = Taskwarrior::new(t.task_bin(), t.taskrc(), t.data());
+        let version = tw.version().await.context("Taskwarrior is not usable")?;
+        let state_dir = t.state_dir();
+        let mirror = match Mirror::load(&state_dir)? {
+            Some(m) => m,
+            None => Mirror::create(&state_dir, tw.export_all().await?)?,
+        };
+        tracing::info!(
+            host,
+            taskwarrior = version,
+            tasks = mirror.count(),
+            "tw-watcher starting"
+        );
+        let bus = Bus::connect(&BusConfig {
+            url: bus_url.to_string(),
+            credentials_file: cfg.bus.credentials_file.clone(),
+            replicas: cfg.bus.replicas,
+            name: name.to_string(),
+        })
+        .await?;
+        let spool = vikunja_sync_hook::resolve_spool_path(&t.data());
+        let intake = Intake::bind(&t.socket(), &spool)
+            .await
+            .with_context(|| format!("cannot listen on {}", t.socket().display()))?;
+        let states = bus
+            .host_consumer(&host)
+            .await?
+            .messages()
+            .await
+            .context("cannot follow canonical state")?
+            .ready_chunks(BATCH);
+        Ok(App {
+            watcher: Watcher {
+                host,
+                bus,
+                tw,
+                mirror,
+                spool,
+                hook_at: HashMap::new(),
+                recent_pre: HashMap::new(),
+                reapply: BTreeSet::new(),
+                backlog: false,
+            },
+            intake,
+            states,
+        })
+    }
+
+    /// Runs until `shutdown`; hook messages already received are published before it returns.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let App {
+            mut watcher,
+            intake,
+            mut states,
+        } = self;
+        // What the hook spooled while we were away comes first.
+        watcher.drain_spool().await;
+        let (tx, mut rx) = mpsc::channel(1024);
+        let intake_stop = CancellationToken::new();
+        let intake_task = tokio::spawn(intake.run(tx, intake_stop.clone()));
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break,
+                Some(m) = rx.recv() => watcher.on_hook(m).await,
+                batch = states.next() => {
+                    let Some(batch) = batch else { anyhow::bail!("canonical state stream ended") };
+                    // Local changes first: an apply must not be diffed against a stale base.
+                    while let Ok(m) = rx.try_recv() {
+                        watcher.on_hook(m).await;
+                    }
+                    watcher.apply(batch).await;
+                }
+                _ = tick.tick() => watcher.housekeeping().await,
+            }
+        }
+        intake_stop.cancel();
+        let _ = intake_task.await;
+        while let Ok(m) = rx.try_recv() {
+            watcher.on_hook(m).await;
+        }
+        tracing::info!("tw-watcher stopped");
+        Ok(())
+    }
+}
+
+impl Watcher {
+    async fn on_hook(&mut self, m: HookMessage) {
+        if self.backlog {
+            self.spool_message(&m);
+            return;
+        }
+        if let Err(e) = self.publish_hook(&m).await {
+            tracing::warn!(error = %e, "bus unavailable; spooling local changes");
+            self.backlog = true;
+            self.spool_message(&m);
+        }
+    }
+
+    fn spool_message(&self, m: &HookMessage) {
+        if let Err(e) = vikunja_sync_hook::append_to_spool(&self.spool, &m.to_line()) {
+            tracing::error!(error = %e, spool = %self.spool.display(), "cannot spool a local change");
+        }
+    }
+
+    async fn drain_spool(&mut self) {
+        let drained = match vikunja_sync_hook::drain_spool_report(&self.spool) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the spool");
+                return;
+            }
+        };
+        for bad in &drained.malformed {
+            tracing::warn!(?bad, "malformed spool line skipped");
+        }
+        let mut pending = drained.messages.into_iter();
+        for m in pending.by_ref() {
+            if let Err(e) = self.publish_hook(&m).await {
+                tracing::warn!(error = %e, "bus unavailable; keeping the spool");
+                self.spool_message(&m);
+                for rest in pending.by_ref() {
+                    self.spool_message(&rest);
+                }
+                self.backlog = true;
+                return;
+            }
+        }
+        self.backlog = false;
+    }
+
+    async fn housekeeping(&mut self) {
+        if self.backlog || self.spool.exists() {
+            self.drain_spool().await;
+        }
+        self.recent_pre
+            .retain(|_, (_, at)| at.elapsed() < CONTENTION_WINDOW);
+        let pending = std::mem::take(&mut self.reapply);
+        for uuid in pending {
+            self.reapply_one(&uuid).await;
+        }
+    }
+
+    async fn publish_hook(&mut self, m: &HookMessage) -> Result<(), BusError> {
+        for v in &m.tasks {
+            match TwTask::from_value(v.clone()) {
+                Ok(t) if t.is_template() => {}
+                Ok(t) => {
+                    let uuid = t.uuid().to_string();
+                    self.publish_one(&uuid, Some(t), m.at_us, &m.command)
+                        .await?;
+                }
+                Err(e) => {
+                    let _ = self
+                        .bus
+                        .dead_letter(
+                            "tw-watcher",
+                            "hook",
+                            v.to_string().as_bytes(),
+                            &e.to_string(),
+                            m.at_us,
+                        )
+                        .await;
+                }
+            }
+        }
+        for uuid in &m.removed {
+            self.publish_one(uuid, None, m.at_us, &m.command).await?;
+        }
+        Ok(())
+    }
+
+    /// The base a local change is diffed against: normally the mirror; right after one of our
+    /// imports, the state before it if the change was computed from that one (TW 2.6 loses
+    /// concurrent writes, so the user's command may not have seen our import).
+    fn base_for(&self, uuid: &str, new: Option<&TwTask>) -> Option<TwTask> {
+        let mirror = self.mirror.get(uuid).cloned();
+        let (Some(new), Some((pre, _))) = (new, self.recent_pre.get(uuid)) else {
+            return mirror;
+        };
+        let distance = |b: &Option<TwTask>| match b {
+            None => usize::MAX,
+            Some(b) => {
+                let (nv, bv) = (tw::view(new), tw::view(b));
+                fields::names(Side::Taskwarrior, &nv)
+                    .iter()
+                    .filter(|f| {
+                        fields::get(&nv, f, Side::Taskwarrior)
+                            != fields::get(&bv, f, Side::Taskwarrior)
+                    })
+                    .count()
+            }
+        };
+        if distance(pre) < distance(&mirror) {
+            pre.clone()
+        } else {
+            mirror
+        }
+    }
+
+    async fn publish_one(
+        &mut self,
+        uuid: &str,
+        new: Option<TwTask>,
+        at_us: i64,
+        command: &str,
+    ) -> Result<(), BusError> {
+        if self.hook_at.get(uuid).is_some_and(|t| *t > at_us) {
+            return Ok(()); // a newer message for this task was already published
+        }
+        let base = self.base_for(uuid, new.as_ref());
+        match (&new, &base) {
+            (Some(n), Some(b)) if tw::view(n) == tw::view(b) => {
+                let _ = self.mirror.set(n.clone());
+                return Ok(());
+            }
+            (None, None) => return Ok(()),
+            _ => {}
+        }
+        let project = new
+            .as_ref()
+            .or(base.as_ref())
+            .map(|t| tw::view(t).project)
+            .unwrap_or_default();
+        let kind = match (&new, &base) {
+            (Some(n), _) if n.status() == "deleted" => EventKind::Deleted,
+            (None, _) => EventKind::Deleted,
+            (Some(_), None) => EventKind::Created,
+            _ => EventKind::Updated,
+        };
+        let task_json = new.as_ref().map(TwTask::to_json).unwrap_or_default();
+        let event = TaskEvent {
+            origin: Origin::Taskwarrior as i32,
+            kind: kind as i32,
+            host: self.host.clone(),
+            changed_at_us: at_us,
+            published_at_us: vsync_model::dates::now_us(),
+            change: Some(task_event::Change::Taskwarrior(TaskwarriorChange {
+                uuid: uuid.to_string(),
+                task_json: task_json.clone(),
+                previous_json: base.as_ref().map(TwTask::to_json).unwrap_or_default(),
+                command: command.to_string(),
+            })),
+        };
+        let subject = subject::tw_task(&self.host, &project, kind);
+        let msg_id = vsync_bus::content_id(&[
+            self.host.as_bytes(),
+            uuid.as_bytes(),
+            at_us.to_string().as_bytes(),
+            task_json.as_bytes(),
+        ]);
+        let span = tracing::info_span!(
+            "publish",
+            otel.name = %format!("publish {}", subject::pattern(&subject)),
+            otel.kind = "producer",
+            messaging.system = "nats",
+            task.uuid = uuid,
+            tw.host = %self.host,
+        );
+        self.bus
+            .publish_event(&subject, &msg_id, &event)
+            .instrument(span)
+            .await?;
+        let stored = match new {
+            Some(n) => self.mirror.set(n),
+            None => self.mirror.remove(uuid),
+        };
+        if let Err(e) = stored {
+            tracing::error!(error = %e, "cannot persist the mirror");
+        }
+        self.hook_at.insert(uuid.to_string(), at_us);
+        if self.recent_pre.contains_key(uuid) {
+            // It may have undone part of our import: make sure canonical state shows again.
+            self.reapply.insert(uuid.to_string());
+        }
+        Ok(())
+    }
+
+    /// Applies a batch of canonical states with one `task import`.
+    async fn apply(&mut self, batch: Vec<Result<jetstream::Message, impl std::fmt::Display>>) {
+        let mut msgs = Vec::new();
+        let mut states: Vec<TaskState> = Vec::new();
+        for m in batch {
+            let m = match m {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!(error = %e, "canonical state stream error");
+                    continue;
+                }
+            };
+            let is_put = m
+                .headers
+                .as_ref()
+                .and_then(|h| h.get("KV-Operation"))
+                .is_none();
+            if is_put && vsync_bus::state_key(&m.subject).is_some() {
+                match vsync_bus::decode::<TaskState>("TaskState", &m.payload) {
+                    Ok(s) => {
+                        states.retain(|o| o.uuid != s.uuid);
+                        states.push(s);
+                    }
+                    Err(e) => {
+                        let _ = self
+                            .bus
+                            .dead_letter(
+                                "tw-apply",
+                                &m.subject,
+                                &m.payload,
+                                &e.to_string(),
+                                vsync_model::dates::now_us(),
+                            )
+                            .await;
+                    }
+                }
+            }
+            msgs.push(m);
+        }
+        let span = tracing::info_span!(
+            "process",
+            otel.name = "process $KV.vsync_tasks.*",
+            otel.kind = "consumer",
+            messaging.system = "nats",
+            tw.host = %self.host,
+            batch = states.len(),
+            applied = tracing::field::Empty,
+        );
+        if let Some(first) = msgs.first() {
+            vsync_bus::trace::set_parent(&span, first.headers.as_ref());
+        }
+        let ok = self.apply_states(&states).instrument(span).await;
+        for m in msgs {
+            let _ = if ok {
+                m.ack().await
+            } else {
+                m.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await
+            };
+        }
+    }
+
+    async fn apply_states(&mut self, states: &[TaskState]) -> bool {
+        let mut targets = Vec::new();
+        for s in states {
+            if let Some(t) = tw::apply(s, self.mirror.get(&s.uuid)) {
+                targets.push((s, t));
+            }
+        }
+        tracing::Span::current().record("applied", targets.len());
+        if targets.is_empty() {
+            return true;
+        }
+        let tasks: Vec<TwTask> = targets.iter().map(|(_, t)| t.clone()).collect();
+        if let Err(e) = self.tw.import(&tasks).await {
+            tracing::error!(error = %e, "task import failed");
+            return self.apply_one_by_one(&targets).await;
+        }
+        let applied_at = vsync_model::dates::now_us();
+        for (s, t) in &targets {
+            let pre = self.mirror.get(&s.uuid).cloned();
+            self.recent_pre
+                .insert(s.uuid.clone(), (pre, Instant::now()));
+            if let Err(e) = self.mirror.set(t.clone()) {
+                tracing::error!(error = %e, "cannot persist the mirror");
+            }
+            let _ = self
+                .bus
+                .announce_applied(&HostApplied {
+                    host: self.host.clone(),
+                    uuid: s.uuid.clone(),
+                    version: s.version,
+                    changed_at_us: s.changed_at_us,
+                    applied_at_us: applied_at,
+                })
+                .await;
+        }
+        self.verify(&tasks).await;
+        true
+    }
+
+    /// A batch Taskwarrior refused: import one by one, dead-lettering what still fails.
+    async fn apply_one_by_one(&mut self, targets: &[(&TaskState, TwTask)]) -> bool {
+        let mut all_ok = true;
+        for (s, t) in targets {
+            match self.tw.import(std::slice::from_ref(t)).await {
+                Ok(()) => {
+                    let _ = self.mirror.set(t.clone());
+                }
+                Err(vsync_taskwarrior::TaskwarriorError::Failed { stderr, .. }) => {
+                    let _ = self
+                        .bus
+                        .dead_letter(
+                            "tw-apply",
+                            &s.uuid,
+                            t.to_json().as_bytes(),
+                            &stderr,
+                            vsync_model::dates::now_us(),
+                        )
+                        .await;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "task import failed");
+                    all_ok = false;
+                }
+            }
+        }
+        all_ok
+    }
+
+    /// Re-exports what we imported: a concurrent user command may have overwritten it (TW 2.6).
+    async fn verify(&mut self, imported: &[TwTask]) {
+        let uuids: Vec<&str> = imported.iter().map(TwTask::uuid).collect();
+        let exported = match self.tw.export_uuids(&uuids).await {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot verify the import");
+                return;
+            }
+        };
+        for t in imported {
+            let now = exported.iter().find(|e| e.uuid() == t.uuid());
+            if now.map(tw::view) != Some(tw::view(t)) {
+                tracing::warn!(
+                    uuid = t.uuid(),
+                    "import overwritten by a concurrent command; re-applying"
+                );
+                if let Some(now) = now {
+                    let _ = self.mirror.set(now.clone());
+                }
+                self.reapply.insert(t.uuid().to_string());
+            }
+        }
+    }
+
+    /// Applies the current canonical state of one task against a fresh export.
+    async fn reapply_one(&mut self, uuid: &str) {
+        let Ok(Some((state, _))) = self.bus.load_state(uuid).await else {
+            return;
+        };
+        let local = match self.tw.export_uuids(&[uuid]).await {
+            Ok(mut v) => v.pop(),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot export for re-apply");
+                return;
+            }
+        };
+        if let Some(l) = &local {
+            let _ = self.mirror.set(l.clone());
+        }
+        if let Some(t) = tw::apply(&state, local.as_ref()) {
+            if self.tw.import(std::slice::from_ref(&t)).await.is_ok() {
+                let _ = self.mirror.set(t.clone());
+                self.verify(&[t]).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! A whole system on this machine: a temporary nats-server, the Vikunja simulator, the server
+//! services and any number of Taskwarrior sandboxes with their watchers and the hook installed.
+//! `vikunja-sync demo` runs one change each way through it; the end-to-end tests use it too.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use futures::StreamExt;
+use serde_json::Value;
+use vikunja_sim::{SimConfig, Simulator};
+use vsync_config::Config;
+use vsync_harness::{NatsServer, TwHost};
+use vsync_proto::HostApplied;
+
+use crate::local::Running;
+
+/// The webhook secret the demo registers.
+const SECRET: &str = "demo-webhook-secret";
+
+/// A complete local system.
+pub struct System {
+    pub nats: NatsServer,
+    pub sim: Simulator,
+    pub hosts: Vec<TwHost>,
+    pub running: Running,
+    /// The config of the server services (ingress, reconciler, label-sync).
+    pub server: Config,
+    pub bus: vsync_bus::async_nats::Client,
+    pub ingress: std::net::SocketAddr,
+    dir: tempfile::TempDir,
+}
+
+/// What to start.
+pub struct Options {
+    pub hosts: Vec<String>,
+    /// Link the hook into each host (needs the `vikunja-sync-hook` binary).
+    pub hook_bin: Option<PathBuf>,
+    pub sim: SimConfig,
+    /// Top-level projects created in Vikunja before the services start.
+    pub projects: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            hosts: vec!["laptop".into(), "desk".into()],
+            hook_bin: crate::hook::hook_binary(),
+            sim: SimConfig::default(),
+            projects: vec!["Home".into()],
+        }
+    }
+}
+
+impl System {
+    pub async fn start(opts: Options) -> anyhow::Result<System> {
+        let dir = tempfile::tempdir()?;
+        let nats = NatsServer::start_with_store(&dir.path().join("nats"))?;
+        let sim = Simulator::start(opts.sim).await?;
+        for p in &opts.projects {
+            sim.create_project(p, 0);
+        }
+        let token = dir.path().join("vikunja-token");
+        let secret = dir.path().join("webhook-secret");
+        std::fs::write(&token, sim.token())?;
+        std::fs::write(&secret, SECRET)?;
+        let mut server = Config::default();
+        server.vikunja.url = Some(sim.base_url());
+        server.vikunja.token_file = Some(token);
+        server.vikunja.webhook_secret_file = Some(secret);
+        server.ingress.listen = "127.0.0.1:0".parse()?;
+        server.reconcile.interval = Duration::from_secs(2);
+        let bus_url = nats.url();
+        let mut running = Running::new();
+        let ingress = running.spawn_ingress(&server, &bus_url).await?;
+        server.vikunja.webhook_url = Some(format!("http://{ingress}/webhook"));
+        running.spawn_label_sync(&server, &bus_url).await?;
+        running.spawn_reconciler(&server, &bus_url).await?;
+        let bus = vsync_bus::async_nats::connect(bus_url.as_str()).await?;
+        let mut sys = System {
+            nats,
+            sim,
+            hosts: Vec::new(),
+            running,
+            server,
+            bus,
+            ingress,
+            dir,
+        };
+        for name in &opts.hosts {
+            let host = TwHost::new(name);
+            if let Some(bin) = &opts.hook_bin {
+                crate::hook::install(&host.data_dir(), None, Some(bin), false)?;
+            }
+            sys.hosts.push(host);
+            sys.start_host(name).await?;
+        }
+        Ok(sys)
+    }
+
+    pub fn bus_url(&self) -> String {
+        self.nats.url()
+    }
+
+    pub fn host(&self, name: &str) -> &TwHost {
+        self.hosts
+            .iter()
+            .find(|h| h.name == name)
+            .unwrap_or_else(|| panic!("no host {name}"))
+    }
+
+    /// The tw-watcher config of a host.
+    pub fn host_config(&self, name: &str) -> Config {
+        let h = self.host(name);
+        let mut c = Config::default();
+        c.taskwarrior.host = Some(name.to_string());
+        c.taskwarrior.data = Some(h.data_dir());
+        c.taskwarrior.taskrc = Some(h.taskrc());
+        c.taskwarrior.task_bin = Some(h.task_bin().to_path_buf());
+        c
+    }
+
+    pub async fn start_host(&mut self, name: &str) -> anyhow::Result<()> {
+        let cfg = self.host_config(name);
+        self.running.spawn_watcher(&cfg, &self.nats.url()).await
+    }
+
+    pub async fn stop_host(&mut self, name: &str) -> anyhow::Result<()> {
+        self.running
+            .stop_matching(&format!("tw-watcher@{name}"))
+            .await
+    }
+
+    /// Stops every service of the server (ingress, reconciler, label-sync).
+    pub async fn stop_server(&mut self) -> anyhow::Result<()> {
+        for s in ["webhook-ingress", "reconciler", "label-sync"] {
+            self.running.stop_matching(s).await?;
+        }
+        Ok(())
+    }
+
+    /// Starts the server services again (same config, same ingress port).
+    pub async fn start_server(&mut self) -> anyhow::Result<()> {
+        let mut cfg = self.server.clone();
+        cfg.ingress.listen = self.ingress;
+        let url = self.nats.url();
+        self.running.spawn_ingress(&cfg, &url).await?;
+        self.running.spawn_label_sync(&cfg, &url).await?;
+        self.running.spawn_reconciler(&cfg, &url).await
+    }
+
+    /// Subscribes to "applied" notices of every host.
+    pub async fn applied_notices(&self) -> anyhow::Result<vsync_bus::async_nats::Subscriber> {
+        Ok(self.bus.subscribe("vsync.v1.applied.>").await?)
+    }
+
+    pub fn temp_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.running.stop().await?;
+        self.sim.shutdown().await;
+        Ok(())
+    }
+}
+
+fn describe(t: &Value) -> String {
+    let s = |k: &str| t.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    format!(
+        "\"{}\" project:{} status:{}",
+        s("description"),
+        s("project"),
+        s("status")
+    )
+}
+
+/// `vikunja-sync demo`.
+pub async fn run() -> anyhow::Result<()> {
+    println!(
+        "vikunja-sync demo: starting nats-server, the Vikunja simulator, the services and two Taskwarrior hosts"
+    );
+    let sys = System::start(Options::default()).await?;
+    println!("  bus      {} (JetStream, temporary store)", sys.bus_url());
+    println!("  Vikunja  {} (simulator)", sys.sim.base_url());
+    for h in &sys.hosts {
+        println!(
+            "  host     {:<7} TASKDATA={}",
+            h.name,
+            h.data_dir().display()
+        );
+    }
+    let project = sys
+        .sim
+        .projects()
+        .into_iter()
+        .find(|p| p.title == "Home")
+        .context("demo project")?;
+    vsync_harness::wait_for_async(
+        "the webhook to be registered",
+        Duration::from_secs(10),
+        || async { (!sys.sim.webhooks(project.id).is_empty()).then_some(()) },
+    )
+    .await;
+
+    // Vikunja -> Taskwarrior
+    let mut notices = sys.applied_notices().await?;
+    let t0 = Instant::now();
+    let task = sys.sim.create_task(project.id, "Buy milk");
+    println!(
+        "\n-> created in Vikunja: \"Buy milk\" in project Home (task #{})",
+        task.id
+    );
+    let mut arrived = Vec::new();
+    let deadline = tokio::time::sleep(Duration::from_secs(15));
+    tokio::pin!(deadline);
+    while arrived.len() < sys.hosts.len() {
+        tokio::select! {
+            _ = &mut deadline => anyhow::bail!("the task did not reach every host within 15 s"),
+            m = notices.next() => {
+                let Some(m) = m else { anyhow::bail!("bus closed") };
+                let a: HostApplied = vsync_bus::decode("HostApplied", &m.payload)?;
+                if !arrived.iter().any(|(h, _): &(String, Duration)| *h == a.host) {
+                    arrived.push((a.host, t0.elapsed()));
+                }
+            }
+        }
+    }
+    for (host, after) in &arrived {
+        let tw = sys.host(host);
+        let t = tw
+            .find("Buy milk")
+            .context("task missing from task export")?;
+        println!(
+            "   {host:<7} after {:>6.1} ms   task export: {}",
+            after.as_secs_f64() * 1e3,
+            describe(&t)
+        );
+    }
+
+    // Taskwarrior -> Vikunja and the other host
+    let (first, second) = (&sys.hosts[0], &sys.hosts[1]);
+    let t1 = Instant::now();
+    first.add(&["Call Bob", "project:Home", "due:tomorrow"]);
+    println!(
+        "\n-> task add on {}: \"Call Bob\" project:Home due:tomorrow",
+        first.name
+    );
+    let sim = sys.sim.clone();
+    let id = vsync_harness::wait_for("the task in Vikunja", Duration::from_secs(15), move || {
+        sim.tasks()
+            .into_iter()
+            .find(|t| t.title == "Call Bob")
+            .map(|t| t.id)
+    })
+    .await;
+    println!(
+        "   Vikunja after {:>6.1} ms   task #{id}",
+        t1.elapsed().as_secs_f64() * 1e3
+    );
+    let mut seen = None;
+    while seen.is_none() {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(15)) => anyhow::bail!("the task did not reach {}", second.name),
+            m = notices.next() => {
+                let Some(m) = m else { anyhow::bail!("bus closed") };
+                let a: HostApplied = vsync_bus::decode("HostApplied", &m.payload)?;
+                if a.host == second.name && second.find("Call Bob").is_some() {
+                    seen = Some(t1.elapsed());
+                }
+            }
+        }
+    }
+    if let (Some(after), Some(t)) = (seen, second.find("Call Bob")) {
+        println!(
+            "   {:<7} after {:>6.1} ms   task export: {}",
+            second.name,
+            after.as_secs_f64() * 1e3,
+            describe(&t)
+        );
+    }
+    sys.shutdown().await?;
+    println!("\ndemo finished: one change each way reached every side.");
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! From a webhook body to a task event: which events we sync, their subject and message id.
+
+use serde_json::Value;
+use vsync_proto::{EventKind, Origin, TaskEvent, VikunjaChange, task_event};
+
+/// What to do with a verified webhook.
+#[derive(Debug)]
+pub enum Classified {
+    /// An event we do not sync (comments, attachments, reminders, ...): acknowledged, counted.
+    Ignored { event_name: String },
+    Publish {
+        subject: String,
+        /// From content: Vikunja has no delivery id and delivers duplicates.
+        msg_id: String,
+        event: TaskEvent,
+    },
+}
+
+/// Parses a webhook body `{event_name, time, data}`; `Err` says why it is not a Vikunja event.
+pub fn classify(body: &[u8], received_at_us: i64) -> Result<Classified, String> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| format!("invalid JSON: {e}"))?;
+    let event_name = v
+        .get("event_name")
+        .and_then(Value::as_str)
+        .ok_or("no `event_name`")?
+        .to_string();
+    let data = v
+        .get("data")
+        .filter(|d| d.is_object())
+        .ok_or("no `data` object")?;
+    let kind = match event_name.as_str() {
+        "task.created" => EventKind::Created,
+        "task.deleted" | "project.deleted" => EventKind::Deleted,
+        "task.updated"
+        | "task.assignee.created"
+        | "task.assignee.deleted"
+        | "task.relation.created"
+        | "task.relation.deleted"
+        | "project.updated" => EventKind::Updated,
+        _ => return Ok(Classified::Ignored { event_name }),
+    };
+    let project_json = data
+        .get("project")
+        .map(Value::to_string)
+        .unwrap_or_default();
+    if let Some(project) = event_name.strip_prefix("project.").and(data.get("project")) {
+        let project_id = positive_id(project, "data.project.id")?;
+        let updated = project
+            .get("updated")
+            .map(Value::to_string)
+            .unwrap_or_default();
+        let msg_id = vsync_bus::content_id(&[
+            event_name.as_bytes(),
+            project_id.to_string().as_bytes(),
+            updated.as_bytes(),
+            project_json.as_bytes(),
+        ]);
+        let event = event(
+            kind,
+            received_at_us,
+            VikunjaChange {
+                event_name,
+                task_id: 0,
+                project_id,
+                task_json: String::new(),
+                project_json,
+            },
+        );
+        return Ok(Classified::Publish {
+            subject: vsync_bus::subject::vikunja_project(project_id, kind),
+            msg_id,
+            event,
+        });
+    }
+    let task = data
+        .get("task")
+        .filter(|t| t.is_object())
+        .ok_or("no `data.task` object")?;
+    let task_id = positive_id(task, "data.task.id")?;
+    let project_id = task
+        .get("project_id")
+        .and_then(Value::as_i64)
+        .ok_or("no `data.task.project_id`")?;
+    // serde_json orders keys, so equal tasks give equal text whatever order Vikunja used.
+    let task_json = task.to_string();
+    let updated = task.get("updated").and_then(Value::as_str).unwrap_or("");
+    let changed_at_us = vsync_model::dates::parse_vikunja_us(updated).unwrap_or(received_at_us);
+    let msg_id = vsync_bus::content_id(&[
+        event_name.as_bytes(),
+        task_id.to_string().as_bytes(),
+        updated.as_bytes(),
+        task_json.as_bytes(),
+    ]);
+    let mut ev = event(
+        kind,
+        received_at_us,
+        VikunjaChange {
+            event_name,
+            task_id,
+            project_id,
+            task_json,
+            project_json,
+        },
+    );
+    ev.changed_at_us = changed_at_us;
+    Ok(Classified::Publish {
+        subject: vsync_bus::subject::vikunja_task(project_id, kind),
+        msg_id,
+        event: ev,
+    })
+}
+
+fn positive_id(v: &Value, what: &str) -> Result<i64, String> {
+    v.get("id")
+        .and_then(Value::as_i64)
+        .filter(|id| *id > 0)
+        .ok_or_else(|| format!("no positive `{what}`"))
+}
+
+fn event(kind: EventKind, at_us: i64, change: VikunjaChange) -> TaskEvent {
+    TaskEvent {
+        origin: Origin::Vikunja as i32,
+        kind: kind as i32,
+        host: String::new(),
+        changed_at_us: at_us,
+        published_at_us: at_us,
+        change: Some(task_event::Change::Vikunja(change)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(event: &str, task: Value) -> Vec<u8> {
+        serde_json::json!({"event_name": event, "time": "2026-01-01T00:00:00Z",
+            "data": {"task": task, "doer": {"id": 1}, "project": {"id": 3}}})
+        .to_string()
+        .into_bytes()
+    }
+
+    #[test]
+    fn task_events_are_published_on_their_project_subject() {
+        let b = body(
+            "task.updated",
+            serde_json::json!({"id": 7, "project_id": 3, "title": "x", "updated": "2026-01-01T00:00:01Z"}),
+        );
+        let Ok(Classified::Publish { subject, event, .. }) = classify(&b, 5) else {
+            panic!("published")
+        };
+        assert_eq!(subject, "vsync.v1.in.vikunja.3.task.updated");
+        assert_eq!(event.changed_at_us, 1_767_225_601_000_000);
+    }
+
+    #[test]
+    fn duplicates_share_a_message_id_and_changes_do_not() {
+        let t = serde_json::json!({"id": 7, "project_id": 3, "title": "x", "updated": "2026-01-01T00:00:01Z"});
+        let id = |b: &[u8]| match classify(b, 0) {
+            Ok(Classified::Publish { msg_id, .. }) => msg_id,
+            other => panic!("{other:?}"),
+        };
+        let a = id(&body("task.updated", t.clone()));
+        // same content delivered again, keys in another order
+        let again = br#"{"time":"later","data":{"project":{"id":3},"doer":{"id":1},"task":{"updated":"2026-01-01T00:00:01Z","title":"x","project_id":3,"id":7}},"event_name":"task.updated"}"#;
+        assert_eq!(a, id(again));
+        // a different change within the same second
+        let mut t2 = t.clone();
+        t2["title"] = "y".into();
+        assert_ne!(a, id(&body("task.updated", t2)));
+    }
+
+    #[test]
+    fn events_we_do_not_sync_are_ignored_and_garbage_is_refused() {
+        assert!(matches!(
+            classify(
+                &body("task.comment.created", serde_json::json!({"id": 1})),
+                0
+            ),
+            Ok(Classified::Ignored { .. })
+        ));
+        assert!(classify(b"not json", 0).is_err());
+        assert!(classify(br#"{"event_name":"task.created","data":{}}"#, 0).is_err());
+        assert!(classify(br#"{"data":{}}"#, 0).is_err());
+    }
+}
