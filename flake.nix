@@ -53,6 +53,12 @@
               ./integration-tests/harness
               ./integration-tests/vikunja-sim
               ./integration-tests/e2e
+              # tool configuration, if the workspace has any
+              (lib.fileset.maybeMissing ./.cargo)
+              (lib.fileset.maybeMissing ./clippy.toml)
+              (lib.fileset.maybeMissing ./.clippy.toml)
+              (lib.fileset.maybeMissing ./rustfmt.toml)
+              (lib.fileset.maybeMissing ./.rustfmt.toml)
             ];
           };
 
@@ -117,7 +123,7 @@
               }
             );
 
-            fmt = craneLib.cargoFmt { inherit src; };
+            fmt = craneLib.cargoFmt { inherit (commonArgs) src pname version; };
 
             # the cargo test suite against a real nats-server and Taskwarrior
             tests = craneLib.cargoTest (

@@ -114,7 +114,17 @@ if [ -z "$tool" ]; then
 elif [ "$have_inputs" = 0 ]; then
   echo "SKIPPED nix-eval-check: inputs not present (see NIX.md)"
 else
-  if ! "$tool" .; then
+  project=.
+  # Nix will not lock a dirty git work tree as a flake input: evaluate a copy of
+  # the work tree's files (tracked and untracked, not ignored) instead.
+  if [ -n "$(git status --porcelain 2>/dev/null)" ]; then
+    project=$(mktemp -d /tmp/nix-check-src.XXXXXX)
+    trap 'rm -rf "$project"' EXIT
+    git ls-files -z --cached --others --exclude-standard |
+      tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C "$project"
+    echo "(uncommitted changes: evaluating a copy of the work tree in $project)"
+  fi
+  if ! "$tool" "$project"; then
     failures=$((failures + 1))
   fi
 fi

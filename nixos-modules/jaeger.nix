@@ -18,7 +18,8 @@ let
 
   yaml = pkgs.formats.yaml { };
   json = pkgs.formats.json { };
-  monitor = jcfg.monitor.enable;
+  enabled = cfg.enable && cfg.server.enable && jcfg.enable;
+  monitor = enabled && jcfg.monitor.enable;
 
   ports = {
     otlpGrpc = 4317;
@@ -139,53 +140,60 @@ in
       description = ''
         Whether to enable Jaeger's Monitor tab (service performance monitoring): the
         spanmetrics connector derives request rate, error rate and latency from the
-        spans, and a local Prometheus ({option}`services.prometheus`, port
+        spans, and a local Prometheus (`services.prometheus`, port
         {option}`services.prometheus.port`, default 9090 on 127.0.0.1) stores them.
         Prometheus also scrapes the units' own `/metrics` endpoints.
       '';
     };
   };
 
-  config = lib.mkIf (cfg.enable && cfg.server.enable && jcfg.enable) {
-    services.vikunja-sync.telemetry.otlpEndpoint = lib.mkDefault "http://${vsLib.hostPort (vsLib.connectHost jcfg.listenAddress) ports.otlpGrpc}";
+  config = lib.mkMerge [
+    # Prometheus for the Monitor tab. The conditions sit on the values, not around
+    # `services.prometheus`, so the module also evaluates where services.* is
+    # free-form (nix-eval-check's stub).
+    {
+      services.prometheus = {
+        enable = lib.mkIf monitor true;
+        listenAddress = lib.mkIf monitor (lib.mkDefault "127.0.0.1");
+        port = lib.mkIf monitor (lib.mkDefault 9090);
+        scrapeConfigs = lib.mkIf monitor [
+          {
+            job_name = "jaeger-spanmetrics";
+            scrape_interval = "15s";
+            static_configs = [ { targets = [ "127.0.0.1:${toString ports.spanMetrics}" ]; } ];
+          }
+          {
+            job_name = "vikunja-sync";
+            scrape_interval = "15s";
+            static_configs = [ { targets = ownTargets; } ];
+          }
+        ];
+      };
+    }
 
-    systemd.services.jaeger = {
-      description = "Jaeger tracing for vikunja-sync (OTLP in, UI on port ${toString ports.ui})";
-      wantedBy = [ "multi-user.target" ];
-      after = [ "network.target" ] ++ lib.optional monitor "prometheus.service";
-      restartTriggers = [ jaegerConfig ];
-      serviceConfig = lib.mkMerge [
-        {
-          ExecStart = "${lib.getExe jcfg.package} --config ${jaegerConfig}";
-          Restart = "on-failure";
-          RestartSec = "5s";
-        }
-        (hardening.system { })
+    (lib.mkIf enabled {
+      services.vikunja-sync.telemetry.otlpEndpoint = lib.mkDefault "http://${vsLib.hostPort (vsLib.connectHost jcfg.listenAddress) ports.otlpGrpc}";
+
+      systemd.services.jaeger = {
+        description = "Jaeger tracing for vikunja-sync (OTLP in, UI on port ${toString ports.ui})";
+        wantedBy = [ "multi-user.target" ];
+        after = [ "network.target" ] ++ lib.optional monitor "prometheus.service";
+        restartTriggers = [ jaegerConfig ];
+        serviceConfig = lib.mkMerge [
+          {
+            ExecStart = "${lib.getExe jcfg.package} --config ${jaegerConfig}";
+            Restart = "on-failure";
+            RestartSec = "5s";
+          }
+          (hardening.system { })
+        ];
+      };
+
+      networking.firewall.allowedTCPPorts = lib.optionals jcfg.openFirewall [
+        ports.otlpGrpc
+        ports.otlpHttp
+        ports.ui
       ];
-    };
-
-    services.prometheus = lib.mkIf monitor {
-      enable = true;
-      listenAddress = lib.mkDefault "127.0.0.1";
-      port = lib.mkDefault 9090;
-      scrapeConfigs = [
-        {
-          job_name = "jaeger-spanmetrics";
-          scrape_interval = "15s";
-          static_configs = [ { targets = [ "127.0.0.1:${toString ports.spanMetrics}" ]; } ];
-        }
-        {
-          job_name = "vikunja-sync";
-          scrape_interval = "15s";
-          static_configs = [ { targets = ownTargets; } ];
-        }
-      ];
-    };
-
-    networking.firewall.allowedTCPPorts = lib.optionals jcfg.openFirewall [
-      ports.otlpGrpc
-      ports.otlpHttp
-      ports.ui
-    ];
-  };
+    })
+  ];
 }

@@ -45,7 +45,7 @@ let
       documentation = [ "https://github.com/vikunja-sync/vikunja-sync/blob/main/docs/NIXOS.md" ];
       wantedBy = [ "multi-user.target" ];
       wants = [ "network-online.target" ];
-      after = [ "network-online.target" ] ++ lib.optional srv.nats.enable "nats.service" ++ after;
+      after = [ "network-online.target" ] ++ lib.optional natsEnabled "nats.service" ++ after;
       restartTriggers = [ configFile ];
       serviceConfig = lib.mkMerge [
         {
@@ -67,6 +67,7 @@ let
 
   vikunjaUnit = lib.optional (config.services.vikunja.enable or false) "vikunja.service";
   metricsListen = port: vsLib.hostPort srv.metrics.address port;
+  natsEnabled = cfg.enable && srv.enable && srv.nats.enable;
 in
 {
   options.services.vikunja-sync.server = {
@@ -190,7 +191,7 @@ in
         default = false;
         description = ''
           Whether to run a local NATS server with JetStream as the bus (nixpkgs'
-          {option}`services.nats`, client port {option}`services.nats.port`). Point
+          `services.nats`, client port {option}`services.nats.port`). Point
           {option}`services.vikunja-sync.bus.url` of the Taskwarrior machines at it.
         '';
       };
@@ -203,63 +204,69 @@ in
     };
   };
 
-  config = lib.mkIf (cfg.enable && srv.enable) {
-    services.vikunja-sync.settings = {
-      vikunja = {
-        inherit (srv.vikunja) url;
-        webhook_url = srv.vikunja.webhookUrl;
+  config = lib.mkMerge [
+    # The local NATS. The conditions sit on the values, not around `services.nats`,
+    # so the module also evaluates where services.* is free-form (nix-eval-check's stub).
+    {
+      services.nats = {
+        enable = lib.mkIf natsEnabled true;
+        jetstream = lib.mkIf natsEnabled true;
       };
-      ingress.listen = vsLib.hostPort srv.listenAddress srv.port;
-      reconcile.interval = srv.reconcileInterval;
-    };
+    }
 
-    systemd.services.webhook-ingress = mkService {
-      name = "webhook-ingress";
-      description = "vikunja-sync webhook ingress: verifies Vikunja webhooks and publishes them to the bus";
-      bindPrivilegedPort = srv.port < 1024;
-      credentials."webhook-secret" = srv.vikunja.webhookSecretFile;
-      settings = cred: { vikunja.webhook_secret_file = cred "webhook-secret"; };
-    };
-
-    systemd.services.reconciler = mkService {
-      name = "reconciler";
-      description = "vikunja-sync reconciler: merges changes and writes them to Vikunja";
-      after = vikunjaUnit;
-      credentials = {
-        "vikunja-token" = srv.vikunja.tokenFile;
-        "webhook-secret" = srv.vikunja.webhookSecretFile;
+    (lib.mkIf (cfg.enable && srv.enable) {
+      services.vikunja-sync.settings = {
+        vikunja = {
+          inherit (srv.vikunja) url;
+          webhook_url = srv.vikunja.webhookUrl;
+        };
+        ingress.listen = vsLib.hostPort srv.listenAddress srv.port;
+        reconcile.interval = srv.reconcileInterval;
       };
-      settings =
-        cred:
-        {
-          vikunja = {
-            token_file = cred "vikunja-token";
-            webhook_secret_file = cred "webhook-secret";
-          };
-        }
-        // lib.optionalAttrs srv.metrics.enable { metrics.listen = metricsListen srv.metrics.reconcilerPort; };
-    };
 
-    systemd.services.label-sync = mkService {
-      name = "label-sync";
-      description = "vikunja-sync label sync: keeps Taskwarrior tags and Vikunja labels in step";
-      after = vikunjaUnit;
-      credentials."vikunja-token" = srv.vikunja.tokenFile;
-      settings =
-        cred:
-        {
-          vikunja.token_file = cred "vikunja-token";
-        }
-        // lib.optionalAttrs srv.metrics.enable { metrics.listen = metricsListen srv.metrics.labelSyncPort; };
-    };
+      systemd.services.webhook-ingress = mkService {
+        name = "webhook-ingress";
+        description = "vikunja-sync webhook ingress: verifies Vikunja webhooks and publishes them to the bus";
+        bindPrivilegedPort = srv.port < 1024;
+        credentials."webhook-secret" = srv.vikunja.webhookSecretFile;
+        settings = cred: { vikunja.webhook_secret_file = cred "webhook-secret"; };
+      };
 
-    services.nats = lib.mkIf srv.nats.enable {
-      enable = true;
-      jetstream = true;
-    };
+      systemd.services.reconciler = mkService {
+        name = "reconciler";
+        description = "vikunja-sync reconciler: merges changes and writes them to Vikunja";
+        after = vikunjaUnit;
+        credentials = {
+          "vikunja-token" = srv.vikunja.tokenFile;
+          "webhook-secret" = srv.vikunja.webhookSecretFile;
+        };
+        settings =
+          cred:
+          {
+            vikunja = {
+              token_file = cred "vikunja-token";
+              webhook_secret_file = cred "webhook-secret";
+            };
+          }
+          // lib.optionalAttrs srv.metrics.enable { metrics.listen = metricsListen srv.metrics.reconcilerPort; };
+      };
 
-    networking.firewall.allowedTCPPorts =
-      lib.optional srv.openFirewall srv.port
-      ++ lib.optional (srv.nats.enable && srv.nats.openFirewall) (config.services.nats.port or 4222);
-  };
+      systemd.services.label-sync = mkService {
+        name = "label-sync";
+        description = "vikunja-sync label sync: keeps Taskwarrior tags and Vikunja labels in step";
+        after = vikunjaUnit;
+        credentials."vikunja-token" = srv.vikunja.tokenFile;
+        settings =
+          cred:
+          {
+            vikunja.token_file = cred "vikunja-token";
+          }
+          // lib.optionalAttrs srv.metrics.enable { metrics.listen = metricsListen srv.metrics.labelSyncPort; };
+      };
+
+      networking.firewall.allowedTCPPorts =
+        lib.optional srv.openFirewall srv.port
+        ++ lib.optional (natsEnabled && srv.nats.openFirewall) (config.services.nats.port or 4222);
+    })
+  ];
 }

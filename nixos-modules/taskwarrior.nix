@@ -1,7 +1,7 @@
 # The Taskwarrior-host role: per user, tw-watcher as that user's systemd user
-# service `tw-watcher@<user>.service` (lingering, so it runs without a login),
-# the hook linked into the user's Taskwarrior data directory and the UDAs
-# declared through an `include` line in the user's taskrc.
+# service `tw-watcher@<user>.service` (lingering, so it runs without a login);
+# before each start `vikunja-sync hook install` links the hook into the user's
+# Taskwarrior data directory and declares the UDA in the user's taskrc.
 {
   config,
   lib,
@@ -16,9 +16,8 @@ let
 
   users = lib.filterAttrs (_: u: u.enable) cfg.taskwarrior.users;
 
-  # stable paths, so links in home directories survive upgrades and garbage collection
+  # a stable path, so the links in home directories survive upgrades and garbage collection
   hookPath = "/etc/vikunja-sync/hook";
-  rcPath = name: "/etc/vikunja-sync/taskrc.d/${name}.rc";
 
   userModule =
     { name, config, ... }:
@@ -61,10 +60,10 @@ let
           default = "${home}/.taskrc";
           defaultText = lib.literalExpression ''"''${config.users.users.<name>.home}/.taskrc"'';
           description = ''
-            The user's Taskwarrior configuration file (`[taskwarrior] taskrc`). The module
-            adds one line to it, `include /etc/vikunja-sync/taskrc.d/<name>.rc`, which
-            declares the UDA `vikunja_id` and sets `data.location`; the file is created
-            if missing.
+            The user's Taskwarrior configuration file (`[taskwarrior] taskrc`). The hook
+            installation appends the UDA declaration (`uda.vikunja_id.type=numeric`,
+            `uda.vikunja_id.label=Vikunja ID`) when it is missing, creating the file if
+            needed. Its `data.location` must be this user's `dataDir`.
           '';
         };
 
@@ -89,25 +88,24 @@ let
           '';
         };
 
-        socketActivation = mkOption {
-          type = types.bool;
-          default = false;
-          description = ''
-            Whether systemd owns the socket (`tw-watcher@<name>.socket`), so it exists
-            while the watcher restarts and the hook never has to fall back to its spool.
-            Needs a tw-watcher that takes the listening socket from systemd
-            (`LISTEN_FDS`); without that, leave it off.
-          '';
-        };
-
         installHook = mkOption {
           type = types.bool;
           default = true;
           description = ''
-            Whether the watcher's start links the hook into `<dataDir>/hooks/`
-            (`on-add.vikunja-sync`, `on-modify.vikunja-sync`, `on-exit.vikunja-sync`) and
-            adds the `include` line to the taskrc. Off: do it yourself with
-            `vikunja-sync hook install --data <dataDir> --taskrc <taskrc>`.
+            Whether each start of the watcher first runs `vikunja-sync hook install`:
+            it links the hook (`<dataDir>/hooks/on-exit.vikunja-sync`, through the stable
+            path `/etc/vikunja-sync/hook`) and declares the UDA in the taskrc. Off: run
+            it yourself.
+          '';
+        };
+
+        undoHook = mkOption {
+          type = types.bool;
+          default = false;
+          description = ''
+            Whether to also link `on-modify.vikunja-sync`, which is where Taskwarrior 2.6
+            reports `task undo` (one more process per changed task). Not needed with
+            Taskwarrior 3.
           '';
         };
 
@@ -153,30 +151,21 @@ let
       }
     ];
 
-  # Runs unsandboxed ("+") before the watcher: hook links, state directory, taskrc include.
-  setupScript =
+  # Runs unsandboxed ("+") before the watcher: the project's own installer, which
+  # replaces only its own links and leaves foreign hooks and taskrc lines alone.
+  setupCommand =
     name: u:
-    pkgs.writeShellScript "tw-watcher-${name}-setup" ''
-      set -eu
-      export PATH=${
-        lib.makeBinPath [
-          pkgs.coreutils
-          pkgs.gnugrep
-        ]
-      }
-      umask 077
-      data=${lib.escapeShellArg u.dataDir}
-      taskrc=${lib.escapeShellArg u.taskrc}
-      mkdir -p "$data/hooks" "$data/.vikunja-sync"
-      for event in on-add on-modify on-exit; do
-        ln -sfn ${hookPath} "$data/hooks/$event.vikunja-sync"
-      done
-      line='include ${rcPath name}'
-      touch "$taskrc"
-      if ! grep -qxF "$line" "$taskrc"; then
-        printf '\n# Added by the NixOS module services.vikunja-sync (UDAs, data location).\n%s\n' "$line" >> "$taskrc"
-      fi
-    '';
+    lib.concatStringsSep " " (
+      [
+        "+${lib.getExe' cfg.package "vikunja-sync"}"
+        "--config ${configFileFor name u}"
+        "hook install"
+        "--data ${lib.escapeShellArg u.dataDir}"
+        "--taskrc ${lib.escapeShellArg u.taskrc}"
+        "--hook-bin ${hookPath}"
+      ]
+      ++ lib.optional u.undoHook "--with-undo"
+    );
 
   userUnit =
     name: u:
@@ -187,8 +176,6 @@ let
       description = "vikunja-sync Taskwarrior watcher for ${name}";
       documentation = [ "https://github.com/vikunja-sync/vikunja-sync/blob/main/docs/NIXOS.md" ];
       wantedBy = [ "default.target" ];
-      requires = lib.optional u.socketActivation "tw-watcher@${name}.socket";
-      after = lib.optional u.socketActivation "tw-watcher@${name}.socket";
       # every user's manager sees this unit; it is only for its own user
       unitConfig.ConditionUser = name;
       restartTriggers = [ configFile ];
@@ -200,7 +187,7 @@ let
           RestartSec = "5s";
           TimeoutStopSec = "30s";
         }
-        (lib.mkIf u.installHook { ExecStartPre = "+${setupScript name u}"; })
+        (lib.mkIf u.installHook { ExecStartPre = setupCommand name u; })
         # The credentials directory of a user service is under /run/user/<uid>, which
         # is not known here: point the config at it with the `%d` specifier instead.
         (lib.mkIf (u.credentialsFile != null) {
@@ -229,8 +216,8 @@ in
       Users whose Taskwarrior syncs with Vikunja. For each, tw-watcher runs as the
       user service `tw-watcher@<name>.service` (with lingering, so it starts at boot
       without a login), the hook is linked into the user's data directory and the
-      taskrc includes the module's UDA declarations. The users themselves are
-      declared in {option}`users.users`.
+      taskrc declares the UDA `vikunja_id`. The users themselves are
+      declared in `users.users`.
     '';
   };
 
@@ -242,20 +229,7 @@ in
       }
     ];
 
-    environment.etc = {
-      "vikunja-sync/hook".source = "${lib.getExe' cfg.package "vikunja-sync-hook"}";
-    }
-    // lib.mapAttrs' (
-      name: u:
-      lib.nameValuePair "vikunja-sync/taskrc.d/${name}.rc" {
-        text = ''
-          # Managed by NixOS (services.vikunja-sync.taskwarrior.users.${name}).
-          data.location=${u.dataDir}
-          uda.vikunja_id.type=numeric
-          uda.vikunja_id.label=Vikunja ID
-        '';
-      }
-    ) users;
+    environment.etc."vikunja-sync/hook".source = lib.getExe' cfg.package "vikunja-sync-hook";
 
     users.users = lib.mapAttrs (_: u: {
       linger = true;
@@ -265,20 +239,5 @@ in
     systemd.user.services = lib.mapAttrs' (
       name: u: lib.nameValuePair "tw-watcher@${name}" (userUnit name u)
     ) users;
-
-    systemd.user.sockets = lib.mapAttrs' (
-      name: u:
-      lib.nameValuePair "tw-watcher@${name}" {
-        description = "vikunja-sync hook socket for ${name}";
-        wantedBy = [ "sockets.target" ];
-        unitConfig.ConditionUser = name;
-        listenStreams = [ u.socket ];
-        socketConfig = {
-          SocketMode = "0600";
-          DirectoryMode = "0700";
-          Service = "tw-watcher@${name}.service";
-        };
-      }
-    ) (lib.filterAttrs (_: u: u.socketActivation) users);
   };
 }

@@ -1,1 +1,130 @@
-//! vsync-e2e
+//! Helpers shared by the end-to-end tests and the benchmarks: a whole system on this machine
+//! (see `vikunja_sync::demo::System`) and typed waits on what each side shows.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::Value;
+pub use vikunja_sync::demo::{Options, System};
+use vsync_harness::TwHost;
+
+/// How long any one propagation may take in a test before it fails.
+pub const PROPAGATION: Duration = Duration::from_secs(15);
+
+/// Starts a system with the given hosts, the hook installed in each, and the given projects.
+pub async fn system(hosts: &[&str], projects: &[&str]) -> System {
+    system_with(hosts, projects, vikunja_sim::SimConfig::default()).await
+}
+
+pub async fn system_with(hosts: &[&str], projects: &[&str], sim: vikunja_sim::SimConfig) -> System {
+    trace_init();
+    System::start(options(hosts, projects, sim))
+        .await
+        .expect("start the system")
+}
+
+/// Logs of every service on stderr when `TEST_LOG` is set (filter from `RUST_LOG`).
+pub fn trace_init() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
+}
+
+/// The options `system` uses, to adjust before starting.
+pub fn options(hosts: &[&str], projects: &[&str], sim: vikunja_sim::SimConfig) -> Options {
+    Options {
+        hosts: hosts.iter().map(|h| h.to_string()).collect(),
+        hook_bin: Some(hook_bin()),
+        sim,
+        projects: projects.iter().map(|p| p.to_string()).collect(),
+        taskrc: vec![
+            "uda.estimate.type=duration".into(),
+            "uda.estimate.label=Estimate".into(),
+        ],
+        ..Options::default()
+    }
+}
+
+/// The hook program cargo built for this package's tests and benches (`e2e-hook`, from the
+/// hook's own source): `target/<profile>/e2e-hook`, next to `deps/` where the test runs.
+pub fn hook_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps/<test>");
+    let bin = profile_dir.join("e2e-hook");
+    assert!(bin.is_file(), "{} was not built", bin.display());
+    bin
+}
+
+/// The id of the top-level project titled `title`.
+pub fn project_id(sys: &System, title: &str) -> i64 {
+    sys.sim
+        .projects()
+        .into_iter()
+        .find(|p| p.title == title)
+        .map(|p| p.id)
+        .unwrap_or_else(|| panic!("no project {title}"))
+}
+
+/// Waits until the system registered its webhook on `project`.
+pub async fn webhook_registered(sys: &System, project: i64) {
+    vsync_harness::wait_for_async("the webhook registration", PROPAGATION, || async {
+        (!sys.sim.webhooks(project).is_empty()).then_some(())
+    })
+    .await;
+}
+
+/// Waits until `host` shows a task satisfying `pred`, and returns it; on timeout the failure
+/// shows what the host has.
+pub async fn wait_task(
+    host: &TwHost,
+    what: &str,
+    pred: impl Fn(&Value) -> bool + Send + Sync + 'static,
+) -> Value {
+    let (bin, rc, data) = (host.task_bin().to_path_buf(), host.taskrc(), host.data_dir());
+    let pred = std::sync::Arc::new(pred);
+    let poll = async {
+        let mut ticks = tokio::time::interval(Duration::from_millis(10));
+        loop {
+            ticks.tick().await;
+            let (bin, rc, data, pred) = (bin.clone(), rc.clone(), data.clone(), pred.clone());
+            let found = tokio::task::spawn_blocking(move || {
+                export(&bin, &rc, &data).into_iter().find(|t| pred(t))
+            })
+            .await
+            .expect("export task");
+            if let Some(t) = found {
+                return t;
+            }
+        }
+    };
+    match tokio::time::timeout(PROPAGATION, poll).await {
+        Ok(t) => t,
+        Err(_) => panic!(
+            "timed out after {PROPAGATION:?} waiting for {what} on {}; it has: {:#?}",
+            host.name,
+            export(&bin, &rc, &data)
+        ),
+    }
+}
+
+/// `task export` of a host, from a blocking context.
+pub fn export(bin: &std::path::Path, rc: &std::path::Path, data: &std::path::Path) -> Vec<Value> {
+    let out = std::process::Command::new(bin)
+        .args(["rc.hooks=off", "rc.json.array=on", "rc.gc=off", "export"])
+        .env("TASKRC", rc)
+        .env("TASKDATA", data)
+        .output()
+        .expect("run task export");
+    serde_json::from_slice(&out.stdout).unwrap_or_default()
+}
+
+/// The string attribute `k` of a task.
+pub fn s<'a>(t: &'a Value, k: &str) -> &'a str {
+    t.get(k).and_then(Value::as_str).unwrap_or("")
+}

@@ -37,6 +37,16 @@ impl TwHost {
         }
     }
 
+    /// Appends a line to the host's taskrc (e.g. a UDA declaration).
+    pub fn configure(&self, line: &str) {
+        use std::io::Write as _;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.taskrc())
+            .expect("open taskrc");
+        writeln!(f, "{line}").expect("write taskrc");
+    }
+
     pub fn taskrc(&self) -> PathBuf {
         self.dir.path().join("taskrc")
     }

@@ -39,6 +39,10 @@ pub struct Options {
     pub sim: SimConfig,
     /// Top-level projects created in Vikunja before the services start.
     pub projects: Vec<String>,
+    /// How often the reconciler looks for new projects (and, later, reconciles).
+    pub reconcile_interval: Duration,
+    /// Taskwarrior config lines added to every host (e.g. UDA declarations).
+    pub taskrc: Vec<String>,
 }
 
 impl Default for Options {
@@ -48,6 +52,8 @@ impl Default for Options {
             hook_bin: crate::hook::hook_binary(),
             sim: SimConfig::default(),
             projects: vec!["Home".into()],
+            reconcile_interval: Duration::from_secs(2),
+            taskrc: Vec::new(),
         }
     }
 }
@@ -69,7 +75,7 @@ impl System {
         server.vikunja.token_file = Some(token);
         server.vikunja.webhook_secret_file = Some(secret);
         server.ingress.listen = "127.0.0.1:0".parse()?;
-        server.reconcile.interval = Duration::from_secs(2);
+        server.reconcile.interval = opts.reconcile_interval;
         let bus_url = nats.url();
         let mut running = Running::new();
         let ingress = running.spawn_ingress(&server, &bus_url).await?;
@@ -89,6 +95,9 @@ impl System {
         };
         for name in &opts.hosts {
             let host = TwHost::new(name);
+            for line in &opts.taskrc {
+                host.configure(line);
+            }
             if let Some(bin) = &opts.hook_bin {
                 crate::hook::install(&host.data_dir(), None, Some(bin), false)?;
             }
@@ -177,10 +186,18 @@ fn describe(t: &Value) -> String {
 
 /// `vikunja-sync demo`.
 pub async fn run() -> anyhow::Result<()> {
+    run_with(Options::default()).await
+}
+
+/// The demo with explicit options (tests pass the hook binary they built).
+pub async fn run_with(opts: Options) -> anyhow::Result<()> {
     println!(
         "vikunja-sync demo: starting nats-server, the Vikunja simulator, the services and two Taskwarrior hosts"
     );
-    let sys = System::start(Options::default()).await?;
+    if opts.hook_bin.is_none() {
+        anyhow::bail!("cannot find the vikunja-sync-hook program next to vikunja-sync");
+    }
+    let sys = System::start(opts).await?;
     println!("  bus      {} (JetStream, temporary store)", sys.bus_url());
     println!("  Vikunja  {} (simulator)", sys.sim.base_url());
     for h in &sys.hosts {

@@ -85,10 +85,15 @@ pub fn classify(body: &[u8], received_at_us: i64) -> Result<Classified, String> 
     let task_json = task.to_string();
     let updated = task.get("updated").and_then(Value::as_str).unwrap_or("");
     let changed_at_us = vsync_model::dates::parse_vikunja_us(updated).unwrap_or(received_at_us);
+    // `updated` has one-second resolution, so A -> B -> A within a second would repeat an id:
+    // the fan-out `time` (nanoseconds) tells separate events apart, while a redelivery of the
+    // same event carries the same body and so the same id.
+    let time = v.get("time").and_then(Value::as_str).unwrap_or("");
     let msg_id = vsync_bus::content_id(&[
         event_name.as_bytes(),
         task_id.to_string().as_bytes(),
         updated.as_bytes(),
+        time.as_bytes(),
         task_json.as_bytes(),
     ]);
     let mut ev = event(
@@ -161,12 +166,18 @@ mod tests {
         };
         let a = id(&body("task.updated", t.clone()));
         // same content delivered again, keys in another order
-        let again = br#"{"time":"later","data":{"project":{"id":3},"doer":{"id":1},"task":{"updated":"2026-01-01T00:00:01Z","title":"x","project_id":3,"id":7}},"event_name":"task.updated"}"#;
+        let again = br#"{"time":"2026-01-01T00:00:00Z","data":{"project":{"id":3},"doer":{"id":1},"task":{"updated":"2026-01-01T00:00:01Z","title":"x","project_id":3,"id":7}},"event_name":"task.updated"}"#;
         assert_eq!(a, id(again));
         // a different change within the same second
         let mut t2 = t.clone();
         t2["title"] = "y".into();
         assert_ne!(a, id(&body("task.updated", t2)));
+        // the same content from a later fan-out (A -> B -> A within one second)
+        let later = String::from_utf8(body("task.updated", t)).unwrap_or_default().replace(
+            "\"time\":\"2026-01-01T00:00:00Z\"",
+            "\"time\":\"2026-01-01T00:00:00.5Z\"",
+        );
+        assert_ne!(a, id(later.as_bytes()));
     }
 
     #[test]
