@@ -3,6 +3,7 @@
 {
   config,
   lib,
+  options,
   pkgs,
   ...
 }:
@@ -211,6 +212,11 @@ in
       services.nats = {
         enable = lib.mkIf natsEnabled true;
         jetstream = lib.mkIf natsEnabled true;
+      }
+      # Some releases of the nats module bind 127.0.0.1 unless told otherwise
+      # (services.nats.host); without that option nats-server listens on all addresses.
+      // lib.optionalAttrs (lib.hasAttrByPath [ "services" "nats" "host" ] options) {
+        host = lib.mkIf (natsEnabled && srv.nats.openFirewall) (lib.mkDefault "0.0.0.0");
       };
     }
 

@@ -1,6 +1,9 @@
 //! Helpers shared by the end-to-end tests and the benchmarks: a whole system on this machine
 //! (see `vikunja_sync::demo::System`) and typed waits on what each side shows.
 
+pub mod otlp;
+pub mod procs;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -86,7 +89,11 @@ pub async fn wait_task(
     what: &str,
     pred: impl Fn(&Value) -> bool + Send + Sync + 'static,
 ) -> Value {
-    let (bin, rc, data) = (host.task_bin().to_path_buf(), host.taskrc(), host.data_dir());
+    let (bin, rc, data) = (
+        host.task_bin().to_path_buf(),
+        host.taskrc(),
+        host.data_dir(),
+    );
     let pred = std::sync::Arc::new(pred);
     let poll = async {
         let mut ticks = tokio::time::interval(Duration::from_millis(10));

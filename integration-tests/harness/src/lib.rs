@@ -3,10 +3,12 @@
 //! `vikunja-sync demo` uses the same pieces.
 
 mod nats;
+mod process;
 mod tw;
 mod wait;
 
 pub use nats::NatsServer;
+pub use process::ServiceProcess;
 pub use tw::TwHost;
 pub use wait::{wait_for, wait_for_async};
 

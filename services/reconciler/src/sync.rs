@@ -230,13 +230,18 @@ impl Reconciler {
                 },
             );
             if !merged.is_change() {
+                // A change that lost everywhere still leaves a trace in the conflict log.
+                self.log_conflicts(&merged.conflicts).await;
                 return Ok(Applied {
                     uuid: ch.uuid.clone(),
                     ..Default::default()
                 });
             }
-            let fields = state.fields.clone().unwrap_or_default();
-            state.vikunja_dirty = self.vikunja_differs(&state, &fields.project);
+            let shown_path = match VikunjaTask::from_json(&state.vikunja_json) {
+                Ok(t) => self.project_path(t.project_id()).await?,
+                Err(_) => String::new(),
+            };
+            state.vikunja_dirty = self.vikunja_differs(&state, &shown_path);
             state.merged_at_us = vsync_model::dates::now_us();
             if let Cas::Written(_) = self.bus.store_state(&state, rev).await? {
                 self.log_conflicts(&merged.conflicts).await;
@@ -345,7 +350,8 @@ impl Reconciler {
         Ok(out)
     }
 
-    /// Whether Vikunja, as last seen, shows something other than canonical state.
+    /// Whether Vikunja, as last seen (its task in the project at `current_path`), shows something
+    /// other than canonical state.
     fn vikunja_differs(&self, state: &TaskState, current_path: &str) -> bool {
         let fields = state.fields.clone().unwrap_or_default();
         if fields.status() == TaskStatus::Deleted {

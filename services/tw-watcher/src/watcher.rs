@@ -1,7 +1,7 @@
 //! The watcher's two flows: local changes out (hook messages -> task events) and canonical state
 //! in (KV updates -> one `task import` per batch, verified by re-export).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -26,6 +26,10 @@ use crate::mirror::Mirror;
 
 /// How long after an apply a local change may still have been computed from the state before it.
 const CONTENTION_WINDOW: Duration = Duration::from_secs(10);
+/// How long a re-apply waits for the reconciler to merge this host's own change first.
+const REAPPLY_PATIENCE: Duration = Duration::from_secs(5);
+/// A local command ending this long after one of our imports may still have overlapped it.
+const OVERLAP_SLACK_US: i64 = 2_000_000;
 /// Canonical states applied per `task import`.
 const BATCH: usize = 256;
 
@@ -39,10 +43,21 @@ pub struct Watcher {
     hook_at: HashMap<String, i64>,
     /// What each recently applied task looked like before our import.
     recent_pre: HashMap<String, (Option<TwTask>, Instant)>,
-    /// Tasks to re-apply from canonical state (a concurrent write got in the way).
-    reapply: BTreeSet<String>,
+    /// Tasks to re-apply from canonical state because a concurrent write got in the way: once
+    /// canonical state has merged this host's change made at the given time (or after a while).
+    reapply: HashMap<String, (i64, Instant)>,
+    /// Our recent imports, until a user command is seen to overlap one (then it is verified).
+    recent_imports: Vec<ImportWindow>,
     /// The bus was unreachable: hook messages go to the spool, in order, until it drains.
     backlog: bool,
+}
+
+/// One `task import` of ours: when it ran, and what it wrote.
+struct ImportWindow {
+    started_us: i64,
+    ended_us: i64,
+    at: Instant,
+    tasks: Vec<TwTask>,
 }
 
 /// The running service.
@@ -97,7 +112,8 @@ impl App {
                 spool,
                 hook_at: HashMap::new(),
                 recent_pre: HashMap::new(),
-                reapply: BTreeSet::new(),
+                reapply: HashMap::new(),
+                recent_imports: Vec::new(),
                 backlog: false,
             },
             intake,
@@ -146,6 +162,14 @@ impl App {
 
 impl Watcher {
     async fn on_hook(&mut self, m: HookMessage) {
+        let own: Vec<String> = m
+            .tasks
+            .iter()
+            .filter_map(|t| t.get("uuid").and_then(serde_json::Value::as_str))
+            .map(str::to_string)
+            .chain(m.removed.iter().cloned())
+            .collect();
+        self.verify_overlapping(m.at_us, &own).await;
         if self.backlog {
             self.spool_message(&m);
             return;
@@ -195,9 +219,22 @@ impl Watcher {
         }
         self.recent_pre
             .retain(|_, (_, at)| at.elapsed() < CONTENTION_WINDOW);
+        self.recent_imports
+            .retain(|w| w.at.elapsed() < CONTENTION_WINDOW);
         let pending = std::mem::take(&mut self.reapply);
-        for uuid in pending {
-            self.reapply_one(&uuid).await;
+        for (uuid, (after_us, since)) in pending {
+            let merged = match self.bus.load_state(&uuid).await {
+                Ok(Some((s, _))) => s
+                    .host_seen_us
+                    .get(&self.host)
+                    .is_some_and(|t| *t >= after_us),
+                _ => false,
+            };
+            if merged || since.elapsed() > REAPPLY_PATIENCE {
+                self.reapply_one(&uuid).await;
+            } else {
+                self.reapply.insert(uuid, (after_us, since));
+            }
         }
     }
 
@@ -269,6 +306,8 @@ impl Watcher {
             return Ok(()); // a newer message for this task was already published
         }
         let base = self.base_for(uuid, new.as_ref());
+        let saw_our_import =
+            base.as_ref().map(TwTask::to_json) == self.mirror.get(uuid).map(TwTask::to_json);
         match (&new, &base) {
             (Some(n), Some(b)) if tw::view(n) == tw::view(b) => {
                 let _ = self.mirror.set(n.clone());
@@ -329,9 +368,11 @@ impl Watcher {
             tracing::error!(error = %e, "cannot persist the mirror");
         }
         self.hook_at.insert(uuid.to_string(), at_us);
-        if self.recent_pre.contains_key(uuid) {
-            // It may have undone part of our import: make sure canonical state shows again.
-            self.reapply.insert(uuid.to_string());
+        if !saw_our_import {
+            // The command did not see our import (Taskwarrior 2.6 lost it): show canonical state
+            // again once it includes this change.
+            self.reapply
+                .insert(uuid.to_string(), (at_us, Instant::now()));
         }
         Ok(())
     }
@@ -409,6 +450,7 @@ impl Watcher {
             return true;
         }
         let tasks: Vec<TwTask> = targets.iter().map(|(_, t)| t.clone()).collect();
+        let started_us = vsync_model::dates::now_us();
         if let Err(e) = self.tw.import(&tasks).await {
             tracing::error!(error = %e, "task import failed");
             return self.apply_one_by_one(&targets).await;
@@ -432,8 +474,35 @@ impl Watcher {
                 })
                 .await;
         }
-        self.verify(&tasks).await;
+        // Verified only if a user command turns out to have run at the same time (its on-exit
+        // hook tells us): that is when Taskwarrior 2.6 loses one of two writes.
+        self.recent_imports.push(ImportWindow {
+            started_us,
+            ended_us: vsync_model::dates::now_us(),
+            at: Instant::now(),
+            tasks,
+        });
         true
+    }
+
+    /// A local command finished at `at_us`: if it may have overlapped one of our imports, one of
+    /// the two writes may be lost (Taskwarrior 2.6 rewrites the whole file), so re-export the
+    /// other tasks we imported then and re-apply what is gone. The command's own tasks are left to
+    /// its hook message (see `base_for`).
+    async fn verify_overlapping(&mut self, at_us: i64, own: &[String]) {
+        let (overlapping, rest): (Vec<ImportWindow>, Vec<ImportWindow>) =
+            std::mem::take(&mut self.recent_imports)
+                .into_iter()
+                .partition(|w| at_us >= w.started_us && at_us <= w.ended_us + OVERLAP_SLACK_US);
+        self.recent_imports = rest;
+        let tasks: Vec<TwTask> = overlapping
+            .into_iter()
+            .flat_map(|w| w.tasks)
+            .filter(|t| !own.iter().any(|u| u == t.uuid()))
+            .collect();
+        if !tasks.is_empty() {
+            self.verify(&tasks).await;
+        }
     }
 
     /// A batch Taskwarrior refused: import one by one, dead-lettering what still fails.
@@ -482,10 +551,8 @@ impl Watcher {
                     uuid = t.uuid(),
                     "import overwritten by a concurrent command; re-applying"
                 );
-                if let Some(now) = now {
-                    let _ = self.mirror.set(now.clone());
-                }
-                self.reapply.insert(t.uuid().to_string());
+                self.reapply
+                    .insert(t.uuid().to_string(), (0, Instant::now()));
             }
         }
     }
@@ -507,8 +574,7 @@ impl Watcher {
         }
         if let Some(t) = tw::apply(&state, local.as_ref()) {
             if self.tw.import(std::slice::from_ref(&t)).await.is_ok() {
-                let _ = self.mirror.set(t.clone());
-                self.verify(&[t]).await;
+                let _ = self.mirror.set(t);
             }
         }
     }

@@ -84,7 +84,7 @@ pub fn classify(body: &[u8], received_at_us: i64) -> Result<Classified, String> 
     // serde_json orders keys, so equal tasks give equal text whatever order Vikunja used.
     let task_json = task.to_string();
     let updated = task.get("updated").and_then(Value::as_str).unwrap_or("");
-    let changed_at_us = vsync_model::dates::parse_vikunja_us(updated).unwrap_or(received_at_us);
+    let changed_at_us = change_time(updated, received_at_us);
     // `updated` has one-second resolution, so A -> B -> A within a second would repeat an id:
     // the fan-out `time` (nanoseconds) tells separate events apart, while a redelivery of the
     // same event carries the same body and so the same id.
@@ -113,6 +113,17 @@ pub fn classify(body: &[u8], received_at_us: i64) -> Result<Classified, String> 
         msg_id,
         event: ev,
     })
+}
+
+/// When the change happened. Vikunja's `updated` usually has one-second resolution: the change
+/// happened within that second, and no later than we received it, so the receipt time (capped to
+/// that second) orders it against changes made elsewhere within the same second.
+fn change_time(updated: &str, received_at_us: i64) -> i64 {
+    match vsync_model::dates::parse_vikunja_us(updated) {
+        Some(u) if u % 1_000_000 == 0 => received_at_us.clamp(u, u + 999_999),
+        Some(u) => u,
+        None => received_at_us,
+    }
 }
 
 fn positive_id(v: &Value, what: &str) -> Result<i64, String> {
@@ -154,7 +165,20 @@ mod tests {
             panic!("published")
         };
         assert_eq!(subject, "vsync.v1.in.vikunja.3.task.updated");
+        // received 5 µs after the epoch, long before `updated`: the second's start
         assert_eq!(event.changed_at_us, 1_767_225_601_000_000);
+        assert_eq!(
+            change_time("2026-01-01T00:00:01Z", 1_767_225_601_250_000),
+            1_767_225_601_250_000
+        );
+        assert_eq!(
+            change_time("2026-01-01T00:00:01Z", 1_767_225_609_000_000),
+            1_767_225_601_999_999
+        );
+        assert_eq!(
+            change_time("2026-01-01T00:00:01.5Z", 1_767_225_609_000_000),
+            1_767_225_601_500_000
+        );
     }
 
     #[test]
@@ -173,10 +197,12 @@ mod tests {
         t2["title"] = "y".into();
         assert_ne!(a, id(&body("task.updated", t2)));
         // the same content from a later fan-out (A -> B -> A within one second)
-        let later = String::from_utf8(body("task.updated", t)).unwrap_or_default().replace(
-            "\"time\":\"2026-01-01T00:00:00Z\"",
-            "\"time\":\"2026-01-01T00:00:00.5Z\"",
-        );
+        let later = String::from_utf8(body("task.updated", t))
+            .unwrap_or_default()
+            .replace(
+                "\"time\":\"2026-01-01T00:00:00Z\"",
+                "\"time\":\"2026-01-01T00:00:00.5Z\"",
+            );
         assert_ne!(a, id(later.as_bytes()));
     }
 

@@ -1,5 +1,7 @@
 //! End-to-end tests: real nats-server, real `task`, the Vikunja simulator, every service.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod concurrency;
 mod skeleton;
+mod tw_to_vikunja;
 mod vikunja_to_tw;

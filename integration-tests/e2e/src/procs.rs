@@ -1,0 +1,155 @@
+//! The whole system with every service as its own process (as systemd runs them), for the
+//! benchmarks: they report each service's resident memory, and tracing can be switched on per run.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use vikunja_sim::{SimConfig, Simulator};
+use vsync_harness::{NatsServer, ServiceProcess, TwHost};
+
+pub struct ProcSystem {
+    pub nats: NatsServer,
+    pub sim: Simulator,
+    pub hosts: Vec<TwHost>,
+    pub procs: Vec<(String, ServiceProcess)>,
+    pub ingress_url: String,
+    pub secret: String,
+    pub bus: vsync_bus::async_nats::Client,
+    dir: tempfile::TempDir,
+}
+
+/// Where cargo put this build's binaries (`target/<profile>`).
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/<bench>")
+        .to_path_buf()
+}
+
+fn bin(name: &str) -> PathBuf {
+    let p = bin_dir().join(name);
+    assert!(
+        p.is_file(),
+        "{} is missing: build the services first (scripts/bench.sh does)",
+        p.display()
+    );
+    p
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl ProcSystem {
+    /// nats-server, the simulator (with `projects`), ingress, reconciler, label-sync and one
+    /// tw-watcher per host, each its own process; `otlp` turns tracing on for every service.
+    pub async fn start(hosts: &[&str], projects: &[&str], otlp: Option<&str>) -> ProcSystem {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let nats = NatsServer::start();
+        let sim = Simulator::start(SimConfig::default())
+            .await
+            .expect("simulator");
+        for p in projects {
+            sim.create_project(p, 0);
+        }
+        let secret = "bench-webhook-secret".to_string();
+        std::fs::write(dir.path().join("token"), sim.token()).expect("token");
+        std::fs::write(dir.path().join("secret"), &secret).expect("secret");
+        let port = free_port();
+        let telemetry = otlp
+            .map(|e| format!("[telemetry]\notlp_endpoint = \"{e}\"\n"))
+            .unwrap_or_default();
+        let server = format!(
+            "[bus]\nurl = \"{}\"\n[vikunja]\nurl = \"{}\"\ntoken_file = \"{}\"\nwebhook_secret_file = \"{}\"\n\
+             webhook_url = \"http://127.0.0.1:{port}/webhook\"\n[ingress]\nlisten = \"127.0.0.1:{port}\"\n{telemetry}",
+            nats.url(),
+            sim.base_url(),
+            dir.path().join("token").display(),
+            dir.path().join("secret").display(),
+        );
+        let server_cfg = dir.path().join("server.toml");
+        std::fs::write(&server_cfg, server).expect("config");
+        let mut procs = Vec::new();
+        for name in ["webhook-ingress", "label-sync", "reconciler"] {
+            let p = ServiceProcess::start(&bin(name), &server_cfg, Duration::from_secs(30));
+            procs.push((name.to_string(), p));
+        }
+        let mut tw_hosts = Vec::new();
+        for h in hosts {
+            let host = TwHost::new(h);
+            host.configure("uda.estimate.type=duration");
+            vikunja_sync_hook::install_events(
+                &host.hooks_dir(),
+                &bin("e2e-hook"),
+                &[vikunja_sync_hook::HookKind::Exit],
+            )
+            .expect("install the hook");
+            let cfg = dir.path().join(format!("{h}.toml"));
+            std::fs::write(
+                &cfg,
+                format!(
+                    "[bus]\nurl = \"{}\"\n[taskwarrior]\nhost = \"{h}\"\ndata = \"{}\"\ntaskrc = \"{}\"\ntask_bin = \"{}\"\n{telemetry}",
+                    nats.url(),
+                    host.data_dir().display(),
+                    host.taskrc().display(),
+                    host.task_bin().display()
+                ),
+            )
+            .expect("config");
+            let p = ServiceProcess::start(&bin("tw-watcher"), &cfg, Duration::from_secs(30));
+            procs.push((format!("tw-watcher@{h}"), p));
+            tw_hosts.push(host);
+        }
+        let bus = vsync_bus::async_nats::connect(nats.url().as_str())
+            .await
+            .expect("connect");
+        ProcSystem {
+            nats,
+            sim,
+            hosts: tw_hosts,
+            procs,
+            ingress_url: format!("http://127.0.0.1:{port}/webhook"),
+            secret,
+            bus,
+            dir,
+        }
+    }
+
+    /// Resident memory (kB) of each service process.
+    pub fn rss_kb(&self) -> Vec<(String, u64)> {
+        self.procs
+            .iter()
+            .map(|(name, p)| (name.clone(), rss_kb(p.pid())))
+            .collect()
+    }
+
+    pub fn temp_dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// VmRSS of a process, in kB (0 if unknown).
+pub fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Percentile of sorted samples (nearest rank).
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
