@@ -35,13 +35,14 @@ async fn main() -> ExitCode {
             return ExitCode::from(70);
         }
     };
+    let signal = vsync_telemetry::shutdown_signal();
     let stop = CancellationToken::new();
     let result = async {
         let app = label_sync::App::build(&cfg, &bus_url, "label-sync").await?;
         vsync_telemetry::notify_ready();
         let trigger = stop.clone();
         tokio::spawn(async move {
-            vsync_telemetry::shutdown_signal().await;
+            signal.await;
             trigger.cancel();
         });
         app.run(stop).await

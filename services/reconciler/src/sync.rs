@@ -355,13 +355,12 @@ impl Reconciler {
     fn vikunja_differs(&self, state: &TaskState, current_path: &str) -> bool {
         let fields = state.fields.clone().unwrap_or_default();
         if fields.status() == TaskStatus::Deleted {
-            return state.vikunja_id > 0 && !state.vikunja_json.is_empty() && {
-                // deleted here but not (yet) in Vikunja
-                !state
-                    .stamps
-                    .get(fields::STATUS)
-                    .is_some_and(|s| s.origin == Origin::Vikunja as i32)
-            };
+            // Deleted here but not (yet) in Vikunja.
+            let by_vikunja = state
+                .stamps
+                .get(fields::STATUS)
+                .is_some_and(|s| s.origin == Origin::Vikunja as i32);
+            return state.vikunja_id > 0 && !state.vikunja_json.is_empty() && !by_vikunja;
         }
         let Ok(stored) = VikunjaTask::from_json(&state.vikunja_json) else {
             return true; // not in Vikunja yet

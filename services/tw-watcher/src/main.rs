@@ -36,13 +36,14 @@ async fn main() -> ExitCode {
             return ExitCode::from(70);
         }
     };
+    let signal = vsync_telemetry::shutdown_signal();
     let stop = CancellationToken::new();
     let result = async {
         let app = tw_watcher::App::build(&cfg, &bus_url, &format!("tw-watcher@{host}")).await?;
         vsync_telemetry::notify_ready();
         let trigger = stop.clone();
         tokio::spawn(async move {
-            vsync_telemetry::shutdown_signal().await;
+            signal.await;
             trigger.cancel();
         });
         app.run(stop).await

@@ -572,10 +572,10 @@ impl Watcher {
         if let Some(l) = &local {
             let _ = self.mirror.set(l.clone());
         }
-        if let Some(t) = tw::apply(&state, local.as_ref()) {
-            if self.tw.import(std::slice::from_ref(&t)).await.is_ok() {
-                let _ = self.mirror.set(t);
-            }
+        if let Some(t) = tw::apply(&state, local.as_ref())
+            && self.tw.import(std::slice::from_ref(&t)).await.is_ok()
+        {
+            let _ = self.mirror.set(t);
         }
     }
 }

@@ -87,10 +87,11 @@ async fn main() -> ExitCode {
                     return ExitCode::from(70);
                 }
             };
+            let signal = vsync_telemetry::shutdown_signal();
             let stop = CancellationToken::new();
             let trigger = stop.clone();
             tokio::spawn(async move {
-                vsync_telemetry::shutdown_signal().await;
+                signal.await;
                 trigger.cancel();
             });
             vikunja_sync::local::up(cfg, stop).await

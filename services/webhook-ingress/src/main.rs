@@ -36,10 +36,11 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(70);
         }
     };
+    let signal = vsync_telemetry::shutdown_signal();
     let result = async {
         let app = webhook_ingress::App::build(&cfg, &bus_url, "webhook-ingress").await?;
         vsync_telemetry::notify_ready();
-        app.run(vsync_telemetry::shutdown_signal()).await
+        app.run(signal).await
     }
     .await;
     vsync_telemetry::notify_stopping();

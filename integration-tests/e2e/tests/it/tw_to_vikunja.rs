@@ -12,6 +12,13 @@ fn quiet(hosts: &[&str], projects: &[&str]) -> Options {
     o
 }
 
+/// A TW command, what Vikunja then shows, what the other host then shows.
+type Step = (
+    Vec<&'static str>,
+    Box<dyn Fn(&vikunja_sim::Task) -> bool + Send + Sync>,
+    Box<dyn Fn(&Value) -> bool + Send + Sync>,
+);
+
 /// Waits until the simulator has a task satisfying `pred`.
 async fn vikunja_task(
     sys: &System,
@@ -70,11 +77,7 @@ async fn every_taskwarrior_change_reaches_vikunja_in_one_call_and_the_other_host
     );
 
     let id = t.id;
-    let steps: Vec<(
-        Vec<&str>,
-        Box<dyn Fn(&vikunja_sim::Task) -> bool + Send + Sync>,
-        Box<dyn Fn(&Value) -> bool + Send + Sync>,
-    )> = vec![
+    let steps: Vec<Step> = vec![
         (
             vec!["modify", "Buy oat milk"],
             Box::new(|t| t.title == "Buy oat milk"),
