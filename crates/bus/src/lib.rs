@@ -2,6 +2,7 @@
 //! share (declared idempotently), protobuf publishing with content-derived `Nats-Msg-Id` and W3C
 //! trace context in headers, and subject naming ([`subject`]).
 
+pub mod control;
 pub mod subject;
 pub mod trace;
 
@@ -353,6 +354,45 @@ impl Bus {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Every task's current canonical state (one pass over the bucket, newest value per key).
+    pub async fn all_states(&self) -> Result<Vec<TaskState>, BusError> {
+        use futures::StreamExt;
+        let err = |e: &dyn std::fmt::Display| BusError::Kv {
+            op: "list",
+            key: "*".into(),
+            reason: e.to_string(),
+        };
+        let mut stream = self
+            .js
+            .get_stream(TASKS_STREAM)
+            .await
+            .map_err(|e| err(&e))?;
+        if stream.info().await.map_err(|e| err(&e))?.state.messages == 0 {
+            return Ok(Vec::new());
+        }
+        let mut watch = self
+            .tasks
+            .watch_with_history(">")
+            .await
+            .map_err(|e| err(&e))?;
+        let mut out = Vec::new();
+        while let Some(entry) = tokio::time::timeout(Duration::from_secs(30), watch.next())
+            .await
+            .map_err(|_| err(&"timed out reading canonical state"))?
+        {
+            let entry = entry.map_err(|e| err(&e))?;
+            if entry.operation == kv::Operation::Put
+                && let Ok(s) = TaskState::decode(entry.value)
+            {
+                out.push(s);
+            }
+            if entry.delta == 0 {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     /// The durable consumer through which the reconciler reads every event, in order.

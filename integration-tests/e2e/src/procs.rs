@@ -37,6 +37,24 @@ fn bin(name: &str) -> PathBuf {
     p
 }
 
+/// Knobs of a [`ProcSystem`] beyond hosts, projects and tracing.
+#[derive(Debug, Clone, Default)]
+pub struct ProcOptions {
+    /// The reconciler's `[reconcile] interval` (its periodic project + webhook listing);
+    /// `None` keeps the service default (60 s).
+    pub reconcile_interval: Option<Duration>,
+}
+
+/// Vikunja API routes the reconciler calls on its own timer (listing projects and their
+/// webhooks to keep the registrations in place), not in answer to a change.
+pub const PERIODIC_ROUTES: [&str; 2] = ["/api/v1/projects", "/api/v1/projects/{id}/webhooks"];
+
+/// Whether a logged request is one of the reconciler's periodic listings (a `GET` of
+/// [`PERIODIC_ROUTES`]).
+pub fn is_periodic(r: &vikunja_sim::LoggedRequest) -> bool {
+    r.method == "GET" && PERIODIC_ROUTES.contains(&r.route.as_str())
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -48,6 +66,16 @@ impl ProcSystem {
     /// nats-server, the simulator (with `projects`), ingress, reconciler, label-sync and one
     /// tw-watcher per host, each its own process; `otlp` turns tracing on for every service.
     pub async fn start(hosts: &[&str], projects: &[&str], otlp: Option<&str>) -> ProcSystem {
+        Self::start_with(hosts, projects, otlp, &ProcOptions::default()).await
+    }
+
+    /// As [`ProcSystem::start`], with [`ProcOptions`].
+    pub async fn start_with(
+        hosts: &[&str],
+        projects: &[&str],
+        otlp: Option<&str>,
+        opts: &ProcOptions,
+    ) -> ProcSystem {
         let dir = tempfile::tempdir().expect("temp dir");
         let nats = NatsServer::start();
         let sim = Simulator::start(SimConfig::default())
@@ -63,9 +91,13 @@ impl ProcSystem {
         let telemetry = otlp
             .map(|e| format!("[telemetry]\notlp_endpoint = \"{e}\"\n"))
             .unwrap_or_default();
+        let reconcile = opts
+            .reconcile_interval
+            .map(|d| format!("[reconcile]\ninterval = \"{}ms\"\n", d.as_millis()))
+            .unwrap_or_default();
         let server = format!(
             "[bus]\nurl = \"{}\"\n[vikunja]\nurl = \"{}\"\ntoken_file = \"{}\"\nwebhook_secret_file = \"{}\"\n\
-             webhook_url = \"http://127.0.0.1:{port}/webhook\"\n[ingress]\nlisten = \"127.0.0.1:{port}\"\n{telemetry}",
+             webhook_url = \"http://127.0.0.1:{port}/webhook\"\n[ingress]\nlisten = \"127.0.0.1:{port}\"\n{telemetry}{reconcile}",
             nats.url(),
             sim.base_url(),
             dir.path().join("token").display(),

@@ -2,10 +2,13 @@
 //! from both sides field by field, writes Vikunja through the one API client, and registers the
 //! system's webhooks on every top-level project it syncs.
 
+mod adopt;
+mod control;
 mod error;
 mod labels;
 mod projects;
 mod push;
+mod reconcile;
 mod sync;
 mod webhooks;
 
@@ -24,8 +27,11 @@ use vsync_config::{Config, read_secret};
 use vsync_proto::TaskEvent;
 use vsync_vikunja::VikunjaClient;
 
+pub use adopt::AdoptReport;
+pub use control::{ReconcileReply, RepairReport};
 pub use error::SyncError;
 pub use labels::subject as labels_subject;
+pub use reconcile::ReconcileReport;
 pub use sync::{Applied, Reconciler};
 
 /// A message redelivered this often goes to the dead-letter subject instead.
@@ -35,7 +41,7 @@ const MAX_DELIVERIES: i64 = 10;
 pub struct App {
     sync: Arc<Reconciler>,
     webhooks: webhooks::Registrar,
-    interval: Duration,
+    reconcile: vsync_config::Reconcile,
 }
 
 impl App {
@@ -85,7 +91,7 @@ impl App {
         Ok(App {
             sync,
             webhooks,
-            interval: cfg.reconcile.interval,
+            reconcile: cfg.reconcile.clone(),
         })
     }
 
@@ -94,11 +100,30 @@ impl App {
     }
 
     /// Processes events until `shutdown` is cancelled; the event in hand is finished first.
+    /// Reconcile passes (delta every `interval`, full every `full_interval`) and control requests
+    /// run beside it.
     pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let consumer = self.sync.bus.events_consumer().await?;
         let mut messages = consumer.messages().await.context("cannot consume events")?;
+        let mut control = self
+            .sync
+            .bus
+            .client()
+            .queue_subscribe("vsync.v1.ctl.reconciler.>", "reconciler".to_string())
+            .await
+            .context("cannot subscribe to control requests")?;
         let mut retry = tokio::time::interval(Duration::from_secs(2));
-        let mut periodic = tokio::time::interval(self.interval.max(Duration::from_secs(1)));
+        let every = |d: Duration| {
+            let d = d.max(Duration::from_secs(1));
+            tokio::time::interval_at(tokio::time::Instant::now() + d, d)
+        };
+        let mut webhooks =
+            tokio::time::interval(self.reconcile.interval.max(Duration::from_secs(1)));
+        let mut delta = every(self.reconcile.interval);
+        let mut full = every(self.reconcile.full_interval);
+        let tasks = tokio_util::task::TaskTracker::new();
+        let busy = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let concurrency = self.reconcile.concurrency;
         tracing::info!("reconciler running");
         loop {
             tokio::select! {
@@ -109,12 +134,40 @@ impl App {
                     Some(Err(e)) => tracing::warn!(error = %e, "event stream error"),
                     None => anyhow::bail!("event stream ended"),
                 },
+                Some(req) = control.next() => {
+                    tasks.spawn(control::answer(self.sync.clone(), req, concurrency));
+                }
                 _ = retry.tick() => self.sync.retry_dirty().await,
-                _ = periodic.tick() => self.webhooks.ensure(&self.sync).await,
+                _ = webhooks.tick() => self.webhooks.ensure(&self.sync).await,
+                _ = delta.tick() => self.spawn_reconcile(&tasks, &busy, false),
+                _ = full.tick() => self.spawn_reconcile(&tasks, &busy, true),
             }
         }
+        tasks.close();
+        tasks.wait().await;
         tracing::info!("reconciler stopped");
         Ok(())
+    }
+
+    /// Runs a reconcile pass beside event processing, unless one is still running.
+    fn spawn_reconcile(
+        &self,
+        tasks: &tokio_util::task::TaskTracker,
+        busy: &Arc<std::sync::atomic::AtomicBool>,
+        full: bool,
+    ) {
+        use std::sync::atomic::Ordering;
+        if busy.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (sync, busy, concurrency) =
+            (self.sync.clone(), busy.clone(), self.reconcile.concurrency);
+        tasks.spawn(async move {
+            if let Err(e) = sync.reconcile_vikunja(full, None, concurrency).await {
+                tracing::warn!(error = %e, full, "reconcile failed");
+            }
+            busy.store(false, Ordering::Release);
+        });
     }
 
     async fn process(&self, msg: Message) {

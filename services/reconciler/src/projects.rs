@@ -32,6 +32,11 @@ impl ProjectTree {
         self.by_id.remove(&id);
     }
 
+    /// Every known project id.
+    pub fn ids(&self) -> impl Iterator<Item = i64> + '_ {
+        self.by_id.keys().copied()
+    }
+
     /// `id` and every project below it.
     pub fn subtree(&self, id: i64) -> Vec<i64> {
         let mut out = vec![id];

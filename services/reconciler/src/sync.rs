@@ -125,16 +125,21 @@ impl Reconciler {
         loop {
             let (mut state, rev) = self.load(&uuid).await?;
             let stored = VikunjaTask::from_json(&state.vikunja_json).ok();
-            if state.echo_views.contains(&fp)
-                && stored
-                    .as_ref()
-                    .is_some_and(|s| s.updated_us() >= task.updated_us())
-            {
-                // A late re-read of one of our own writes; we already hold a newer object.
-                return Ok(Applied {
-                    uuid,
-                    ..Default::default()
-                });
+            if let Some(s) = stored.as_ref().filter(|_| !deleted) {
+                let older = task.updated_us() < s.updated_us();
+                let same_second = task.updated_us() == s.updated_us();
+                // A late re-read of one of our own writes while we hold a newer object, or a
+                // listing taken before canonical state last changed (`updated` has one-second
+                // resolution, so neither is visible in it).
+                let echo = state.echo_views.contains(&fp);
+                let stale_listing =
+                    ev.origin() == Origin::Reconcile && state.merged_at_us > ev.published_at_us;
+                if older || (same_second && (echo || stale_listing)) {
+                    return Ok(Applied {
+                        uuid,
+                        ..Default::default()
+                    });
+                }
             }
             let base = match &stored {
                 Some(s) => Some(vikunja::view(
@@ -352,7 +357,7 @@ impl Reconciler {
 
     /// Whether Vikunja, as last seen (its task in the project at `current_path`), shows something
     /// other than canonical state.
-    fn vikunja_differs(&self, state: &TaskState, current_path: &str) -> bool {
+    pub(crate) fn vikunja_differs(&self, state: &TaskState, current_path: &str) -> bool {
         let fields = state.fields.clone().unwrap_or_default();
         if fields.status() == TaskStatus::Deleted {
             // Deleted here but not (yet) in Vikunja.

@@ -56,6 +56,11 @@ impl Mirror {
         self.tasks.get(uuid)
     }
 
+    /// Every task uuid the mirror holds.
+    pub fn uuids(&self) -> impl Iterator<Item = String> + '_ {
+        self.tasks.keys().cloned()
+    }
+
     /// How many tasks the mirror holds.
     pub fn count(&self) -> usize {
         self.tasks.len()

@@ -52,6 +52,13 @@ pub struct Watcher {
     backlog: bool,
 }
 
+fn merge_subscribers(
+    a: vsync_bus::async_nats::Subscriber,
+    b: vsync_bus::async_nats::Subscriber,
+) -> futures::stream::BoxStream<'static, vsync_bus::async_nats::Message> {
+    futures::stream::select(a, b).boxed()
+}
+
 /// One `task import` of ours: when it ran, and what it wrote.
 struct ImportWindow {
     started_us: i64,
@@ -65,6 +72,8 @@ pub struct App {
     watcher: Watcher,
     intake: Intake,
     states: ReadyChunks<PullStream>,
+    control: futures::stream::BoxStream<'static, vsync_bus::async_nats::Message>,
+    reconcile_every: Duration,
 }
 
 impl App {
@@ -96,6 +105,20 @@ impl App {
         let intake = Intake::bind(&t.socket(), &spool)
             .await
             .with_context(|| format!("cannot listen on {}", t.socket().display()))?;
+        let control = bus
+            .client()
+            .subscribe(format!(
+                "vsync.v1.ctl.tw.{}.>",
+                subject::encode_token(&host)
+            ))
+            .await
+            .context("cannot subscribe to control requests")?;
+        let everyone = bus
+            .client()
+            .subscribe(vsync_bus::control::RECONCILE_ALL)
+            .await
+            .context("cannot subscribe to control requests")?;
+        let control = merge_subscribers(control, everyone);
         let states = bus
             .host_consumer(&host)
             .await?
@@ -118,6 +141,8 @@ impl App {
             },
             intake,
             states,
+            control,
+            reconcile_every: cfg.reconcile.interval.max(Duration::from_secs(1)),
         })
     }
 
@@ -127,6 +152,8 @@ impl App {
             mut watcher,
             intake,
             mut states,
+            mut control,
+            reconcile_every,
         } = self;
         // What the hook spooled while we were away comes first.
         watcher.drain_spool().await;
@@ -134,6 +161,8 @@ impl App {
         let intake_stop = CancellationToken::new();
         let intake_task = tokio::spawn(intake.run(tx, intake_stop.clone()));
         let mut tick = tokio::time::interval(Duration::from_secs(1));
+        // The first pass right away: it catches what changed while we were not running.
+        let mut reconcile = tokio::time::interval(reconcile_every);
         loop {
             tokio::select! {
                 biased;
@@ -148,6 +177,21 @@ impl App {
                     watcher.apply(batch).await;
                 }
                 _ = tick.tick() => watcher.housekeeping().await,
+                Some(req) = control.next() => {
+                    while let Ok(m) = rx.try_recv() {
+                        watcher.on_hook(m).await;
+                    }
+                    watcher.on_control(req).await;
+                }
+                _ = reconcile.tick() => {
+                    while let Ok(m) = rx.try_recv() {
+                        watcher.on_hook(m).await;
+                    }
+                    let r = watcher.reconcile().await;
+                    if !r.error.is_empty() {
+                        tracing::warn!(error = %r.error, "reconcile failed");
+                    }
+                }
             }
         }
         intake_stop.cancel();
@@ -439,6 +483,7 @@ impl Watcher {
     }
 
     async fn apply_states(&mut self, states: &[TaskState]) -> bool {
+        tracing::debug!(states = states.len(), "apply");
         let mut targets = Vec::new();
         for s in states {
             if let Some(t) = tw::apply(s, self.mirror.get(&s.uuid)) {
@@ -463,16 +508,7 @@ impl Watcher {
             if let Err(e) = self.mirror.set(t.clone()) {
                 tracing::error!(error = %e, "cannot persist the mirror");
             }
-            let _ = self
-                .bus
-                .announce_applied(&HostApplied {
-                    host: self.host.clone(),
-                    uuid: s.uuid.clone(),
-                    version: s.version,
-                    changed_at_us: s.changed_at_us,
-                    applied_at_us: applied_at,
-                })
-                .await;
+            self.announce(s, applied_at).await;
         }
         // Verified only if a user command turns out to have run at the same time (its on-exit
         // hook tells us): that is when Taskwarrior 2.6 loses one of two writes.
@@ -505,6 +541,20 @@ impl Watcher {
         }
     }
 
+    /// Tells listeners (status, benchmarks, the demo) that this host now shows `s`.
+    async fn announce(&self, s: &TaskState, applied_at_us: i64) {
+        let _ = self
+            .bus
+            .announce_applied(&HostApplied {
+                host: self.host.clone(),
+                uuid: s.uuid.clone(),
+                version: s.version,
+                changed_at_us: s.changed_at_us,
+                applied_at_us,
+            })
+            .await;
+    }
+
     /// A batch Taskwarrior refused: import one by one, dead-lettering what still fails.
     async fn apply_one_by_one(&mut self, targets: &[(&TaskState, TwTask)]) -> bool {
         let mut all_ok = true;
@@ -512,6 +562,7 @@ impl Watcher {
             match self.tw.import(std::slice::from_ref(t)).await {
                 Ok(()) => {
                     let _ = self.mirror.set(t.clone());
+                    self.announce(s, vsync_model::dates::now_us()).await;
                 }
                 Err(vsync_taskwarrior::TaskwarriorError::Failed { stderr, .. }) => {
                     let _ = self
@@ -576,6 +627,146 @@ impl Watcher {
             && self.tw.import(std::slice::from_ref(&t)).await.is_ok()
         {
             let _ = self.mirror.set(t);
+            self.announce(&state, vsync_model::dates::now_us()).await;
         }
+    }
+}
+
+impl Watcher {
+    /// Answers a control request (see [`crate::control`]).
+    async fn on_control(&mut self, req: vsync_bus::async_nats::Message) {
+        let Some(reply) = req.reply.clone() else {
+            return;
+        };
+        let verb = req.subject.rsplit('.').next().unwrap_or("").to_string();
+        let body: Vec<u8> = match verb.as_str() {
+            "reconcile" => serde_json::to_vec(&self.reconcile().await).unwrap_or_default(),
+            "export" => match self.tw.export_all().await {
+                Ok(tasks) => serde_json::to_vec(
+                    &tasks
+                        .iter()
+                        .map(|t| serde_json::Value::Object(t.0.clone()))
+                        .collect::<Vec<_>>(),
+                )
+                .unwrap_or_default(),
+                Err(e) => format!("{{\"error\":{:?}}}", e.to_string()).into_bytes(),
+            },
+            "rekey" => match serde_json::from_slice::<vsync_bus::control::Rekey>(&req.payload) {
+                Ok(r) => match self.rekey(&r).await {
+                    Ok(()) => b"{}".to_vec(),
+                    Err(e) => format!("{{\"error\":{:?}}}", e).into_bytes(),
+                },
+                Err(e) => format!("{{\"error\":{:?}}}", e.to_string()).into_bytes(),
+            },
+            _ => b"{\"error\":\"unknown request\"}".to_vec(),
+        };
+        if let Err(e) = self.bus.client().publish(reply, body.into()).await {
+            tracing::warn!(error = %e, "cannot answer a control request");
+        }
+    }
+
+    /// The local task `from` is the task known everywhere else as `to` (first adoption matched
+    /// them): retire `from` here; `to` arrives through canonical state.
+    async fn rekey(&mut self, r: &vsync_bus::control::Rekey) -> Result<(), String> {
+        let Some(mut t) = self
+            .tw
+            .export_uuids(&[&r.from])
+            .await
+            .map_err(|e| e.to_string())?
+            .pop()
+        else {
+            return Ok(());
+        };
+        t.0.insert("status".into(), serde_json::json!("deleted"));
+        self.tw.import(&[t]).await.map_err(|e| e.to_string())?;
+        let _ = self.mirror.remove(&r.from);
+        Ok(())
+    }
+
+    /// Compares one `task export` with the mirror (local changes no hook reported) and with
+    /// canonical state (what this host should show), publishing the former and importing the latter.
+    pub(crate) async fn reconcile(&mut self) -> vsync_bus::control::HostReport {
+        let started = Instant::now();
+        let mut report = vsync_bus::control::HostReport {
+            host: self.host.clone(),
+            ..Default::default()
+        };
+        match self.reconcile_inner(&mut report).await {
+            Ok(()) => {}
+            Err(e) => report.error = e,
+        }
+        report.took_ms = started.elapsed().as_millis() as u64;
+        if report.published + report.applied > 0 {
+            tracing::info!(
+                published = report.published,
+                applied = report.applied,
+                "reconciled"
+            );
+        }
+        report
+    }
+
+    async fn reconcile_inner(
+        &mut self,
+        report: &mut vsync_bus::control::HostReport,
+    ) -> Result<(), String> {
+        let local = self.tw.export_all().await.map_err(|e| e.to_string())?;
+        report.task_runs += 1;
+        report.exported = local.len();
+        tracing::debug!("reconcile: states");
+        let states = self.bus.all_states().await.map_err(|e| e.to_string())?;
+        tracing::debug!(states = states.len(), "reconcile: compare");
+        let now = vsync_model::dates::now_us();
+        let mut published = std::collections::HashSet::new();
+        for t in local.iter().filter(|t| !t.is_template()) {
+            let uuid = t.uuid().to_string();
+            // Made with hooks off, undone (TW 3 hides undo from hooks), or synced in.
+            let missed = self
+                .mirror
+                .get(&uuid)
+                .is_none_or(|m| tw::view(m) != tw::view(t));
+            if !missed {
+                continue;
+            }
+            let at = t.modified_us().unwrap_or(now);
+            self.publish_one(&uuid, Some(t.clone()), at, "reconcile")
+                .await
+                .map_err(|e| e.to_string())?;
+            published.insert(uuid);
+            report.published += 1;
+        }
+        // Tasks that vanished (purged, or an add undone where no hook saw it).
+        let present: std::collections::HashSet<&str> = local.iter().map(TwTask::uuid).collect();
+        let vanished: Vec<String> = self
+            .mirror
+            .uuids()
+            .filter(|u| !present.contains(u.as_str()))
+            .collect();
+        for uuid in vanished {
+            self.publish_one(&uuid, None, now, "reconcile")
+                .await
+                .map_err(|e| e.to_string())?;
+            report.published += 1;
+        }
+        let by_uuid: HashMap<&str, &TwTask> = local.iter().map(|t| (t.uuid(), t)).collect();
+        let targets: Vec<(TaskState, TwTask)> = states
+            .iter()
+            .filter(|s| !published.contains(&s.uuid))
+            .filter_map(|s| {
+                tw::apply(s, by_uuid.get(s.uuid.as_str()).copied()).map(|t| (s.clone(), t))
+            })
+            .collect();
+        if !targets.is_empty() {
+            let tasks: Vec<TwTask> = targets.iter().map(|(_, t)| t.clone()).collect();
+            self.tw.import(&tasks).await.map_err(|e| e.to_string())?;
+            report.task_runs += 1;
+            let applied_at = vsync_model::dates::now_us();
+            for (s, t) in &targets {
+                let _ = self.mirror.set(t.clone());
+                self.announce(s, applied_at).await;
+            }
+            report.applied = targets.len();
+        }
+        Ok(())
     }
 }

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod concurrency;
+mod labels;
 mod skeleton;
 mod tw_to_vikunja;
 mod vikunja_to_tw;

@@ -1,0 +1,528 @@
+//! Taskwarrior tags <-> Vikunja labels (issue 5): the label registry shared by every replica,
+//! label sets written with the fewest calls, no echo, and the tag <-> title mapping.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde_json::Value;
+use vsync_bus::async_nats::Subscriber;
+use vsync_e2e::*;
+use vsync_proto::HostApplied;
+
+/// Two hosts and "Home"; no periodic listing in the way of counting API calls.
+fn quiet() -> Options {
+    trace_init();
+    let mut o = options(&["laptop", "desk"], &["Home"], Default::default());
+    o.reconcile_interval = Duration::from_secs(3600);
+    o
+}
+
+async fn start(opts: Options) -> System {
+    let sys = System::start(opts).await.expect("start the system");
+    webhook_registered(&sys, project_id(&sys, "Home")).await;
+    sys
+}
+
+/// API requests since the last `clear_requests`, as `METHOD route`.
+fn calls(sys: &System) -> Vec<String> {
+    sys.sim
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.route))
+        .collect()
+}
+
+/// A Taskwarrior task's tags, sorted.
+fn tags(t: &Value) -> Vec<String> {
+    let mut v: Vec<String> = t["tags"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// A Vikunja task's label titles, sorted.
+fn titles(t: &vikunja_sim::Task) -> Vec<String> {
+    let mut v: Vec<String> = t.labels.iter().flatten().map(|l| l.title.clone()).collect();
+    v.sort();
+    v
+}
+
+/// How many labels Vikunja has with this title.
+fn labels_titled(sys: &System, title: &str) -> Vec<vikunja_sim::Label> {
+    sys.sim
+        .labels()
+        .into_iter()
+        .filter(|l| l.title == title)
+        .collect()
+}
+
+/// Waits until Vikunja's task `id` satisfies `pred`.
+async fn vikunja_task(
+    sys: &System,
+    id: i64,
+    what: &str,
+    pred: impl Fn(&vikunja_sim::Task) -> bool + Send + Sync + 'static,
+) -> vikunja_sim::Task {
+    let sim = sys.sim.clone();
+    vsync_harness::wait_for(&format!("{what} in Vikunja"), PROPAGATION, move || {
+        sim.task(id).filter(|t| pred(t))
+    })
+    .await
+}
+
+/// Waits until every host shows a task satisfying `pred`; returns them in host order.
+async fn on_every_host(
+    sys: &System,
+    what: &str,
+    pred: impl Fn(&Value) -> bool + Clone + Send + Sync + 'static,
+) -> Vec<Value> {
+    let mut out = Vec::new();
+    for h in &sys.hosts {
+        out.push(wait_task(h, what, pred.clone()).await);
+    }
+    out
+}
+
+fn has_vid(id: i64) -> impl Fn(&Value) -> bool + Clone + Send + Sync + 'static {
+    move |t: &Value| t["vikunja_id"].as_f64() == Some(id as f64)
+}
+
+/// A task made in Vikunja that reached every host; returns its uuid.
+async fn vikunja_made(sys: &System, title: &str) -> (i64, String) {
+    let t = sys.sim.create_task(project_id(sys, "Home"), title);
+    let on = on_every_host(sys, title, has_vid(t.id)).await;
+    (t.id, s(&on[0], "uuid").to_string())
+}
+
+/// A task made in Taskwarrior on `host` that reached Vikunja and every host.
+async fn tw_made(sys: &System, host: &str, title: &str, extra: &[&str]) -> (i64, String) {
+    let mut args = vec![title, "project:Home"];
+    args.extend_from_slice(extra);
+    let uuid = sys.host(host).add(&args);
+    let want = uuid.clone();
+    let on = on_every_host(sys, title, move |t| {
+        s(t, "uuid") == want && t["vikunja_id"].as_f64().is_some()
+    })
+    .await;
+    let id = on[0]["vikunja_id"].as_f64().expect("vikunja id") as i64;
+    (id, uuid)
+}
+
+/// Waits until everything that happened so far has been handled everywhere: Vikunja has
+/// delivered every webhook, and a marker task created in Vikunja after them has been applied on
+/// every host (events are handled in order). Returns the host notices that came before the
+/// marker's.
+async fn settle(sys: &System, notices: &mut Subscriber) -> Vec<HostApplied> {
+    static MARKERS: AtomicUsize = AtomicUsize::new(0);
+    assert!(sys.sim.wait_deliveries_idle(PROPAGATION).await);
+    let title = format!("marker {}", MARKERS.fetch_add(1, Ordering::SeqCst));
+    let (_, marker) = vikunja_made(sys, &title).await;
+    let mut before = Vec::new();
+    let mut seen = Vec::new();
+    let read = async {
+        while seen.len() < sys.hosts.len() {
+            let m = notices.next().await.expect("notices end");
+            let a: HostApplied = vsync_bus::decode("HostApplied", &m.payload).unwrap();
+            if a.uuid == marker {
+                seen.push(a.host);
+            } else if !seen.contains(&a.host) {
+                before.push(a);
+            }
+        }
+    };
+    tokio::time::timeout(PROPAGATION, read)
+        .await
+        .expect("every host applies the marker");
+    before
+}
+
+/// What each host applied of `uuid`, among `notices`.
+fn applied(notices: &[HostApplied], uuid: &str) -> Vec<String> {
+    notices
+        .iter()
+        .filter(|a| a.uuid == uuid)
+        .map(|a| a.host.clone())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tag_added_in_taskwarrior_is_a_label_in_two_calls_or_three_for_a_new_label() {
+    let sys = start(quiet()).await;
+    let laptop = sys.host("laptop");
+    let mut ids = Vec::new();
+    for title in ["first", "second", "third"] {
+        ids.push(tw_made(&sys, "laptop", title, &[]).await.0);
+    }
+    // "errand" exists in Vikunja but was made after the services started.
+    let errand = sys.sim.create_label("errand");
+    let mut notices = sys.applied_notices().await.unwrap();
+    settle(&sys, &mut notices).await;
+
+    sys.sim.clear_requests();
+    laptop.ok(&["3", "modify", "+errand"]);
+    let t = vikunja_task(&sys, ids[2], "label errand", |t| titles(t) == ["errand"]).await;
+    assert_eq!(t.labels.unwrap()[0].id, errand.id, "the existing label");
+    wait_task(sys.host("desk"), "+errand", |t| {
+        s(t, "description") == "third" && tags(t) == ["errand"]
+    })
+    .await;
+    let _ = settle(&sys, &mut notices).await;
+    let existing = calls(&sys);
+    eprintln!("existing label: {existing:?}");
+    assert!(existing.len() <= 2, "existing label: {existing:?}");
+    assert_eq!(labels_titled(&sys, "errand").len(), 1, "no second errand");
+
+    // Once known, another task gets it in one call.
+    sys.sim.clear_requests();
+    laptop.ok(&["2", "modify", "+errand"]);
+    vikunja_task(&sys, ids[1], "label errand", |t| titles(t) == ["errand"]).await;
+    let _ = settle(&sys, &mut notices).await;
+    let known = calls(&sys);
+    eprintln!("known label: {known:?}");
+    assert_eq!(known, ["PUT /api/v1/tasks/{id}/labels"], "known label");
+
+    // A label nobody has made yet.
+    sys.sim.clear_requests();
+    laptop.ok(&["3", "modify", "+shopping"]);
+    vikunja_task(&sys, ids[2], "label shopping", |t| {
+        titles(t) == ["errand", "shopping"]
+    })
+    .await;
+    wait_task(sys.host("desk"), "+shopping", |t| {
+        s(t, "description") == "third" && tags(t) == ["errand", "shopping"]
+    })
+    .await;
+    let _ = settle(&sys, &mut notices).await;
+    let new = calls(&sys);
+    eprintln!("new label: {new:?}");
+    assert!(new.len() <= 3, "new label: {new:?}");
+    assert_eq!(
+        new.iter().filter(|c| *c == "PUT /api/v1/labels").count(),
+        1,
+        "created once: {new:?}"
+    );
+    assert_eq!(labels_titled(&sys, "shopping").len(), 1);
+    assert_eq!(
+        titles(&sys.sim.task(ids[0]).unwrap()),
+        Vec::<String>::new(),
+        "untouched"
+    );
+    sys.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_label_added_and_removed_in_vikunja_is_a_tag_added_and_removed_on_both_hosts() {
+    let sys = start(quiet()).await;
+    let (id, uuid) = vikunja_made(&sys, "Call the plumber").await;
+    let urgent = sys.sim.create_label("urgent");
+    let home = sys.sim.create_label("home");
+    let mut notices = sys.applied_notices().await.unwrap();
+    sys.sim.clear_requests();
+
+    sys.sim.add_label(id, urgent.id).unwrap();
+    let u = uuid.clone();
+    on_every_host(&sys, "+urgent", move |t| {
+        s(t, "uuid") == u && tags(t) == ["urgent"]
+    })
+    .await;
+    sys.sim.add_label(id, home.id).unwrap();
+    let u = uuid.clone();
+    on_every_host(&sys, "+home", move |t| {
+        s(t, "uuid") == u && tags(t) == ["home", "urgent"]
+    })
+    .await;
+    sys.sim.remove_label(id, urgent.id).unwrap();
+    let u = uuid.clone();
+    on_every_host(&sys, "-urgent", move |t| {
+        s(t, "uuid") == u && tags(t) == ["home"]
+    })
+    .await;
+    sys.sim.remove_label(id, home.id).unwrap();
+    let u = uuid.clone();
+    on_every_host(&sys, "no tags", move |t| {
+        s(t, "uuid") == u && tags(t).is_empty()
+    })
+    .await;
+    let before = settle(&sys, &mut notices).await;
+    assert_eq!(calls(&sys), Vec::<String>::new(), "no API calls");
+    for host in ["laptop", "desk"] {
+        let n = applied(&before, &uuid)
+            .iter()
+            .filter(|h| *h == host)
+            .count();
+        assert_eq!(n, 4, "{host} applied each change once: {before:?}");
+    }
+    assert!(
+        titles(&sys.sim.task(id).unwrap()).is_empty(),
+        "nothing bounced back"
+    );
+    sys.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hosts_adding_the_same_new_tag_at_once_make_one_label() {
+    let sys = start(quiet()).await;
+    let (a, ua) = vikunja_made(&sys, "task a").await;
+    let (b, ub) = vikunja_made(&sys, "task b").await;
+    let mut notices = sys.applied_notices().await.unwrap();
+    settle(&sys, &mut notices).await;
+    let (laptop, desk) = (sys.host("laptop"), sys.host("desk"));
+    std::thread::scope(|s| {
+        s.spawn(|| laptop.ok(&[&ua, "modify", "+x"]));
+        s.spawn(|| desk.ok(&[&ub, "modify", "+x"]));
+    });
+    let ta = vikunja_task(&sys, a, "label x", |t| titles(t) == ["x"]).await;
+    let tb = vikunja_task(&sys, b, "label x", |t| titles(t) == ["x"]).await;
+    settle(&sys, &mut notices).await;
+    let xs = labels_titled(&sys, "x");
+    assert_eq!(xs.len(), 1, "one label x: {xs:?}");
+    assert_eq!(ta.labels.unwrap()[0].id, xs[0].id);
+    assert_eq!(tb.labels.unwrap()[0].id, xs[0].id);
+    for uuid in [ua, ub] {
+        on_every_host(&sys, "+x", move |t| {
+            s(t, "uuid") == uuid && tags(t) == ["x"]
+        })
+        .await;
+    }
+    sys.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_the_last_tag_empties_the_labels_and_nothing_bounces_back() {
+    let sys = start(quiet()).await;
+    let (id, uuid) = tw_made(&sys, "laptop", "Return parcel", &["+errand"]).await;
+    vikunja_task(&sys, id, "label errand", |t| titles(t) == ["errand"]).await;
+    let mut notices = sys.applied_notices().await.unwrap();
+    settle(&sys, &mut notices).await;
+
+    sys.sim.clear_requests();
+    sys.host("laptop").ok(&[&uuid, "modify", "-errand"]);
+    vikunja_task(&sys, id, "no labels", |t| titles(t).is_empty()).await;
+    let u = uuid.clone();
+    on_every_host(&sys, "no tags", move |t| {
+        s(t, "uuid") == u && tags(t).is_empty()
+    })
+    .await;
+    let before = settle(&sys, &mut notices).await;
+    let made = calls(&sys);
+    eprintln!("last tag removed: {made:?}");
+    assert_eq!(made, ["DELETE /api/v1/tasks/{id}/labels/{labelID}"]);
+    assert!(
+        titles(&sys.sim.task(id).unwrap()).is_empty(),
+        "not re-added"
+    );
+    assert_eq!(
+        applied(&before, &uuid),
+        ["desk"],
+        "only the desk applies the change, once; the laptop gets nothing back"
+    );
+    for h in &sys.hosts {
+        assert!(tags(&h.get(&uuid).unwrap()).is_empty(), "{}", h.name);
+    }
+    sys.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emptying_several_labels_takes_one_bulk_call_and_nothing_bounces_back() {
+    let sys = start(quiet()).await;
+    let (id, uuid) = tw_made(&sys, "laptop", "Pack", &["+a", "+b", "+c"]).await;
+    vikunja_task(&sys, id, "three labels", |t| titles(t) == ["a", "b", "c"]).await;
+    let mut notices = sys.applied_notices().await.unwrap();
+    settle(&sys, &mut notices).await;
+
+    sys.sim.clear_requests();
+    sys.host("laptop").ok(&[&uuid, "modify", "-a", "-b", "-c"]);
+    vikunja_task(&sys, id, "no labels", |t| titles(t).is_empty()).await;
+    let u = uuid.clone();
+    on_every_host(&sys, "no tags", move |t| {
+        s(t, "uuid") == u && tags(t).is_empty()
+    })
+    .await;
+    let before = settle(&sys, &mut notices).await;
+    let made = calls(&sys);
+    eprintln!("three labels removed: {made:?}");
+    // One bulk set beats three removes; an empty bulk set fires no webhook at all.
+    assert_eq!(made, ["POST /api/v1/tasks/{id}/labels/bulk"]);
+    assert!(
+        titles(&sys.sim.task(id).unwrap()).is_empty(),
+        "not re-added"
+    );
+    assert_eq!(applied(&before, &uuid), ["desk"], "{before:?}");
+
+    // Two of three go: a bulk set (1 call) beats two removes, and its webhook is no echo.
+    let (id2, uuid2) = tw_made(&sys, "desk", "Unpack", &["+a", "+b", "+c"]).await;
+    vikunja_task(&sys, id2, "three labels", |t| titles(t) == ["a", "b", "c"]).await;
+    settle(&sys, &mut notices).await;
+    sys.sim.clear_requests();
+    sys.host("desk").ok(&[&uuid2, "modify", "-a", "-c"]);
+    vikunja_task(&sys, id2, "one label", |t| titles(t) == ["b"]).await;
+    let before = settle(&sys, &mut notices).await;
+    let made = calls(&sys);
+    eprintln!("two of three labels removed: {made:?}");
+    assert_eq!(made, ["POST /api/v1/tasks/{id}/labels/bulk"]);
+    assert_eq!(applied(&before, &uuid2), ["laptop"], "{before:?}");
+    for h in &sys.hosts {
+        assert_eq!(tags(&h.get(&uuid2).unwrap()), ["b"], "{}", h.name);
+    }
+    assert_eq!(
+        labels_titled(&sys, "a").len(),
+        1,
+        "labels are reused, never made twice"
+    );
+    sys.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_label_with_spaces_round_trips_to_taskwarrior_and_back_unchanged() {
+    let sys = start(quiet()).await;
+    let (id, uuid) = vikunja_made(&sys, "Fix the fence").await;
+    let bob = sys.sim.create_label("Waiting on Bob");
+    sys.sim.add_label(id, bob.id).unwrap();
+    let u = uuid.clone();
+    on_every_host(&sys, "the tag", move |t| {
+        s(t, "uuid") == u && tags(t) == ["Waiting_on_Bob"]
+    })
+    .await;
+    let mut notices = sys.applied_notices().await.unwrap();
+    settle(&sys, &mut notices).await;
+
+    // Back: the tag, taken off and put on again in Taskwarrior, and put on another task.
+    let laptop = sys.host("laptop");
+    laptop.ok(&[&uuid, "modify", "-Waiting_on_Bob"]);
+    vikunja_task(&sys, id, "no label", |t| titles(t).is_empty()).await;
+    laptop.ok(&[&uuid, "modify", "+Waiting_on_Bob"]);
+    let t = vikunja_task(&sys, id, "the label again", |t| {
+        titles(t) == ["Waiting on Bob"]
+    })
+    .await;
+    assert_eq!(t.labels.unwrap()[0].id, bob.id, "the same label");
+    let (other, _) = tw_made(&sys, "desk", "Paint the fence", &["+Waiting_on_Bob"]).await;
+    let t = vikunja_task(&sys, other, "the label", |t| {
+        titles(t) == ["Waiting on Bob"]
+    })
+    .await;
+    assert_eq!(t.labels.unwrap()[0].id, bob.id, "the same label");
+    settle(&sys, &mut notices).await;
+    let all: Vec<String> = sys.sim.labels().into_iter().map(|l| l.title).collect();
+    assert_eq!(all, ["Waiting on Bob"], "unchanged, and no second label");
+    for h in &sys.hosts {
+        assert_eq!(
+            tags(&h.get(&uuid).unwrap()),
+            ["Waiting_on_Bob"],
+            "{}",
+            h.name
+        );
+    }
+    sys.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn excluded_and_tw_only_tags_stay_out_of_vikunja() {
+    let mut sys = start(quiet()).await;
+    // The operator's `[labels]` section, as the services read it.
+    let cfg = vsync_config::Config::parse(
+        "[labels]\nexclude = [\"next\"]\ntw_only_prefix = \"tw.\"\n",
+        std::iter::empty(),
+    )
+    .unwrap();
+    sys.stop_server().await.unwrap();
+    sys.server.labels = cfg.labels;
+    sys.start_server().await.unwrap();
+
+    let (id, uuid) = tw_made(
+        &sys,
+        "laptop",
+        "Plan party",
+        &["+next", "+tw.private", "+guests"],
+    )
+    .await;
+    vikunja_task(&sys, id, "label guests", |t| titles(t) == ["guests"]).await;
+    let u = uuid.clone();
+    on_every_host(&sys, "every tag", move |t| {
+        s(t, "uuid") == u && tags(t) == ["guests", "next", "tw.private"]
+    })
+    .await;
+    let mut notices = sys.applied_notices().await.unwrap();
+    settle(&sys, &mut notices).await;
+    assert!(labels_titled(&sys, "next").is_empty());
+    assert!(labels_titled(&sys, "tw.private").is_empty());
+
+    // A label change in Vikunja leaves the Taskwarrior-only tags alone.
+    let food = sys.sim.create_label("food");
+    sys.sim.add_label(id, food.id).unwrap();
+    let u = uuid.clone();
+    on_every_host(&sys, "+food", move |t| {
+        s(t, "uuid") == u && tags(t).contains(&"food".to_string())
+    })
+    .await;
+    settle(&sys, &mut notices).await;
+    for h in &sys.hosts {
+        assert_eq!(
+            tags(&h.get(&uuid).unwrap()),
+            ["food", "guests", "next", "tw.private"],
+            "{}",
+            h.name
+        );
+    }
+    // And a Taskwarrior change to them alone makes no API call.
+    sys.sim.clear_requests();
+    sys.host("desk")
+        .ok(&[&uuid, "modify", "-next", "+tw.later"]);
+    let u = uuid.clone();
+    wait_task(sys.host("laptop"), "-next +tw.later", move |t| {
+        s(t, "uuid") == u && tags(t) == ["food", "guests", "tw.later", "tw.private"]
+    })
+    .await;
+    settle(&sys, &mut notices).await;
+    assert_eq!(calls(&sys), Vec::<String>::new());
+    assert_eq!(titles(&sys.sim.task(id).unwrap()), ["food", "guests"]);
+    sys.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the periodic reconcile (issue 6)"]
+async fn a_label_renamed_in_vikunja_renames_the_tag_on_every_host_at_the_next_reconcile() {
+    trace_init();
+    let mut o = options(&["laptop", "desk"], &["Home"], Default::default());
+    o.reconcile_interval = Duration::from_secs(1);
+    let sys = start(o).await;
+    let (id, uuid) = vikunja_made(&sys, "Sort the garage").await;
+    let label = sys.sim.create_label("Errand");
+    sys.sim.add_label(id, label.id).unwrap();
+    let u = uuid.clone();
+    on_every_host(&sys, "+Errand", move |t| {
+        s(t, "uuid") == u && tags(t) == ["Errand"]
+    })
+    .await;
+
+    // A rename fires no webhook (reference §1.2): only a reconcile can notice.
+    let http = reqwest::Client::new();
+    let res = http
+        .post(format!("{}/api/v1/labels/{}", sys.sim.base_url(), label.id))
+        .bearer_auth(sys.sim.token())
+        .json(&serde_json::json!({"title": "Chores"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let u = uuid.clone();
+    on_every_host(&sys, "the renamed tag", move |t| {
+        s(t, "uuid") == u && tags(t) == ["Chores"]
+    })
+    .await;
+    // The registry follows: the new title is the same label, the old one is free.
+    let (other, _) = tw_made(&sys, "desk", "Sweep", &["+Chores"]).await;
+    let t = vikunja_task(&sys, other, "label Chores", |t| titles(t) == ["Chores"]).await;
+    assert_eq!(t.labels.unwrap()[0].id, label.id);
+    assert_eq!(labels_titled(&sys, "Chores").len(), 1);
+    assert!(labels_titled(&sys, "Errand").is_empty());
+    sys.shutdown().await.unwrap();
+}

@@ -1,0 +1,295 @@
+//! Reconciliation: heal what events miss. Vikunja drops webhooks after a few retries, reports no
+//! deletions in deltas and fires nothing for a deleted sub-project; a delta poll (`updated >=
+//! watermark`) catches dropped changes cheaply, a full listing of every synced project (in
+//! parallel, bounded) also finds deletions and moves. Unchanged tasks cost nothing beyond the
+//! listing: they are compared with the last object seen, and only differences are merged.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Instant;
+
+use futures::{StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+use vsync_model::{Change, Side, VikunjaTask, fields, merge, vikunja};
+use vsync_proto::{EventKind, Origin, TaskEvent, TaskState, TaskStatus, VikunjaChange, task_event};
+use vsync_vikunja::Project;
+
+use crate::error::SyncError;
+use crate::sync::Reconciler;
+
+const WATERMARK_KEY: &str = "vikunja.watermark";
+pub(crate) const LAST_RECONCILE_KEY: &str = "reconcile.last";
+
+/// What one reconcile pass found and did.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ReconcileReport {
+    pub full: bool,
+    /// Vikunja tasks listed.
+    pub listed: usize,
+    /// Vikunja API requests made by the pass.
+    pub api_calls: u64,
+    /// Tasks whose canonical state changed, with the fields.
+    pub changed: Vec<(String, Vec<String>)>,
+    /// Tasks seen for the first time.
+    pub created: usize,
+    /// Tasks found deleted in Vikunja.
+    pub deleted: usize,
+    /// Owed Vikunja writes done.
+    pub pushed: usize,
+    pub took_ms: u64,
+    pub finished_at_us: i64,
+}
+
+impl std::fmt::Display for ReconcileReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} reconcile: {} Vikunja task(s) listed with {} API call(s) in {} ms",
+            if self.full { "full" } else { "delta" },
+            self.listed,
+            self.api_calls,
+            self.took_ms
+        )?;
+        writeln!(
+            f,
+            "  {} new, {} deleted, {} changed, {} Vikunja write(s) caught up",
+            self.created,
+            self.deleted,
+            self.changed.len(),
+            self.pushed
+        )?;
+        for (uuid, fields) in &self.changed {
+            writeln!(f, "  changed {uuid}: {}", fields.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+impl Reconciler {
+    /// One pass over Vikunja: `full` lists every synced project (finding deletions and moves),
+    /// otherwise only tasks updated since the last pass. `only` limits a full pass to one
+    /// project path (and its children).
+    pub async fn reconcile_vikunja(
+        &self,
+        full: bool,
+        only: Option<&str>,
+        concurrency: usize,
+    ) -> Result<ReconcileReport, SyncError> {
+        let started = Instant::now();
+        let calls_before = self.api.calls();
+        let mut report = ReconcileReport {
+            full,
+            ..Default::default()
+        };
+        let listed_at = vsync_model::dates::now_us();
+        let states = self.bus.all_states().await?;
+        let by_vikunja_id: HashMap<i64, &TaskState> = states
+            .iter()
+            .filter(|s| s.vikunja_id > 0)
+            .map(|s| (s.vikunja_id, s))
+            .collect();
+        let (listed, listed_projects) = if full {
+            self.list_projects_tasks(only, concurrency).await?
+        } else {
+            (self.delta_listing().await?, BTreeSet::new())
+        };
+        report.listed = listed.len();
+        let mut newest = None;
+        for task in &listed {
+            newest = newest.max(task.updated_us());
+            let known = by_vikunja_id.get(&task.id());
+            if let Some(state) = known
+                && self.unchanged(state, task).await?
+            {
+                continue;
+            }
+            let applied = self
+                .handle(&synthetic_event(task, known.is_none(), listed_at))
+                .await?;
+            if known.is_none() && applied.stored {
+                report.created += 1;
+            } else if !applied.changed.is_empty() {
+                report.changed.push((applied.uuid, applied.changed));
+            }
+        }
+        if full {
+            let seen: BTreeSet<i64> = listed.iter().map(VikunjaTask::id).collect();
+            let existing: BTreeSet<i64> = {
+                let tree = self.projects.lock().await;
+                tree.ids().collect()
+            };
+            for s in &states {
+                let f = s.fields.clone().unwrap_or_default();
+                let gone_project = !existing.contains(&s.vikunja_project_id);
+                if s.vikunja_id > 0
+                    && f.status() != TaskStatus::Deleted
+                    && !seen.contains(&s.vikunja_id)
+                    && (listed_projects.contains(&s.vikunja_project_id) || gone_project)
+                    && only
+                        .is_none_or(|p| f.project == p || f.project.starts_with(&format!("{p}.")))
+                    && self.mark_deleted(&s.uuid).await?
+                {
+                    report.deleted += 1;
+                }
+            }
+        }
+        if let Some(w) = newest {
+            let _ = self
+                .bus
+                .meta()
+                .put(WATERMARK_KEY, w.to_string().into())
+                .await;
+        }
+        report.pushed = self.push_owed(&states).await;
+        report.api_calls = self.api.calls() - calls_before;
+        report.took_ms = started.elapsed().as_millis() as u64;
+        report.finished_at_us = vsync_model::dates::now_us();
+        if let Ok(json) = serde_json::to_vec(&report) {
+            let _ = self.bus.meta().put(LAST_RECONCILE_KEY, json.into()).await;
+        }
+        tracing::info!(
+            full,
+            listed = report.listed,
+            api_calls = report.api_calls,
+            changed = report.changed.len(),
+            created = report.created,
+            deleted = report.deleted,
+            "reconcile done"
+        );
+        Ok(report)
+    }
+
+    /// Every task of every synced project, projects listed in parallel (at most `concurrency`).
+    pub(crate) async fn list_projects_tasks(
+        &self,
+        only: Option<&str>,
+        concurrency: usize,
+    ) -> Result<(Vec<VikunjaTask>, BTreeSet<i64>), SyncError> {
+        let projects = self.api.projects().await?;
+        let synced: Vec<Project> = {
+            let mut tree = self.projects.lock().await;
+            tree.load(projects.clone());
+            projects
+                .into_iter()
+                .filter(|p| !p.is_archived)
+                .filter(|p| {
+                    let path = tree.path(p.id).unwrap_or_default();
+                    only.is_none_or(|o| path == o || path.starts_with(&format!("{o}.")))
+                })
+                .collect()
+        };
+        let ids: BTreeSet<i64> = synced.iter().map(|p| p.id).collect();
+        let lists: Vec<Vec<VikunjaTask>> = futures::stream::iter(synced)
+            .map(|p| {
+                let api = self.api.clone();
+                async move { api.project_tasks(p.id).await }
+            })
+            .buffer_unordered(concurrency.max(1))
+            .try_collect()
+            .await?;
+        Ok((lists.into_iter().flatten().collect(), ids))
+    }
+
+    /// Tasks updated since the last watermark (`>=`: `updated` has one-second resolution).
+    async fn delta_listing(&self) -> Result<Vec<VikunjaTask>, SyncError> {
+        let watermark = self
+            .bus
+            .meta()
+            .get(WATERMARK_KEY)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|v| String::from_utf8_lossy(&v).parse::<i64>().ok());
+        let filter = watermark.map(|us| {
+            format!(
+                "updated >= {}",
+                vsync_model::dates::format_vikunja(Some(us / 1_000_000))
+            )
+        });
+        Ok(self.api.list_tasks(filter.as_deref()).await?)
+    }
+
+    /// Whether a listed task shows nothing new against the object we hold.
+    async fn unchanged(&self, state: &TaskState, listed: &VikunjaTask) -> Result<bool, SyncError> {
+        let Ok(stored) = VikunjaTask::from_json(&state.vikunja_json) else {
+            // Deleted in canonical state (or never stored): a listed task is news only if it
+            // is newer than what we know.
+            return Ok(state.vikunja_json.is_empty()
+                && state
+                    .fields
+                    .as_ref()
+                    .is_some_and(|f| f.status() == TaskStatus::Deleted));
+        };
+        if stored.updated_us() != listed.updated_us() || stored.project_id() != listed.project_id()
+        {
+            return Ok(false);
+        }
+        let mut tree = self.projects.lock().await;
+        let path = tree.path_or_fetch(listed.project_id(), &self.api).await?;
+        let a = vikunja::view(&stored, &path, &self.tags, false);
+        let b = vikunja::view(listed, &path, &self.tags, false);
+        Ok(fields::fingerprint(&a, Side::Vikunja) == fields::fingerprint(&b, Side::Vikunja))
+    }
+
+    /// A task Vikunja no longer lists (deleted without a webhook, or its project was).
+    async fn mark_deleted(&self, uuid: &str) -> Result<bool, SyncError> {
+        loop {
+            let (mut state, rev) = self.load(uuid).await?;
+            let current = state.fields.clone().unwrap_or_default();
+            let mut gone = current.clone();
+            gone.set_status(TaskStatus::Deleted);
+            let merged = merge(
+                &mut state,
+                &Change {
+                    origin: Origin::Vikunja,
+                    host: "",
+                    at_us: vsync_model::dates::now_us(),
+                    base: Some(&current),
+                    new: &gone,
+                },
+            );
+            if !merged.is_change() {
+                return Ok(false);
+            }
+            state.vikunja_json.clear();
+            state.merged_at_us = vsync_model::dates::now_us();
+            if let vsync_bus::Cas::Written(_) = self.bus.store_state(&state, rev).await? {
+                return Ok(true);
+            }
+        }
+    }
+
+    /// Vikunja writes still owed (failed earlier, or left by a restart).
+    async fn push_owed(&self, states: &[TaskState]) -> usize {
+        let owed: Vec<&TaskState> = states.iter().filter(|s| s.vikunja_dirty).collect();
+        let mut done = 0;
+        for s in owed {
+            if self.push(&s.uuid).await.is_ok() && !self.dirty.lock().await.contains(&s.uuid) {
+                done += 1;
+            }
+        }
+        done
+    }
+}
+
+/// A listed task, handled as if its webhook had arrived; `listed_at` is when the listing began.
+fn synthetic_event(task: &VikunjaTask, new: bool, listed_at: i64) -> TaskEvent {
+    let now = listed_at;
+    TaskEvent {
+        origin: Origin::Reconcile as i32,
+        kind: if new {
+            EventKind::Created
+        } else {
+            EventKind::Updated
+        } as i32,
+        host: String::new(),
+        changed_at_us: task.updated_us().unwrap_or(now),
+        published_at_us: now,
+        change: Some(task_event::Change::Vikunja(VikunjaChange {
+            event_name: "task.updated".into(),
+            task_id: task.id(),
+            project_id: task.project_id(),
+            task_json: task.to_json(),
+            project_json: String::new(),
+        })),
+    }
+}
