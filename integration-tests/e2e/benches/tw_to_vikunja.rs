@@ -12,8 +12,9 @@
 //!    compared at the end.
 //! 2. API calls per change: the simulator's request log, attributed to the edit whose window
 //!    (from its command start to the next one's) it falls in, as a distribution. The reconciler's
-//!    periodic project/webhook listing is moved out of the run (`[reconcile] interval = 1h`) and
-//!    any such listing is excluded and counted separately.
+//!    timers (project/webhook listing, delta and full reconcile passes) are moved out of the run
+//!    (`[reconcile] interval = full_interval = 1h`); any such listing is excluded and counted
+//!    separately.
 //! 3. Hook overhead: `task <uuid> modify` wall time with the hook (`rc.hooks.location=` laptop's
 //!    hooks dir, where the on-exit hook hands over to the running tw-watcher) and without it
 //!    (`rc.hooks.location=` an empty dir), interleaved run by run in the same run, on the same
@@ -284,6 +285,7 @@ async fn run() {
         None,
         &ProcOptions {
             reconcile_interval: Some(Duration::from_secs(3600)),
+            full_reconcile_interval: Some(Duration::from_secs(3600)),
         },
     )
     .await;
@@ -502,8 +504,9 @@ async fn run() {
     }
     println!("calls by route: {routes:?}");
     println!(
-        "calls not about the edited task: {foreign}; periodic project/webhook listings during the \
-         whole run (excluded, `[reconcile] interval = 1h`): {periodic}"
+        "calls not about the edited task: {foreign}; periodic listings (projects, webhooks, \
+         reconcile passes) during the whole run (excluded; `[reconcile] interval = \
+         full_interval = 1h`): {periodic}"
     );
 
     let (on50, on90) = (pct(&on, 50.0), pct(&on, 90.0));

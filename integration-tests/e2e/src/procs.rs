@@ -40,14 +40,23 @@ fn bin(name: &str) -> PathBuf {
 /// Knobs of a [`ProcSystem`] beyond hosts, projects and tracing.
 #[derive(Debug, Clone, Default)]
 pub struct ProcOptions {
-    /// The reconciler's `[reconcile] interval` (its periodic project + webhook listing);
-    /// `None` keeps the service default (60 s).
+    /// `[reconcile] interval`, for the reconciler (its periodic project + webhook listing and
+    /// delta pass) and every tw-watcher (its host reconcile pass, a `task export`); `None`
+    /// keeps the service default (60 s).
     pub reconcile_interval: Option<Duration>,
+    /// The reconciler's `[reconcile] full_interval` (full listing); `None`: default (15 min).
+    pub full_reconcile_interval: Option<Duration>,
 }
 
 /// Vikunja API routes the reconciler calls on its own timer (listing projects and their
-/// webhooks to keep the registrations in place), not in answer to a change.
-pub const PERIODIC_ROUTES: [&str; 2] = ["/api/v1/projects", "/api/v1/projects/{id}/webhooks"];
+/// webhooks to keep the registrations in place; the delta and full reconcile listings), not
+/// in answer to a change.
+pub const PERIODIC_ROUTES: [&str; 4] = [
+    "/api/v1/projects",
+    "/api/v1/projects/{id}/webhooks",
+    "/api/v1/tasks",
+    "/api/v1/projects/{id}/tasks",
+];
 
 /// Whether a logged request is one of the reconciler's periodic listings (a `GET` of
 /// [`PERIODIC_ROUTES`]).
@@ -91,10 +100,18 @@ impl ProcSystem {
         let telemetry = otlp
             .map(|e| format!("[telemetry]\notlp_endpoint = \"{e}\"\n"))
             .unwrap_or_default();
-        let reconcile = opts
-            .reconcile_interval
-            .map(|d| format!("[reconcile]\ninterval = \"{}ms\"\n", d.as_millis()))
-            .unwrap_or_default();
+        let mut reconcile = String::new();
+        for (key, d) in [
+            ("interval", opts.reconcile_interval),
+            ("full_interval", opts.full_reconcile_interval),
+        ] {
+            if let Some(d) = d {
+                reconcile += &format!("{key} = \"{}ms\"\n", d.as_millis());
+            }
+        }
+        if !reconcile.is_empty() {
+            reconcile.insert_str(0, "[reconcile]\n");
+        }
         let server = format!(
             "[bus]\nurl = \"{}\"\n[vikunja]\nurl = \"{}\"\ntoken_file = \"{}\"\nwebhook_secret_file = \"{}\"\n\
              webhook_url = \"http://127.0.0.1:{port}/webhook\"\n[ingress]\nlisten = \"127.0.0.1:{port}\"\n{telemetry}{reconcile}",
@@ -124,7 +141,7 @@ impl ProcSystem {
             std::fs::write(
                 &cfg,
                 format!(
-                    "[bus]\nurl = \"{}\"\n[taskwarrior]\nhost = \"{h}\"\ndata = \"{}\"\ntaskrc = \"{}\"\ntask_bin = \"{}\"\n{telemetry}",
+                    "[bus]\nurl = \"{}\"\n[taskwarrior]\nhost = \"{h}\"\ndata = \"{}\"\ntaskrc = \"{}\"\ntask_bin = \"{}\"\n{telemetry}{reconcile}",
                     nats.url(),
                     host.data_dir().display(),
                     host.taskrc().display(),

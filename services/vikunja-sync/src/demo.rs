@@ -43,6 +43,10 @@ pub struct Options {
     pub reconcile_interval: Duration,
     /// Taskwarrior config lines added to every host (e.g. UDA declarations).
     pub taskrc: Vec<String>,
+    /// Tasks Vikunja already has before the services start: (project title, task title).
+    pub vikunja_tasks: Vec<(String, String)>,
+    /// Tasks a host already has before its watcher first starts: (host, `task add` arguments).
+    pub host_tasks: Vec<(String, Vec<String>)>,
 }
 
 impl Default for Options {
@@ -54,6 +58,8 @@ impl Default for Options {
             projects: vec!["Home".into()],
             reconcile_interval: Duration::from_secs(2),
             taskrc: Vec::new(),
+            vikunja_tasks: Vec::new(),
+            host_tasks: Vec::new(),
         }
     }
 }
@@ -66,6 +72,15 @@ impl System {
         for p in &opts.projects {
             sim.create_project(p, 0);
         }
+        for (project, title) in &opts.vikunja_tasks {
+            let id = sim
+                .projects()
+                .into_iter()
+                .find(|p| p.title == *project)
+                .map(|p| p.id)
+                .context("vikunja_tasks names a project not in `projects`")?;
+            sim.create_task(id, title);
+        }
         let token = dir.path().join("vikunja-token");
         let secret = dir.path().join("webhook-secret");
         std::fs::write(&token, sim.token())?;
@@ -76,6 +91,7 @@ impl System {
         server.vikunja.webhook_secret_file = Some(secret);
         server.ingress.listen = "127.0.0.1:0".parse()?;
         server.reconcile.interval = opts.reconcile_interval;
+        server.reconcile.full_interval = opts.reconcile_interval * 10;
         let bus_url = nats.url();
         let mut running = Running::new();
         let ingress = running.spawn_ingress(&server, &bus_url).await?;
@@ -97,6 +113,11 @@ impl System {
             let host = TwHost::new(name);
             for line in &opts.taskrc {
                 host.configure(line);
+            }
+            for (_, args) in opts.host_tasks.iter().filter(|(h, _)| h == name) {
+                let mut a = vec!["rc.hooks=off", "add"];
+                a.extend(args.iter().map(String::as_str));
+                host.ok(&a);
             }
             if let Some(bin) = &opts.hook_bin {
                 crate::hook::install(&host.data_dir(), None, Some(bin), false)?;

@@ -2,6 +2,7 @@
 //! the self-contained demo ([`demo`]), hook installation ([`hook`]) and `status` ([`status`]).
 //! End-to-end tests drive the same code.
 
+pub mod ctl;
 pub mod demo;
 pub mod hook;
 pub mod local;

@@ -27,8 +27,25 @@ enum Command {
     /// Start a throw-away system (nats-server, Vikunja simulator, two Taskwarrior hosts) and
     /// move one change each way through it.
     Demo,
-    /// Show tasks, pending events, host lag, dead letters and recent conflicts.
+    /// Show tasks, pending events, host lag, dead letters, the last reconcile and recent conflicts.
     Status,
+    /// Reconcile now (a full listing unless --delta) and print what changed.
+    Reconcile {
+        /// Only this project path (and its children).
+        #[arg(long)]
+        project: Option<String>,
+        /// Only tasks updated since the last pass (finds no deletions).
+        #[arg(long)]
+        delta: bool,
+    },
+    /// Rebuild the correlations (Vikunja id <-> uuid) from both sides.
+    Repair,
+    /// First adoption of data both sides already have: link, create, report ambiguity.
+    Adopt {
+        /// Only print what would be linked, created and left alone.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Install or remove the Taskwarrior hook.
     Hook {
         #[command(subcommand)]
@@ -97,6 +114,30 @@ async fn main() -> ExitCode {
             vikunja_sync::local::up(cfg, stop).await
         }
         Command::Status => status(&cfg).await,
+        Command::Reconcile { project, delta } => {
+            ctl(&cfg, |bus| async move {
+                let req = vsync_bus::control::ReconcileRequest {
+                    full: !delta,
+                    project,
+                };
+                Ok(vikunja_sync::ctl::reconcile(&bus, &req).await?.to_string())
+            })
+            .await
+        }
+        Command::Repair => {
+            ctl(&cfg, |bus| async move {
+                Ok(vikunja_sync::ctl::repair(&bus).await?.to_string())
+            })
+            .await
+        }
+        Command::Adopt { dry_run } => {
+            ctl(&cfg, |bus| async move {
+                Ok(vikunja_sync::ctl::adopt(&bus, dry_run, true)
+                    .await?
+                    .to_string())
+            })
+            .await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -129,19 +170,34 @@ fn hook(action: HookAction, cfg: &vsync_config::Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn status(cfg: &vsync_config::Config) -> anyhow::Result<()> {
+/// Connects to the bus and prints what `f` returns.
+async fn ctl<F, Fut>(cfg: &vsync_config::Config, f: F) -> anyhow::Result<()>
+where
+    F: FnOnce(vsync_bus::Bus) -> Fut,
+    Fut: Future<Output = anyhow::Result<String>>,
+{
+    let bus = connect(cfg, "vikunja-sync").await?;
+    print!("{}", f(bus).await?);
+    Ok(())
+}
+
+async fn connect(cfg: &vsync_config::Config, name: &str) -> anyhow::Result<vsync_bus::Bus> {
     let url = cfg
         .bus
         .url
         .clone()
         .ok_or_else(|| anyhow::anyhow!("missing setting `bus.url`"))?;
-    let bus = vsync_bus::Bus::connect(&vsync_bus::BusConfig {
+    Ok(vsync_bus::Bus::connect(&vsync_bus::BusConfig {
         url,
         credentials_file: cfg.bus.credentials_file.clone(),
         replicas: cfg.bus.replicas,
-        name: "vikunja-sync status".into(),
+        name: name.into(),
     })
-    .await?;
+    .await?)
+}
+
+async fn status(cfg: &vsync_config::Config) -> anyhow::Result<()> {
+    let bus = connect(cfg, "vikunja-sync status").await?;
     print!("{}", vikunja_sync::status::report(&bus).await?);
     Ok(())
 }

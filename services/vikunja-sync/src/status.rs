@@ -45,6 +45,16 @@ pub async fn report(bus: &Bus) -> anyhow::Result<String> {
             )?;
         }
     }
+    match bus.meta().get("reconcile.last").await.ok().flatten() {
+        Some(v) => match serde_json::from_slice::<reconciler::ReconcileReport>(&v) {
+            Ok(r) => {
+                let ago = (vsync_model::dates::now_us() - r.finished_at_us) / 1_000_000;
+                write!(out, "last reconcile {ago} s ago: {r}")?;
+            }
+            Err(_) => writeln!(out, "last reconcile: unreadable")?,
+        },
+        None => writeln!(out, "last reconcile: none yet")?,
+    }
     let mut dead = js.get_stream(DEAD_STREAM).await?;
     writeln!(out, "dead letters: {}", dead.info().await?.state.messages)?;
     writeln!(out, "recent conflicts:")?;

@@ -3,6 +3,7 @@
 
 mod concurrency;
 mod labels;
+mod reconcile;
 mod skeleton;
 mod tw_to_vikunja;
 mod vikunja_to_tw;

@@ -1,0 +1,343 @@
+//! Reconciliation, first adoption and repair: heal what events miss, never duplicate.
+
+use std::time::Duration;
+
+use vsync_bus::control::ReconcileRequest;
+use vsync_e2e::*;
+
+fn quiet(hosts: &[&str], projects: &[&str]) -> Options {
+    trace_init();
+    let mut o = options(hosts, projects, Default::default());
+    o.reconcile_interval = Duration::from_secs(3600);
+    o
+}
+
+async fn bus(sys: &System) -> vsync_bus::Bus {
+    vsync_bus::Bus::connect(&vsync_bus::BusConfig {
+        url: sys.bus_url(),
+        credentials_file: None,
+        replicas: 1,
+        name: "test".into(),
+    })
+    .await
+    .unwrap()
+}
+
+async fn reconcile(sys: &System, full: bool) -> reconciler::ReconcileReply {
+    let r = vikunja_sync::ctl::reconcile(
+        &bus(sys).await,
+        &ReconcileRequest {
+            full,
+            project: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(r.error.is_empty(), "{}", r.error);
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_webhook_is_healed_by_the_next_reconcile() {
+    let sys = System::start(quiet(&["laptop", "desk"], &["Home"]))
+        .await
+        .unwrap();
+    let home = project_id(&sys, "Home");
+    webhook_registered(&sys, home).await;
+    let t = sys.sim.create_task(home, "before");
+    for h in &sys.hosts {
+        wait_task(h, "the task", |t| s(t, "description") == "before").await;
+    }
+    sys.sim.set_webhook_delivery(false);
+    sys.sim
+        .update_task(t.id, |t| t.title = "after, no webhook".into());
+    let r = reconcile(&sys, false).await;
+    assert_eq!(r.vikunja.as_ref().unwrap().changed.len(), 1, "{r}");
+    for h in &sys.hosts {
+        wait_task(h, "the healed change", |t| {
+            s(t, "description") == "after, no webhook"
+        })
+        .await;
+    }
+    sys.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_periodic_delta_poll_heals_a_dropped_webhook_by_itself() {
+    let mut o = quiet(&["laptop"], &["Home"]);
+    o.reconcile_interval = Duration::from_secs(1);
+    let sys = System::start(o).await.unwrap();
+    let home = project_id(&sys, "Home");
+    webhook_registered(&sys, home).await;
+    sys.sim.set_webhook_delivery(false);
+    sys.sim.create_task(home, "only the poll sees me");
+    wait_task(sys.host("laptop"), "the polled task", |t| {
+        s(t, "description") == "only the poll sees me"
+    })
+    .await;
+    sys.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_deleted_without_a_webhook_is_deleted_on_both_hosts_by_the_next_full_listing() {
+    let sys = System::start(quiet(&["laptop", "desk"], &["Home"]))
+        .await
+        .unwrap();
+    let home = project_id(&sys, "Home");
+    webhook_registered(&sys, home).await;
+    let child = sys.sim.create_project("Shed", home);
+    let a = sys.sim.create_task(home, "delete me quietly");
+    let b = sys.sim.create_task(child.id, "in a sub-project");
+    for h in &sys.hosts {
+        wait_task(h, "a", |t| s(t, "description") == "delete me quietly").await;
+        wait_task(h, "b", |t| s(t, "description") == "in a sub-project").await;
+    }
+    sys.sim.set_webhook_delivery(false);
+    assert!(sys.sim.delete_task(a.id));
+    // A deleted sub-project: its project.deleted reaches only its own webhooks (none).
+    sys.sim.set_webhook_delivery(true);
+    assert!(sys.sim.delete_project(child.id));
+    let _ = b;
+    let r = reconcile(&sys, true).await;
+    assert_eq!(r.vikunja.as_ref().unwrap().deleted, 2, "{r}");
+    for h in &sys.hosts {
+        wait_task(h, "a deleted", |t| {
+            s(t, "description") == "delete me quietly" && s(t, "status") == "deleted"
+        })
+        .await;
+        wait_task(h, "b deleted", |t| {
+            s(t, "description") == "in a sub-project" && s(t, "status") == "deleted"
+        })
+        .await;
+    }
+    sys.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hooks_off_edit_reaches_vikunja_and_the_other_host_by_the_next_reconcile() {
+    let sys = System::start(quiet(&["laptop", "desk"], &["Home"]))
+        .await
+        .unwrap();
+    let home = project_id(&sys, "Home");
+    webhook_registered(&sys, home).await;
+    let t = sys.sim.create_task(home, "edit me behind the hook's back");
+    let local = wait_task(sys.host("laptop"), "the task", |t| {
+        s(t, "description") == "edit me behind the hook's back"
+    })
+    .await;
+    wait_task(sys.host("desk"), "the task", |t| {
+        s(t, "description") == "edit me behind the hook's back"
+    })
+    .await;
+    sys.host("laptop").ok(&[
+        "rc.hooks=off",
+        s(&local, "uuid"),
+        "modify",
+        "edited with hooks off",
+        "priority:H",
+    ]);
+    let r = reconcile(&sys, false).await;
+    let laptop = r
+        .hosts
+        .iter()
+        .find(|h| h.host == "laptop")
+        .expect("laptop answered");
+    assert_eq!(laptop.published, 1, "{r}");
+    let sim = sys.sim.clone();
+    vsync_harness::wait_for("the edit in Vikunja", PROPAGATION, move || {
+        sim.task(t.id)
+            .filter(|t| t.title == "edited with hooks off" && t.priority == 3)
+    })
+    .await;
+    wait_task(sys.host("desk"), "the edit", |t| {
+        s(t, "description") == "edited with hooks off"
+    })
+    .await;
+    sys.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adopting_shared_tasks_creates_no_duplicates_and_reports_ambiguity() {
+    let mut o = quiet(&["laptop", "desk"], &["Home", "Work"]);
+    for i in 0..50 {
+        let project = if i % 2 == 0 { "Home" } else { "Work" };
+        let title = format!("shared {i:02}");
+        o.vikunja_tasks.push((project.into(), title.clone()));
+        for host in ["laptop", "desk"] {
+            o.host_tasks.push((
+                host.into(),
+                vec![title.clone(), format!("project:{project}")],
+            ));
+        }
+    }
+    // Twice in Vikunja, once on each host: ambiguous, left alone.
+    o.vikunja_tasks.push(("Home".into(), "twice".into()));
+    o.vikunja_tasks.push(("Home".into(), "twice".into()));
+    for host in ["laptop", "desk"] {
+        o.host_tasks
+            .push((host.into(), vec!["twice".into(), "project:Home".into()]));
+    }
+    o.vikunja_tasks
+        .push(("Work".into(), "only in Vikunja".into()));
+    o.host_tasks.push((
+        "laptop".into(),
+        vec!["only on the laptop".into(), "project:Work".into()],
+    ));
+    let sys = System::start(o).await.unwrap();
+    let bus = bus(&sys).await;
+
+    let plan = vikunja_sync::ctl::adopt(&bus, true, false).await.unwrap();
+    assert_eq!(plan.link.len(), 50, "{plan}");
+    assert_eq!(plan.create_in_vikunja.len(), 1, "{plan}");
+    assert_eq!(plan.create_in_taskwarrior.len(), 1, "{plan}");
+    assert_eq!(plan.ambiguous.len(), 1, "{plan}");
+    assert!(plan.ambiguous[0].contains("twice"), "{plan}");
+    assert_eq!(
+        plan.rekey.len(),
+        50,
+        "the desk's copies get the laptop's uuids: {plan}"
+    );
+    assert_eq!(sys.sim.tasks().len(), 53, "a dry run changes nothing");
+
+    let done = vikunja_sync::ctl::adopt(&bus, false, false).await.unwrap();
+    assert_eq!(done.link.len(), 50);
+    let sim = sys.sim.clone();
+    vsync_harness::wait_for("the laptop-only task in Vikunja", PROPAGATION, move || {
+        sim.tasks()
+            .into_iter()
+            .find(|t| t.title == "only on the laptop")
+    })
+    .await;
+    for h in &sys.hosts {
+        wait_task(h, "the Vikunja-only task", |t| {
+            s(t, "description") == "only in Vikunja"
+        })
+        .await;
+        wait_task(h, "the laptop-only task", |t| {
+            s(t, "description") == "only on the laptop" && s(t, "status") == "pending"
+        })
+        .await;
+    }
+    // No duplicates anywhere: one of each title, everywhere, with the same uuid on both hosts.
+    assert_eq!(
+        sys.sim.tasks().len(),
+        54,
+        "50 linked + 2 ambiguous + 1 + 1 created"
+    );
+    let pending = |h: &vsync_harness::TwHost| {
+        let mut v: Vec<(String, String)> = h
+            .export()
+            .into_iter()
+            .filter(|t| s(t, "status") == "pending")
+            .map(|t| (s(&t, "description").to_string(), s(&t, "uuid").to_string()))
+            .collect();
+        v.sort();
+        v
+    };
+    let desk_host = sys.host("desk");
+    vsync_harness::wait_for_async("the desk to settle", PROPAGATION, || async {
+        (pending(desk_host).len() == pending(sys.host("laptop")).len()).then_some(())
+    })
+    .await;
+    let (laptop, desk) = (pending(sys.host("laptop")), pending(sys.host("desk")));
+    assert_eq!(
+        laptop.len(),
+        53,
+        "50 shared + twice + only-in-Vikunja + only-on-laptop"
+    );
+    let shared_laptop: Vec<_> = laptop
+        .iter()
+        .filter(|(d, _)| d.starts_with("shared"))
+        .collect();
+    let shared_desk: Vec<_> = desk
+        .iter()
+        .filter(|(d, _)| d.starts_with("shared"))
+        .collect();
+    assert_eq!(shared_laptop, shared_desk, "same tasks, same uuids");
+    let titles: std::collections::BTreeSet<&str> = laptop.iter().map(|(d, _)| d.as_str()).collect();
+    assert_eq!(titles.len(), 53, "no title twice");
+    sys.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_no_op_reconcile_lists_once_exports_once_per_host_and_writes_nothing() {
+    let projects: Vec<String> = (0..10).map(|p| format!("P{p}")).collect();
+    let refs: Vec<&str> = projects.iter().map(String::as_str).collect();
+    let mut o = quiet(&["laptop", "desk"], &refs);
+    for p in &projects {
+        for i in 0..100 {
+            o.vikunja_tasks.push((p.clone(), format!("{p} task {i}")));
+        }
+    }
+    let sys = System::start(o).await.unwrap();
+    let bus = bus(&sys).await;
+    let adopted = vikunja_sync::ctl::adopt(&bus, false, false).await.unwrap();
+    assert_eq!(adopted.create_in_taskwarrior.len(), 1000);
+    for h in &sys.hosts {
+        let (bin, rc, data) = (h.task_bin().to_path_buf(), h.taskrc(), h.data_dir());
+        vsync_harness::wait_for("1000 tasks", Duration::from_secs(60), move || {
+            (export(&bin, &rc, &data).len() == 1000).then_some(())
+        })
+        .await;
+    }
+    // Let the hosts' own first passes and every apply finish, then measure one pass.
+    reconcile(&sys, true).await;
+    let js = vsync_bus::async_nats::jetstream::new(sys.bus.clone());
+    let mut kv = js.get_stream(vsync_bus::TASKS_STREAM).await.unwrap();
+    let writes_before = kv.info().await.unwrap().state.last_sequence;
+    sys.sim.clear_requests();
+    let r = reconcile(&sys, true).await;
+    let v = r.vikunja.as_ref().unwrap();
+    assert_eq!(v.listed, 1000, "{r}");
+    assert!(
+        v.changed.is_empty() && v.created == 0 && v.deleted == 0,
+        "{r}"
+    );
+    let routes: Vec<String> = sys
+        .sim
+        .requests()
+        .iter()
+        .map(|q| format!("{} {}", q.method, q.route))
+        .collect();
+    assert!(
+        routes.iter().all(|q| q.starts_with("GET ")),
+        "no writes: {routes:?}"
+    );
+    let listing = routes
+        .iter()
+        .filter(|q| q.ends_with("/projects/{id}/tasks"))
+        .count();
+    // One paged listing: 10 projects x 2 pages of 50, and the (empty) default project's page.
+    assert_eq!(listing, 21, "{routes:?}");
+    assert_eq!(routes.len(), 22, "plus the project list: {routes:?}");
+    assert_eq!(r.hosts.len(), 2);
+    for h in &r.hosts {
+        assert_eq!((h.task_runs, h.published, h.applied), (1, 0, 0), "{h}");
+    }
+    assert_eq!(
+        kv.info().await.unwrap().state.last_sequence,
+        writes_before,
+        "no canonical writes"
+    );
+    sys.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repair_rebuilds_lost_correlations() {
+    let sys = System::start(quiet(&["laptop"], &["Home"])).await.unwrap();
+    let home = project_id(&sys, "Home");
+    webhook_registered(&sys, home).await;
+    let t = sys.sim.create_task(home, "correlated");
+    wait_task(sys.host("laptop"), "the task", |t| {
+        s(t, "description") == "correlated"
+    })
+    .await;
+    let bus = bus(&sys).await;
+    let key = format!("vikunja.task.{}", t.id);
+    bus.links().purge(&key).await.unwrap();
+    let r = vikunja_sync::ctl::repair(&bus).await.unwrap();
+    assert_eq!(r.links_fixed, 1, "{r}");
+    assert!(r.mismatches.is_empty() && r.unknown.is_empty(), "{r}");
+    assert!(bus.links().get(&key).await.unwrap().is_some());
+    sys.shutdown().await.unwrap();
+}
