@@ -1,7 +1,9 @@
 //! Telemetry and process lifecycle shared by every service: the tracing subscriber (`RUST_LOG`,
 //! text or JSON), OTLP/gRPC span export only when an endpoint is configured (nothing at all
 //! otherwise), W3C trace-context propagation, `sd_notify` readiness, and the SIGTERM/SIGINT
-//! shutdown signal.
+//! shutdown signal, and Prometheus metrics ([`metrics`]).
+
+pub mod metrics;
 
 use std::time::Duration;
 

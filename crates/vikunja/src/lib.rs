@@ -87,6 +87,9 @@ impl Default for Retry {
     }
 }
 
+/// Called after every request: route template, method, HTTP status (0: no response).
+pub type Observer = Arc<dyn Fn(&'static str, &str, u16) + Send + Sync>;
+
 /// The Vikunja API client (cheap to clone: one connection pool).
 #[derive(Clone)]
 pub struct VikunjaClient {
@@ -95,6 +98,7 @@ pub struct VikunjaClient {
     token: Arc<SecretString>,
     retry: Retry,
     calls: Arc<AtomicU64>,
+    observer: Option<Observer>,
 }
 
 struct Page<T> {
@@ -123,7 +127,20 @@ impl VikunjaClient {
             token: Arc::new(token),
             retry: Retry::default(),
             calls: Arc::new(AtomicU64::new(0)),
+            observer: None,
         })
+    }
+
+    /// Reports every request (for metrics).
+    pub fn with_observer(mut self, observer: Observer) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    fn observe(&self, route: &'static str, method: &Method, status: u16) {
+        if let Some(o) = &self.observer {
+            o(route, method.as_str(), status);
+        }
     }
 
     pub fn with_retry(mut self, retry: Retry) -> Self {
@@ -183,6 +200,11 @@ impl VikunjaClient {
             req = req.headers(trace_headers);
             self.calls.fetch_add(1, Ordering::Relaxed);
             let res = req.send().await;
+            self.observe(
+                route,
+                &method,
+                res.as_ref().map(|r| r.status().as_u16()).unwrap_or(0),
+            );
             let wait = match res {
                 Err(e) if (e.is_timeout() || e.is_connect()) && attempt < self.retry.attempts => {
                     tracing::warn!(route, attempt, error = %e, "Vikunja unreachable, retrying");

@@ -13,6 +13,16 @@ pub struct ServiceProcess {
 impl ServiceProcess {
     /// Starts `bin --config <config>` and waits (up to `timeout`) for `READY=1`.
     pub fn start(bin: &Path, config: &Path, timeout: Duration) -> ServiceProcess {
+        Self::start_with_env(bin, config, &[], timeout)
+    }
+
+    /// [`ServiceProcess::start`] with extra environment variables.
+    pub fn start_with_env(
+        bin: &Path,
+        config: &Path,
+        env: &[(&str, &str)],
+        timeout: Duration,
+    ) -> ServiceProcess {
         let dir = tempfile::tempdir().expect("temp dir for the notify socket");
         let sock_path = dir.path().join("notify.sock");
         let sock = UnixDatagram::bind(&sock_path).expect("bind notify socket");
@@ -22,6 +32,7 @@ impl ServiceProcess {
             .arg("--config")
             .arg(config)
             .env("NOTIFY_SOCKET", &sock_path)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

@@ -42,6 +42,7 @@ pub struct App {
     sync: Arc<Reconciler>,
     webhooks: webhooks::Registrar,
     reconcile: vsync_config::Reconcile,
+    metrics_listen: Option<std::net::SocketAddr>,
 }
 
 impl App {
@@ -58,11 +59,24 @@ impl App {
             .token_file
             .as_deref()
             .ok_or(vsync_config::ConfigError::Missing("vikunja.token_file"))?;
+        let metrics = vsync_telemetry::metrics::Metrics::default();
+        describe(&metrics);
+        let observed = metrics.clone();
         let api = VikunjaClient::new(
             &cfg.vikunja_api()?,
             read_secret(token_file)?,
             cfg.vikunja.timeout,
-        )?;
+        )?
+        .with_observer(Arc::new(move |route, method, status| {
+            observed.inc(
+                "vsync_vikunja_api_calls_total",
+                &[
+                    ("route", route),
+                    ("method", method),
+                    ("status", &status.to_string()),
+                ],
+            );
+        }));
         let secret = cfg
             .vikunja
             .webhook_secret_file
@@ -82,6 +96,7 @@ impl App {
             projects: Mutex::new(tree),
             tags: cfg.labels.clone(),
             dirty: Mutex::new(BTreeSet::new()),
+            metrics,
         });
         let webhooks = webhooks::Registrar::new(
             cfg.vikunja.webhook_url.clone(),
@@ -92,6 +107,7 @@ impl App {
             sync,
             webhooks,
             reconcile: cfg.reconcile.clone(),
+            metrics_listen: cfg.metrics.listen,
         })
     }
 
@@ -103,6 +119,16 @@ impl App {
     /// Reconcile passes (delta every `interval`, full every `full_interval`) and control requests
     /// run beside it.
     pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        if let Some(listen) = self.metrics_listen {
+            let addr = vsync_telemetry::metrics::serve(
+                listen,
+                self.sync.metrics.clone(),
+                shutdown.clone().cancelled_owned(),
+            )
+            .await
+            .with_context(|| format!("cannot serve metrics on {listen}"))?;
+            tracing::info!(%addr, "metrics served");
+        }
         let consumer = self.sync.bus.events_consumer().await?;
         let mut messages = consumer.messages().await.context("cannot consume events")?;
         let mut control = self
@@ -187,6 +213,13 @@ impl App {
                 Ok(ev) => ev,
                 Err(e) => return self.dead(&msg, &subject, &e.to_string(), now).await,
             };
+            self.sync.metrics.inc(
+                "vsync_events_in_total",
+                &[
+                    ("origin", ev.origin().as_str_name()),
+                    ("kind", ev.kind().as_str_name()),
+                ],
+            );
             match self.sync.handle(&ev).await {
                 Ok(applied) => {
                     tracing::Span::current().record("task.uuid", applied.uuid.as_str());
@@ -196,6 +229,9 @@ impl App {
                     let _ = msg.ack().await;
                 }
                 Err(e) if e.is_transient() => {
+                    self.sync
+                        .metrics
+                        .inc("vsync_errors_total", &[("stage", "transient")]);
                     let delivered = msg.info().map(|i| i.delivered).unwrap_or(1);
                     if delivered >= MAX_DELIVERIES {
                         return self.dead(&msg, &subject, &e.to_string(), now).await;
@@ -212,6 +248,9 @@ impl App {
     }
 
     async fn dead(&self, msg: &Message, subject: &str, reason: &str, now: i64) {
+        self.sync
+            .metrics
+            .inc("vsync_dead_letters_total", &[("stage", "reconciler")]);
         match self
             .sync
             .bus
@@ -225,4 +264,32 @@ impl App {
             Err(e) => tracing::error!(error = %e, "cannot write dead letter"),
         }
     }
+}
+
+fn describe(m: &vsync_telemetry::metrics::Metrics) {
+    m.describe(
+        "vsync_events_in_total",
+        "counter",
+        "Task events consumed, by origin and kind.",
+    );
+    m.describe(
+        "vsync_errors_total",
+        "counter",
+        "Event handling failures, by stage.",
+    );
+    m.describe(
+        "vsync_dead_letters_total",
+        "counter",
+        "Messages sent to the dead-letter subject.",
+    );
+    m.describe(
+        "vsync_vikunja_api_calls_total",
+        "counter",
+        "Vikunja API requests, by route, method and status.",
+    );
+    m.describe(
+        "vsync_e2e_latency_seconds",
+        "histogram",
+        "From the change at its origin to the other side's write, by direction.",
+    );
 }

@@ -27,6 +27,7 @@ pub struct Reconciler {
     pub(crate) labels: LabelClient,
     /// Tasks whose Vikunja write failed and is owed.
     pub(crate) dirty: Mutex<BTreeSet<String>>,
+    pub(crate) metrics: vsync_telemetry::metrics::Metrics,
 }
 
 /// What an event did to one task.
@@ -252,6 +253,13 @@ impl Reconciler {
                 self.log_conflicts(&merged.conflicts).await;
                 if state.vikunja_dirty {
                     self.push(&ch.uuid).await?;
+                    if !self.dirty.lock().await.contains(&ch.uuid) {
+                        self.metrics.observe_since(
+                            "vsync_e2e_latency_seconds",
+                            &[("direction", "tw_to_vikunja")],
+                            ev.changed_at_us,
+                        );
+                    }
                 }
                 return Ok(Applied {
                     uuid: ch.uuid.clone(),

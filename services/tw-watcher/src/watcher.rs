@@ -50,6 +50,27 @@ pub struct Watcher {
     recent_imports: Vec<ImportWindow>,
     /// The bus was unreachable: hook messages go to the spool, in order, until it drains.
     backlog: bool,
+    metrics: vsync_telemetry::metrics::Metrics,
+}
+
+fn metrics() -> vsync_telemetry::metrics::Metrics {
+    let m = vsync_telemetry::metrics::Metrics::default();
+    m.describe(
+        "vsync_events_out_total",
+        "counter",
+        "Local changes published, by kind.",
+    );
+    m.describe(
+        "vsync_applied_total",
+        "counter",
+        "Canonical states applied to this host.",
+    );
+    m.describe(
+        "vsync_e2e_latency_seconds",
+        "histogram",
+        "From the change at its origin to this host showing it, by direction.",
+    );
+    m
 }
 
 fn merge_subscribers(
@@ -74,6 +95,7 @@ pub struct App {
     states: ReadyChunks<PullStream>,
     control: futures::stream::BoxStream<'static, vsync_bus::async_nats::Message>,
     reconcile_every: Duration,
+    metrics_listen: Option<std::net::SocketAddr>,
 }
 
 impl App {
@@ -138,11 +160,13 @@ impl App {
                 reapply: HashMap::new(),
                 recent_imports: Vec::new(),
                 backlog: false,
+                metrics: metrics(),
             },
             intake,
             states,
             control,
             reconcile_every: cfg.reconcile.interval.max(Duration::from_secs(1)),
+            metrics_listen: cfg.metrics.listen,
         })
     }
 
@@ -154,7 +178,18 @@ impl App {
             mut states,
             mut control,
             reconcile_every,
+            metrics_listen,
         } = self;
+        if let Some(listen) = metrics_listen {
+            let addr = vsync_telemetry::metrics::serve(
+                listen,
+                watcher.metrics.clone(),
+                shutdown.clone().cancelled_owned(),
+            )
+            .await
+            .with_context(|| format!("cannot serve metrics on {listen}"))?;
+            tracing::info!(%addr, "metrics served");
+        }
         // What the hook spooled while we were away comes first.
         watcher.drain_spool().await;
         let (tx, mut rx) = mpsc::channel(1024);
@@ -404,6 +439,8 @@ impl Watcher {
             .publish_event(&subject, &msg_id, &event)
             .instrument(span)
             .await?;
+        self.metrics
+            .inc("vsync_events_out_total", &[("kind", kind.as_str_name())]);
         let stored = match new {
             Some(n) => self.mirror.set(n),
             None => self.mirror.remove(uuid),
@@ -543,6 +580,19 @@ impl Watcher {
 
     /// Tells listeners (status, benchmarks, the demo) that this host now shows `s`.
     async fn announce(&self, s: &TaskState, applied_at_us: i64) {
+        self.metrics.inc("vsync_applied_total", &[]);
+        let direction = match s.changed_by() {
+            Origin::Taskwarrior if s.changed_by_host == self.host => None,
+            Origin::Taskwarrior => Some("tw_to_tw"),
+            _ => Some("vikunja_to_tw"),
+        };
+        if let Some(d) = direction {
+            self.metrics.observe_since(
+                "vsync_e2e_latency_seconds",
+                &[("direction", d)],
+                s.changed_at_us,
+            );
+        }
         let _ = self
             .bus
             .announce_applied(&HostApplied {

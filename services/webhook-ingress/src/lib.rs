@@ -15,8 +15,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::post;
 use tokio::net::TcpListener;
 use tracing::Instrument;
 use vsync_bus::Bus;
@@ -47,25 +46,23 @@ impl Ingress {
 
 /// The routes: `POST /webhook`, `GET /healthz`, `GET /metrics`.
 pub fn router(state: Arc<Ingress>, max_body_bytes: usize) -> Router {
+    let observability = vsync_telemetry::metrics::router(state.metrics.0.clone());
     Router::new()
         .route("/webhook", post(webhook))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
         .with_state(state)
+        .merge(observability)
 }
 
-async fn metrics(State(s): State<Arc<Ingress>>) -> impl IntoResponse {
-    (
-        [("content-type", "text/plain; version=0.0.4")],
-        s.metrics.render(),
-    )
-}
-
+#[tracing::instrument(
+    name = "webhook",
+    skip_all,
+    fields(otel.name = "POST /webhook", otel.kind = "server")
+)]
 async fn webhook(
     State(s): State<Arc<Ingress>>,
     headers: HeaderMap,

@@ -1,89 +1,60 @@
-//! Counters, rendered in the Prometheus text format.
-
-use std::collections::BTreeMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+//! webhook-ingress's metrics (served on its own listener at `/metrics`).
 
 use vsync_proto::EventKind;
+use vsync_telemetry::metrics::Metrics as Registry;
 
-#[derive(Default)]
-pub struct Metrics {
-    refused: AtomicU64,
-    malformed: AtomicU64,
-    errors: AtomicU64,
-    duplicates: AtomicU64,
-    published: Mutex<BTreeMap<&'static str, u64>>,
-    ignored: Mutex<BTreeMap<String, u64>>,
+pub struct Metrics(pub Registry);
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let r = Registry::default();
+        r.describe(
+            "vsync_webhooks_total",
+            "counter",
+            "Webhooks received, by outcome.",
+        );
+        r.describe(
+            "vsync_events_out_total",
+            "counter",
+            "Events published to the bus, by kind.",
+        );
+        r.describe(
+            "vsync_webhooks_ignored_total",
+            "counter",
+            "Vikunja events we do not sync, by event.",
+        );
+        r.describe("vsync_errors_total", "counter", "Failures, by stage.");
+        Metrics(r)
+    }
 }
 
 impl Metrics {
     pub fn refused(&self) {
-        self.refused.fetch_add(1, Ordering::Relaxed);
+        self.0
+            .inc("vsync_webhooks_total", &[("outcome", "refused")]);
     }
     pub fn malformed(&self) {
-        self.malformed.fetch_add(1, Ordering::Relaxed);
+        self.0
+            .inc("vsync_webhooks_total", &[("outcome", "malformed")]);
     }
     pub fn error(&self) {
-        self.errors.fetch_add(1, Ordering::Relaxed);
+        self.0.inc("vsync_errors_total", &[("stage", "publish")]);
     }
     pub fn ignored(&self, event: &str) {
-        if let Ok(mut m) = self.ignored.lock() {
-            *m.entry(event.to_string()).or_default() += 1;
-        }
+        self.0
+            .inc("vsync_webhooks_total", &[("outcome", "ignored")]);
+        self.0
+            .inc("vsync_webhooks_ignored_total", &[("event", event)]);
     }
     pub fn published(&self, kind: EventKind, stored: bool) {
-        if !stored {
-            self.duplicates.fetch_add(1, Ordering::Relaxed);
-            return;
+        if stored {
+            self.0
+                .inc("vsync_webhooks_total", &[("outcome", "published")]);
+            self.0
+                .inc("vsync_events_out_total", &[("kind", kind.as_str_name())]);
+        } else {
+            self.0
+                .inc("vsync_webhooks_total", &[("outcome", "duplicate")]);
         }
-        if let Ok(mut m) = self.published.lock() {
-            *m.entry(kind.as_str_name()).or_default() += 1;
-        }
-    }
-
-    /// Webhooks refused for their signature.
-    pub fn refused_count(&self) -> u64 {
-        self.refused.load(Ordering::Relaxed)
-    }
-
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        out.push_str("# TYPE vsync_ingress_webhooks_refused_total counter\n");
-        out.push_str(&format!(
-            "vsync_ingress_webhooks_refused_total {}\n",
-            self.refused.load(Ordering::Relaxed)
-        ));
-        out.push_str("# TYPE vsync_ingress_webhooks_malformed_total counter\n");
-        out.push_str(&format!(
-            "vsync_ingress_webhooks_malformed_total {}\n",
-            self.malformed.load(Ordering::Relaxed)
-        ));
-        out.push_str("# TYPE vsync_ingress_publish_errors_total counter\n");
-        out.push_str(&format!(
-            "vsync_ingress_publish_errors_total {}\n",
-            self.errors.load(Ordering::Relaxed)
-        ));
-        out.push_str("# TYPE vsync_ingress_duplicates_total counter\n");
-        out.push_str(&format!(
-            "vsync_ingress_duplicates_total {}\n",
-            self.duplicates.load(Ordering::Relaxed)
-        ));
-        out.push_str("# TYPE vsync_ingress_events_published_total counter\n");
-        if let Ok(m) = self.published.lock() {
-            for (k, n) in m.iter() {
-                out.push_str(&format!(
-                    "vsync_ingress_events_published_total{{kind=\"{k}\"}} {n}\n"
-                ));
-            }
-        }
-        out.push_str("# TYPE vsync_ingress_events_ignored_total counter\n");
-        if let Ok(m) = self.ignored.lock() {
-            for (k, n) in m.iter() {
-                out.push_str(&format!(
-                    "vsync_ingress_events_ignored_total{{event=\"{k}\"}} {n}\n"
-                ));
-            }
-        }
-        out
     }
 }
