@@ -5,5 +5,6 @@ mod concurrency;
 mod labels;
 mod reconcile;
 mod skeleton;
+mod telemetry;
 mod tw_to_vikunja;
 mod vikunja_to_tw;
