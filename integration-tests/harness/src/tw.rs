@@ -86,12 +86,16 @@ impl TwHost {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// `task add <description> [more args]`, returning the new task's uuid.
+    /// `task add <description> [more args]`, returning the new task's uuid (from the command's
+    /// own output: `+LATEST` could name a task the sync imported meanwhile).
     pub fn add(&self, args: &[&str]) -> String {
-        let mut a = vec!["add"];
+        let mut a = vec!["rc.verbose=new-uuid", "add"];
         a.extend_from_slice(args);
-        self.ok(&a);
-        self.ok(&["+LATEST", "_uuids"]).trim().to_string()
+        let out = self.ok(&a);
+        out.split_whitespace()
+            .find(|w| w.len() >= 36 && w.matches('-').count() == 4)
+            .map(|w| w.trim_end_matches('.').to_string())
+            .unwrap_or_else(|| panic!("no uuid in the output of task add: {out}"))
     }
 
     /// Every task (`task export`, hooks off so exports never reach the sync).

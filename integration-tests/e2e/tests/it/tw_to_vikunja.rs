@@ -412,3 +412,59 @@ async fn hook_install_says_what_it_did_and_uninstall_removes_only_ours() {
         "other hooks untouched"
     );
 }
+
+/// Taskwarrior 2.6 loses one of two concurrent writes (it rewrites the whole file): user
+/// commands racing our imports must still end with every change everywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_commands_racing_imports_lose_nothing() {
+    let sys = system(&["laptop"], &["Home"]).await;
+    let home = project_id(&sys, "Home");
+    webhook_registered(&sys, home).await;
+    let remote: Vec<i64> = (0..10)
+        .map(|i| sys.sim.create_task(home, &format!("remote {i}")).id)
+        .collect();
+    let laptop = sys.host("laptop");
+    let local: Vec<String> = (0..10)
+        .map(|i| laptop.add(&[&format!("local {i}"), "project:Home"]))
+        .collect();
+    for i in 0..10 {
+        let (r, l) = (format!("remote {i}"), format!("local {i}"));
+        wait_task(laptop, "remote", move |t| s(t, "description") == r).await;
+        vikunja_task(&sys, "local", move |t| t.title == l).await;
+    }
+    let (bin, rc, data) = (
+        laptop.task_bin().to_path_buf(),
+        laptop.taskrc(),
+        laptop.data_dir(),
+    );
+    let user = tokio::task::spawn_blocking(move || {
+        for u in &local {
+            let out = std::process::Command::new(&bin)
+                .args([u.as_str(), "modify", "priority:H"])
+                .env("TASKRC", &rc)
+                .env("TASKDATA", &data)
+                .output()
+                .unwrap();
+            assert!(out.status.success());
+        }
+    });
+    for (i, id) in remote.iter().enumerate() {
+        sys.sim
+            .update_task(*id, |t| t.title = format!("remote {i} renamed"));
+    }
+    user.await.unwrap();
+    for i in 0..10 {
+        let (r, l) = (format!("remote {i} renamed"), format!("local {i}"));
+        wait_task(laptop, "the rename", move |t| s(t, "description") == r).await;
+        let l2 = l.clone();
+        wait_task(laptop, "the user's priority", move |t| {
+            s(t, "description") == l2 && s(t, "priority") == "H"
+        })
+        .await;
+        vikunja_task(&sys, "the user's priority", move |t| {
+            t.title == l && t.priority == 3
+        })
+        .await;
+    }
+    sys.shutdown().await.unwrap();
+}
