@@ -23,14 +23,24 @@ impl ServiceProcess {
         env: &[(&str, &str)],
         timeout: Duration,
     ) -> ServiceProcess {
+        let config = config.as_os_str().to_string_lossy().into_owned();
+        Self::start_args(bin, &["--config", &config], env, timeout)
+    }
+
+    /// Starts `bin <args>` with extra environment variables and waits for `READY=1`.
+    pub fn start_args(
+        bin: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        timeout: Duration,
+    ) -> ServiceProcess {
         let dir = tempfile::tempdir().expect("temp dir for the notify socket");
         let sock_path = dir.path().join("notify.sock");
         let sock = UnixDatagram::bind(&sock_path).expect("bind notify socket");
         sock.set_read_timeout(Some(timeout))
             .expect("socket timeout");
         let child = Command::new(bin)
-            .arg("--config")
-            .arg(config)
+            .args(args)
             .env("NOTIFY_SOCKET", &sock_path)
             .envs(env.iter().copied())
             .stdout(Stdio::null())
