@@ -148,10 +148,11 @@ pub fn view(task: &VikunjaTask, project_path: &str, tags: &TagMap, deleted: bool
             description,
         })
         .collect();
+    // Labels whose tag is not synced (e.g. a virtual tag's name) stay in Vikunja only.
     let mut labels: Vec<String> = task
         .labels()
         .iter()
-        .map(|(_, t)| tags.label_to_tag(t))
+        .filter_map(|(_, t)| tags.label_tag(t))
         .collect();
     labels.sort();
     labels.dedup();
@@ -253,6 +254,21 @@ mod tests {
         assert_eq!(f.priority, 4);
         assert_eq!(f.tags, ["Waiting_on_Bob"]);
         assert_eq!(f.project, "Home.Garden");
+    }
+
+    #[test]
+    fn labels_whose_tag_is_not_synced_stay_in_vikunja() {
+        let mut t = sample();
+        t.set_labels(&[
+            (1, "Waiting on Bob".into()),
+            (2, "OVERDUE".into()),
+            (3, "tw.mine".into()),
+        ]);
+        let map = TagMap {
+            tw_only_prefix: Some("tw.".into()),
+            ..Default::default()
+        };
+        assert_eq!(view(&t, "Home", &map, false).tags, ["Waiting_on_Bob"]);
     }
 
     #[test]

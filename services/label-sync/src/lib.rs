@@ -1,12 +1,14 @@
 //! label-sync: owns the label registry (title -> Vikunja label id, kept in the bus's KV so every
 //! replica agrees) and sets a task's labels with whichever costs fewer API calls: one bulk set,
-//! or single adds/removes. A missing label is created exactly once, even when several tasks need
-//! it at the same moment: the first to claim the title in KV creates it, the others wait for it.
+//! or single adds/removes. A title the registry does not know is looked up in Vikunja, and only
+//! then created, exactly once, even when several tasks (on several replicas) need it at the same
+//! moment: the first to claim the title in KV creates it, the others wait for it.
 
 mod registry;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use bytes::Bytes;
@@ -32,23 +34,68 @@ pub struct LabelSync {
 }
 
 impl LabelSync {
-    pub fn new(bus: Bus, api: VikunjaClient) -> LabelSync {
-        let registry = Registry::new(bus.labels().clone());
+    /// `fold_case`: titles that differ only in case are one label (the `lowercase` mapping).
+    pub fn new(bus: Bus, api: VikunjaClient, fold_case: bool) -> LabelSync {
+        let registry = Registry::new(bus.labels().clone(), fold_case);
         LabelSync { bus, api, registry }
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
     }
 
     /// Sets the task's labels to the titles in `work`; returns the ids in title order.
     pub async fn apply(&self, work: &LabelWork) -> Result<LabelWorkResult, VikunjaError> {
-        let mut ids = Vec::with_capacity(work.titles.len());
         let calls_before = self.api.calls();
+        let ids = match self.set(work, false).await {
+            // A label the registry knew was deleted in Vikunja: forget it and try once more.
+            Err(VikunjaError::Api { code: 8002, .. }) => {
+                tracing::info!(
+                    task = work.vikunja_task_id,
+                    "a known label is gone from Vikunja; refreshing the registry"
+                );
+                let listed = self.registry.look_up_all(&self.api).await?;
+                for title in &work.titles {
+                    if let Some(id) = self.registry.lookup(title).await?
+                        && !listed.iter().any(|l| l.id == id)
+                    {
+                        self.registry.forget(title).await?;
+                    }
+                }
+                self.set(work, true).await?
+            }
+            other => other?,
+        };
+        Ok(LabelWorkResult {
+            label_ids: ids,
+            api_calls: (self.api.calls() - calls_before) as u32,
+            error: String::new(),
+        })
+    }
+
+    /// One try of [`LabelSync::apply`]: single adds/removes when that is at most one call, else
+    /// one bulk set. `refreshed`: the registry was just brought in line with Vikunja.
+    async fn set(&self, work: &LabelWork, refreshed: bool) -> Result<Vec<i64>, VikunjaError> {
+        // Titles the registry does not know are looked up in one listing (one call, or one per
+        // page) before any is created.
+        let mut refreshed = refreshed;
         for title in &work.titles {
-            ids.push(self.registry.ensure(title, &self.api).await?);
+            if !refreshed && self.registry.lookup(title).await?.is_none() {
+                self.registry.look_up_all(&self.api).await?;
+                refreshed = true;
+            }
+        }
+        let mut ids = Vec::with_capacity(work.titles.len());
+        for title in &work.titles {
+            ids.push(self.registry.ensure(title, &self.api, refreshed).await?);
         }
         let want: BTreeSet<i64> = ids.iter().copied().collect();
         let have: BTreeSet<i64> = work.current_label_ids.iter().copied().collect();
         let add: Vec<i64> = want.difference(&have).copied().collect();
         let remove: Vec<i64> = have.difference(&want).copied().collect();
         let task = work.vikunja_task_id;
+        // Each single call costs one, the bulk set one in all: singles only for a single change
+        // (they also fire a webhook and bump `updated`, an empty bulk set does neither).
         if add.len() + remove.len() <= 1 {
             for id in add {
                 match self.api.add_label(task, id).await {
@@ -59,25 +106,32 @@ impl LabelSync {
             }
             for id in remove {
                 match self.api.remove_label(task, id).await {
-                    Err(e) if !e.is_not_found() => return Err(e),
-                    _ => {}
+                    Ok(()) => {}
+                    // Not on the task (any more; the caller's view was stale): what we wanted.
+                    // The simulator, like Vikunja's permission check, answers 403 for a label
+                    // the task does not have.
+                    Err(e) if e.is_not_found() || e.status() == Some(403) => {
+                        tracing::info!(task, label = id, error = %e, "label was not on the task");
+                    }
+                    Err(e) => return Err(e),
                 }
             }
         } else {
             let ids: Vec<i64> = want.iter().copied().collect();
             self.api.set_labels(task, &ids).await?;
         }
-        Ok(LabelWorkResult {
-            label_ids: ids,
-            api_calls: (self.api.calls() - calls_before) as u32,
-            error: String::new(),
-        })
+        Ok(ids)
     }
 }
 
 /// The running service.
 pub struct App {
     sync: Arc<LabelSync>,
+    metrics: vsync_telemetry::metrics::Metrics,
+    metrics_listen: Option<std::net::SocketAddr>,
+    /// How often the registry is brought in line with Vikunja (renamed and deleted labels;
+    /// a title it does not know is looked up when asked for anyway).
+    refresh: Duration,
 }
 
 impl App {
@@ -94,20 +148,57 @@ impl App {
             .token_file
             .as_deref()
             .ok_or(vsync_config::ConfigError::Missing("vikunja.token_file"))?;
+        let metrics = vsync_telemetry::metrics::Metrics::default();
+        metrics.describe(
+            "vsync_vikunja_api_calls_total",
+            "counter",
+            "Vikunja API requests, by route, method and status.",
+        );
+        metrics.describe(
+            "vsync_label_work_total",
+            "counter",
+            "Label sets applied, by outcome.",
+        );
+        let observed = metrics.clone();
         let api = VikunjaClient::new(
             &cfg.vikunja_api()?,
             read_secret(token_file)?,
             cfg.vikunja.timeout,
-        )?;
-        let sync = Arc::new(LabelSync::new(bus, api));
+        )?
+        .with_observer(Arc::new(move |route, method, status| {
+            observed.inc(
+                "vsync_vikunja_api_calls_total",
+                &[
+                    ("route", route),
+                    ("method", method),
+                    ("status", &status.to_string()),
+                ],
+            );
+        }));
+        let sync = Arc::new(LabelSync::new(bus, api, cfg.labels.lowercase));
         if let Err(e) = sync.registry.refresh(&sync.api).await {
             tracing::warn!(error = %e, "cannot list Vikunja labels yet");
         }
-        Ok(App { sync })
+        Ok(App {
+            sync,
+            metrics,
+            metrics_listen: cfg.metrics.listen,
+            refresh: cfg.reconcile.full_interval.max(Duration::from_secs(1)),
+        })
     }
 
     /// Answers label work until `shutdown`; requests in flight are finished.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        if let Some(listen) = self.metrics_listen {
+            let addr = vsync_telemetry::metrics::serve(
+                listen,
+                self.metrics.clone(),
+                shutdown.clone().cancelled_owned(),
+            )
+            .await
+            .with_context(|| format!("cannot serve metrics on {listen}"))?;
+            tracing::info!(%addr, "metrics served");
+        }
         let mut requests = self
             .sync
             .bus
@@ -117,13 +208,27 @@ impl App {
             .context("cannot subscribe to label work")?;
         tracing::info!("label-sync running");
         let tasks = tokio_util::task::TaskTracker::new();
+        let mut refresh =
+            tokio::time::interval_at(tokio::time::Instant::now() + self.refresh, self.refresh);
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
+                _ = refresh.tick() => {
+                    let sync = self.sync.clone();
+                    tasks.spawn(async move {
+                        if let Err(e) = sync.registry.refresh(&sync.api).await {
+                            tracing::warn!(error = %e, "cannot refresh the label registry");
+                        }
+                    });
+                }
                 msg = requests.next() => {
                     let Some(msg) = msg else { break };
                     let sync = self.sync.clone();
-                    tasks.spawn(async move { sync.answer(msg).await });
+                    let metrics = self.metrics.clone();
+                    tasks.spawn(async move {
+                        let ok = sync.answer(msg).await;
+                        metrics.inc("vsync_label_work_total", &[("outcome", if ok { "ok" } else { "error" })]);
+                    });
                 }
             }
         }
@@ -135,7 +240,8 @@ impl App {
 }
 
 impl LabelSync {
-    async fn answer(&self, msg: vsync_bus::async_nats::Message) {
+    /// Answers one request; whether it succeeded.
+    async fn answer(&self, msg: vsync_bus::async_nats::Message) -> bool {
         let span = tracing::info_span!(
             "process",
             otel.name = "process vsync.v1.ctl.labels.apply",
@@ -145,7 +251,7 @@ impl LabelSync {
         );
         vsync_bus::trace::set_parent(&span, msg.headers.as_ref());
         let Some(reply) = msg.reply.clone() else {
-            return;
+            return false;
         };
         let res = async {
             match vsync_bus::decode::<LabelWork>("LabelWork", &msg.payload) {
@@ -172,5 +278,6 @@ impl LabelSync {
         {
             tracing::warn!(error = %e, "cannot answer label work");
         }
+        res.error.is_empty()
     }
 }

@@ -84,6 +84,9 @@ impl std::fmt::Display for AdoptReport {
     }
 }
 
+/// Tasks sharing a project and title: (Vikunja task, its path) and (host, local task).
+type Candidates = (Vec<(VikunjaTask, String)>, Vec<(String, TwTask)>);
+
 /// One task identity being assembled from the sides.
 #[derive(Default)]
 struct Group {
@@ -201,8 +204,7 @@ impl Reconciler {
                 g.vikunja = Some(loose_vikunja.remove(i));
             }
         }
-        let mut by_key: BTreeMap<String, (Vec<(VikunjaTask, String)>, Vec<(String, TwTask)>)> =
-            BTreeMap::new();
+        let mut by_key: BTreeMap<String, Candidates> = BTreeMap::new();
         for (v, path) in loose_vikunja {
             by_key
                 .entry(key(&path, v.title()))
@@ -314,7 +316,11 @@ impl Reconciler {
             ..Default::default()
         };
         if let Some((v, path)) = &g.vikunja {
-            let view = vikunja::view(v, path, &self.tags, false);
+            let mut view = vikunja::view(v, path, &self.tags, false);
+            // Tags that are never synced live on the hosts only: Vikunja's view cannot drop them.
+            let local_tags: Vec<String> =
+                g.local.iter().flat_map(|(_, t)| tw::view(t).tags).collect();
+            view.tags = self.tags.with_unsynced(&view.tags, &local_tags);
             merge(
                 &mut state,
                 &Change {

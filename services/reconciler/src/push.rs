@@ -81,16 +81,15 @@ impl Reconciler {
                 (sent, got, true)
             }
         };
-        // The update response echoes labels from the input; keep the set we know.
-        let known = stored.as_ref().map(VikunjaTask::labels).unwrap_or_default();
+        // The labels Vikunja has: those of the object the write started from (the update
+        // response only echoes what we sent; a created task has none, Vikunja ignores them).
+        let known = sent.labels();
         got.set_labels(&known);
-        let want: Vec<String> = f
-            .tags
-            .iter()
-            .filter_map(|t| self.tags.tag_to_label(t))
-            .collect();
+        // Compared as titles the task should carry: a label the tag map folds ("Errand" for
+        // `errand` with `lowercase`) is the same label, and Vikunja-only labels stay.
+        let want = self.tags.titles_for(&f.tags, &known);
         let have: Vec<String> = known.iter().map(|(_, t)| t.clone()).collect();
-        if sorted(&want) != sorted(&have) {
+        if want != sorted(&have) {
             let res = self
                 .labels
                 .apply(&LabelWork {
@@ -100,8 +99,16 @@ impl Reconciler {
                     current_label_ids: known.iter().map(|(id, _)| *id).collect(),
                 })
                 .await?;
-            let labels: Vec<(i64, String)> = res.label_ids.into_iter().zip(want).collect();
-            got.set_labels(&labels);
+            if !wrote {
+                let labels: Vec<(i64, String)> = res.label_ids.into_iter().zip(want).collect();
+                got.set_labels(&labels);
+            }
+            // Otherwise the task itself was written (or created) first, and the webhook of that
+            // write may show the labels from before label-sync's change: `got`, remembered as
+            // the write's echo, keeps them so that webhook is known as ours (taking it for a
+            // label change in Vikunja would take the new tags back off every host). The label
+            // change's own webhook brings the new set; should none come (an empty bulk set
+            // fires none), the next push finds the labels still differ and sets them again.
         }
         Ok(Written::Task { sent, got, wrote })
     }
@@ -134,14 +141,23 @@ impl Reconciler {
                         .await?;
                     let sent_view = vikunja::view(sent, &path, &self.tags, false);
                     let got_view = vikunja::view(got, &path, &self.tags, false);
+                    // Tags that are never synced are not Vikunja's to remove.
+                    let canonical_tags = state
+                        .fields
+                        .as_ref()
+                        .map(|f| f.tags.clone())
+                        .unwrap_or_default();
+                    let (mut base, mut new) = (sent_view.clone(), got_view.clone());
+                    base.tags = self.tags.with_unsynced(&base.tags, &canonical_tags);
+                    new.tags = self.tags.with_unsynced(&new.tags, &canonical_tags);
                     let merged = merge(
                         &mut state,
                         &Change {
                             origin: Origin::Vikunja,
                             host: "",
                             at_us: got.updated_us().unwrap_or_else(vsync_model::dates::now_us),
-                            base: Some(&sent_view),
-                            new: &got_view,
+                            base: Some(&base),
+                            new: &new,
                         },
                     );
                     if merged.is_change() {

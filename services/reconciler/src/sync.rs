@@ -142,7 +142,7 @@ impl Reconciler {
                     });
                 }
             }
-            let base = match &stored {
+            let mut base = match &stored {
                 Some(s) => Some(vikunja::view(
                     s,
                     &self.project_path(s.project_id()).await?,
@@ -151,6 +151,17 @@ impl Reconciler {
                 )),
                 None => None,
             };
+            // Tags that are never synced are not Vikunja's to remove.
+            let canonical_tags = state
+                .fields
+                .as_ref()
+                .map(|f| f.tags.clone())
+                .unwrap_or_default();
+            if let Some(b) = base.as_mut() {
+                b.tags = self.tags.with_unsynced(&b.tags, &canonical_tags);
+            }
+            let mut new = new.clone();
+            new.tags = self.tags.with_unsynced(&new.tags, &canonical_tags);
             let merged = merge(
                 &mut state,
                 &Change {
@@ -378,7 +389,8 @@ impl Reconciler {
         let Ok(stored) = VikunjaTask::from_json(&state.vikunja_json) else {
             return true; // not in Vikunja yet
         };
-        let shown = vikunja::view(&stored, current_path, &self.tags, false);
+        let mut shown = vikunja::view(&stored, current_path, &self.tags, false);
+        shown.tags = self.tags.with_unsynced(&shown.tags, &fields.tags);
         vsync_model::fields::SHARED.iter().any(|f| {
             *f != fields::PROJECT
                 && fields::get(&fields, f, Side::Vikunja) != fields::get(&shown, f, Side::Vikunja)
@@ -387,12 +399,13 @@ impl Reconciler {
     }
 
     fn labels_differ(&self, fields: &TaskFields, stored: &VikunjaTask) -> bool {
-        let want: BTreeSet<String> = fields
+        let current = stored.labels();
+        let want: BTreeSet<String> = self
             .tags
-            .iter()
-            .filter_map(|t| self.tags.tag_to_label(t))
+            .titles_for(&fields.tags, &current)
+            .into_iter()
             .collect();
-        let have: BTreeSet<String> = stored.labels().into_iter().map(|(_, t)| t).collect();
+        let have: BTreeSet<String> = current.into_iter().map(|(_, t)| t).collect();
         want != have
     }
 

@@ -178,7 +178,8 @@ fn on_exit(args: &HookArgs, stdin: &mut dyn BufRead, stderr: &mut dyn Write) {
     if tasks.is_empty() {
         return;
     }
-    let msg = HookMessage::new(HookEvent::Exit, args.command.clone(), tasks, vec![]);
+    let mut msg = HookMessage::new(HookEvent::Exit, args.command.clone(), tasks, vec![]);
+    msg.started_us = crate::message::parent_started_us();
     deliver(args, &msg, stderr);
 }
 

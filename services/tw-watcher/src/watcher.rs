@@ -28,6 +28,8 @@ use crate::mirror::Mirror;
 const CONTENTION_WINDOW: Duration = Duration::from_secs(10);
 /// How long a re-apply waits for the reconciler to merge this host's own change first.
 const REAPPLY_PATIENCE: Duration = Duration::from_secs(5);
+/// Precision of a command's start time as the hook reports it.
+const START_SLACK_US: i64 = 20_000;
 /// A local command ending this long after one of our imports may still have overlapped it.
 const OVERLAP_SLACK_US: i64 = 2_000_000;
 /// Canonical states applied per `task import`.
@@ -42,7 +44,7 @@ pub struct Watcher {
     /// Newest hook time published per task: older messages arriving late are superseded.
     hook_at: HashMap<String, i64>,
     /// What each recently applied task looked like before our import.
-    recent_pre: HashMap<String, (Option<TwTask>, Instant)>,
+    recent_pre: HashMap<String, (Option<TwTask>, Instant, i64)>,
     /// Tasks to re-apply from canonical state because a concurrent write got in the way: once
     /// canonical state has merged this host's change made at the given time (or after a while).
     reapply: HashMap<String, (i64, Instant)>,
@@ -297,7 +299,7 @@ impl Watcher {
             self.drain_spool().await;
         }
         self.recent_pre
-            .retain(|_, (_, at)| at.elapsed() < CONTENTION_WINDOW);
+            .retain(|_, (_, at, _)| at.elapsed() < CONTENTION_WINDOW);
         self.recent_imports
             .retain(|w| w.at.elapsed() < CONTENTION_WINDOW);
         let pending = std::mem::take(&mut self.reapply);
@@ -323,7 +325,7 @@ impl Watcher {
                 Ok(t) if t.is_template() => {}
                 Ok(t) => {
                     let uuid = t.uuid().to_string();
-                    self.publish_one(&uuid, Some(t), m.at_us, &m.command)
+                    self.publish_one(&uuid, Some(t), m.at_us, m.started_us, &m.command)
                         .await?;
                 }
                 Err(e) => {
@@ -341,7 +343,8 @@ impl Watcher {
             }
         }
         for uuid in &m.removed {
-            self.publish_one(uuid, None, m.at_us, &m.command).await?;
+            self.publish_one(uuid, None, m.at_us, m.started_us, &m.command)
+                .await?;
         }
         Ok(())
     }
@@ -349,11 +352,20 @@ impl Watcher {
     /// The base a local change is diffed against: normally the mirror; right after one of our
     /// imports, the state before it if the change was computed from that one (TW 2.6 loses
     /// concurrent writes, so the user's command may not have seen our import).
-    fn base_for(&self, uuid: &str, new: Option<&TwTask>) -> Option<TwTask> {
+    fn base_for(
+        &self,
+        uuid: &str,
+        new: Option<&TwTask>,
+        started_us: Option<i64>,
+    ) -> Option<TwTask> {
         let mirror = self.mirror.get(uuid).cloned();
-        let (Some(new), Some((pre, _))) = (new, self.recent_pre.get(uuid)) else {
+        let (Some(new), Some((pre, _, import_ended_us))) = (new, self.recent_pre.get(uuid)) else {
             return mirror;
         };
+        // A command that started after our import ended saw it (start times are ~10 ms precise).
+        if started_us.is_some_and(|s| s > import_ended_us + START_SLACK_US) {
+            return mirror;
+        }
         let distance = |b: &Option<TwTask>| match b {
             None => usize::MAX,
             Some(b) => {
@@ -367,7 +379,10 @@ impl Watcher {
                     .count()
             }
         };
-        if distance(pre) < distance(&mirror) {
+        // A command computed from the state before our import changed something relative to it;
+        // one that shows exactly that state only undid what our import brought (it saw it).
+        let from_pre = distance(pre);
+        if from_pre > 0 && from_pre < distance(&mirror) {
             pre.clone()
         } else {
             mirror
@@ -379,12 +394,13 @@ impl Watcher {
         uuid: &str,
         new: Option<TwTask>,
         at_us: i64,
+        started_us: Option<i64>,
         command: &str,
     ) -> Result<(), BusError> {
         if self.hook_at.get(uuid).is_some_and(|t| *t > at_us) {
             return Ok(()); // a newer message for this task was already published
         }
-        let base = self.base_for(uuid, new.as_ref());
+        let base = self.base_for(uuid, new.as_ref(), started_us);
         let saw_our_import =
             base.as_ref().map(TwTask::to_json) == self.mirror.get(uuid).map(TwTask::to_json);
         match (&new, &base) {
@@ -541,7 +557,7 @@ impl Watcher {
         for (s, t) in &targets {
             let pre = self.mirror.get(&s.uuid).cloned();
             self.recent_pre
-                .insert(s.uuid.clone(), (pre, Instant::now()));
+                .insert(s.uuid.clone(), (pre, Instant::now(), applied_at));
             if let Err(e) = self.mirror.set(t.clone()) {
                 tracing::error!(error = %e, "cannot persist the mirror");
             }
@@ -779,7 +795,7 @@ impl Watcher {
                 continue;
             }
             let at = t.modified_us().unwrap_or(now);
-            self.publish_one(&uuid, Some(t.clone()), at, "reconcile")
+            self.publish_one(&uuid, Some(t.clone()), at, None, "reconcile")
                 .await
                 .map_err(|e| e.to_string())?;
             published.insert(uuid);
@@ -793,7 +809,7 @@ impl Watcher {
             .filter(|u| !present.contains(u.as_str()))
             .collect();
         for uuid in vanished {
-            self.publish_one(&uuid, None, now, "reconcile")
+            self.publish_one(&uuid, None, now, None, "reconcile")
                 .await
                 .map_err(|e| e.to_string())?;
             report.published += 1;

@@ -65,11 +65,10 @@ pub async fn adopt(bus: &Bus, dry_run: bool, progress: bool) -> anyhow::Result<A
                 && let (Ok(done), Ok(total)) = (done.parse::<usize>(), total.parse::<usize>())
             {
                 let width = 30;
-                let filled = if total == 0 {
-                    width
-                } else {
-                    done * width / total
-                };
+                let filled = (done * width)
+                    .checked_div(total)
+                    .unwrap_or(width)
+                    .min(width);
                 eprint!(
                     "\r[{}{}] {done}/{total}",
                     "#".repeat(filled),

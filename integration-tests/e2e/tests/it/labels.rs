@@ -225,6 +225,7 @@ async fn a_label_added_and_removed_in_vikunja_is_a_tag_added_and_removed_on_both
     let urgent = sys.sim.create_label("urgent");
     let home = sys.sim.create_label("home");
     let mut notices = sys.applied_notices().await.unwrap();
+    settle(&sys, &mut notices).await;
     sys.sim.clear_requests();
 
     sys.sim.add_label(id, urgent.id).unwrap();
@@ -381,6 +382,44 @@ async fn emptying_several_labels_takes_one_bulk_call_and_nothing_bounces_back() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_title_and_tags_changed_in_one_command_do_not_bounce() {
+    let sys = start(quiet()).await;
+    let (id, uuid) = tw_made(&sys, "laptop", "Buy paint", &["+a"]).await;
+    vikunja_task(&sys, id, "label a", |t| titles(t) == ["a"]).await;
+    let mut notices = sys.applied_notices().await.unwrap();
+    settle(&sys, &mut notices).await;
+
+    // The task write's own webhook may show the labels from before the label change: it must
+    // not be taken for a change made in Vikunja.
+    sys.sim.clear_requests();
+    sys.host("laptop")
+        .ok(&[&uuid, "modify", "Buy blue paint", "-a", "+b"]);
+    vikunja_task(&sys, id, "the title and label b", |t| {
+        t.title == "Buy blue paint" && titles(t) == ["b"]
+    })
+    .await;
+    let before = settle(&sys, &mut notices).await;
+    let made = calls(&sys);
+    eprintln!("title and two label changes: {made:?}");
+    assert_eq!(
+        made,
+        [
+            "POST /api/v1/tasks/{id}",
+            "GET /api/v1/labels",
+            "PUT /api/v1/labels",
+            "POST /api/v1/tasks/{id}/labels/bulk"
+        ]
+    );
+    assert_eq!(applied(&before, &uuid), ["desk"], "{before:?}");
+    for h in &sys.hosts {
+        let t = h.get(&uuid).unwrap();
+        assert_eq!(s(&t, "description"), "Buy blue paint", "{}", h.name);
+        assert_eq!(tags(&t), ["b"], "{}", h.name);
+    }
+    sys.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_label_with_spaces_round_trips_to_taskwarrior_and_back_unchanged() {
     let sys = start(quiet()).await;
     let (id, uuid) = vikunja_made(&sys, "Fix the fence").await;
@@ -391,52 +430,172 @@ async fn a_label_with_spaces_round_trips_to_taskwarrior_and_back_unchanged() {
         s(t, "uuid") == u && tags(t) == ["Waiting_on_Bob"]
     })
     .await;
-    let mut notices = sys.applied_notices().await.unwrap();
-    settle(&sys, &mut notices).await;
 
-    // Back: the tag, taken off and put on again in Taskwarrior, and put on another task.
-    let laptop = sys.host("laptop");
-    laptop.ok(&[&uuid, "modify", "-Waiting_on_Bob"]);
-    vikunja_task(&sys, id, "no label", |t| titles(t).is_empty()).await;
-    laptop.ok(&[&uuid, "modify", "+Waiting_on_Bob"]);
-    let t = vikunja_task(&sys, id, "the label again", |t| {
-        titles(t) == ["Waiting on Bob"]
+    // Back: another tag added to that task in Taskwarrior leaves the label as it is.
+    sys.host("laptop").ok(&[&uuid, "modify", "+fence"]);
+    let t = vikunja_task(&sys, id, "both labels", |t| {
+        titles(t) == ["Waiting on Bob", "fence"]
     })
     .await;
-    assert_eq!(t.labels.unwrap()[0].id, bob.id, "the same label");
-    let (other, _) = tw_made(&sys, "desk", "Paint the fence", &["+Waiting_on_Bob"]).await;
+    assert!(t.labels.unwrap().iter().any(|l| l.id == bob.id), "kept");
+    // The tag on a task made in Taskwarrior is the same label, title unchanged.
+    let (other, other_uuid) = tw_made(&sys, "desk", "Paint the fence", &["+Waiting_on_Bob"]).await;
     let t = vikunja_task(&sys, other, "the label", |t| {
         titles(t) == ["Waiting on Bob"]
     })
     .await;
     assert_eq!(t.labels.unwrap()[0].id, bob.id, "the same label");
+    // Taken off on the other host; put on a third task.
+    sys.host("laptop")
+        .ok(&[&other_uuid, "modify", "-Waiting_on_Bob"]);
+    vikunja_task(&sys, other, "no label", |t| titles(t).is_empty()).await;
+    let (third, third_uuid) = tw_made(&sys, "laptop", "Oil the hinges", &[]).await;
+    sys.host("desk")
+        .ok(&[&third_uuid, "modify", "+Waiting_on_Bob"]);
+    let t = vikunja_task(&sys, third, "the label", |t| {
+        titles(t) == ["Waiting on Bob"]
+    })
+    .await;
+    assert_eq!(t.labels.unwrap()[0].id, bob.id, "the same label");
+    let mut notices = sys.applied_notices().await.unwrap();
     settle(&sys, &mut notices).await;
     let all: Vec<String> = sys.sim.labels().into_iter().map(|l| l.title).collect();
-    assert_eq!(all, ["Waiting on Bob"], "unchanged, and no second label");
+    assert_eq!(
+        all,
+        ["Waiting on Bob", "fence"],
+        "unchanged, and no second label"
+    );
     for h in &sys.hosts {
-        assert_eq!(
-            tags(&h.get(&uuid).unwrap()),
-            ["Waiting_on_Bob"],
-            "{}",
-            h.name
-        );
+        let tags_of = |uuid: &str| tags(&h.get(uuid).unwrap());
+        assert_eq!(tags_of(&uuid), ["Waiting_on_Bob", "fence"], "{}", h.name);
+        assert!(tags_of(&other_uuid).is_empty(), "{}", h.name);
+        assert_eq!(tags_of(&third_uuid), ["Waiting_on_Bob"], "{}", h.name);
     }
     sys.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn excluded_and_tw_only_tags_stay_out_of_vikunja() {
-    let mut sys = start(quiet()).await;
-    // The operator's `[labels]` section, as the services read it.
-    let cfg = vsync_config::Config::parse(
-        "[labels]\nexclude = [\"next\"]\ntw_only_prefix = \"tw.\"\n",
-        std::iter::empty(),
-    )
-    .unwrap();
+async fn a_tag_taken_off_right_after_it_arrived_from_vikunja_is_taken_off_there_too() {
+    let sys = start(quiet()).await;
+    let (id, uuid) = vikunja_made(&sys, "Fix the gate").await;
+    let bob = sys.sim.create_label("Waiting on Bob");
+    sys.sim.add_label(id, bob.id).unwrap();
+    let u = uuid.clone();
+    on_every_host(&sys, "the tag", move |t| {
+        s(t, "uuid") == u && tags(t) == ["Waiting_on_Bob"]
+    })
+    .await;
+    // Within seconds of the import that brought the tag: the command ran after the import and
+    // saw it, so taking the tag off is a change like any other.
+    sys.host("laptop").ok(&[&uuid, "modify", "-Waiting_on_Bob"]);
+    vikunja_task(&sys, id, "no label", |t| titles(t).is_empty()).await;
+    let u = uuid.clone();
+    wait_task(sys.host("desk"), "no tag", move |t| {
+        s(t, "uuid") == u && tags(t).is_empty()
+    })
+    .await;
+    // Likewise a tag put back on a task the host just received.
+    let (other, other_uuid) = tw_made(&sys, "desk", "Fix the latch", &["+Waiting_on_Bob"]).await;
+    vikunja_task(&sys, other, "the label", |t| {
+        titles(t) == ["Waiting on Bob"]
+    })
+    .await;
+    sys.host("laptop")
+        .ok(&[&other_uuid, "modify", "-Waiting_on_Bob"]);
+    vikunja_task(&sys, other, "no label", |t| titles(t).is_empty()).await;
+    sys.host("laptop")
+        .ok(&[&other_uuid, "modify", "+Waiting_on_Bob"]);
+    vikunja_task(&sys, other, "the label again", |t| {
+        titles(t) == ["Waiting on Bob"]
+    })
+    .await;
+    sys.shutdown().await.unwrap();
+}
+
+/// The operator's `[labels]` section, as the services read it, applied to a running system.
+async fn with_label_config(sys: &mut System, toml: &str) {
+    let cfg = vsync_config::Config::parse(toml, std::iter::empty()).unwrap();
     sys.stop_server().await.unwrap();
     sys.server.labels = cfg.labels;
     sys.start_server().await.unwrap();
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn excluded_and_tw_only_tags_stay_out_of_vikunja() {
+    let mut sys = start(quiet()).await;
+    with_label_config(
+        &mut sys,
+        "[labels]\nexclude = [\"next\"]\ntw_only_prefix = \"tw.\"\n",
+    )
+    .await;
+    let (id, uuid) = tw_made(&sys, "laptop", "Plan party", &["+guests"]).await;
+    vikunja_task(&sys, id, "label guests", |t| titles(t) == ["guests"]).await;
+    let mut notices = sys.applied_notices().await.unwrap();
+    settle(&sys, &mut notices).await;
+
+    // Tags that never reach Vikunja: no API call at all, yet every host has them.
+    sys.sim.clear_requests();
+    sys.host("laptop")
+        .ok(&[&uuid, "modify", "+next", "+tw.private", "+tw.mine"]);
+    let u = uuid.clone();
+    wait_task(sys.host("desk"), "the new tags", move |t| {
+        s(t, "uuid") == u && tags(t) == ["guests", "next", "tw.mine", "tw.private"]
+    })
+    .await;
+    settle(&sys, &mut notices).await;
+    assert_eq!(calls(&sys), Vec::<String>::new());
+    assert_eq!(titles(&sys.sim.task(id).unwrap()), ["guests"]);
+
+    // Taking the last synced tag off empties the labels; the others stay on every host.
+    sys.sim.clear_requests();
+    sys.host("desk").ok(&[&uuid, "modify", "-guests"]);
+    vikunja_task(&sys, id, "no labels", |t| titles(t).is_empty()).await;
+    let before = settle(&sys, &mut notices).await;
+    assert_eq!(calls(&sys), ["DELETE /api/v1/tasks/{id}/labels/{labelID}"]);
+    assert_eq!(applied(&before, &uuid), ["laptop"], "{before:?}");
+    for h in &sys.hosts {
+        assert_eq!(
+            tags(&h.get(&uuid).unwrap()),
+            ["next", "tw.mine", "tw.private"],
+            "{}",
+            h.name
+        );
+    }
+    for title in ["next", "tw.mine", "tw.private", "tw mine", "tw private"] {
+        assert!(labels_titled(&sys, title).is_empty(), "{title}");
+    }
+
+    // A label named like one of them, made in Vikunja, stays there: the hosts never see it, and
+    // it is not taken off the task.
+    let next = sys.sim.create_label("next");
+    let overdue = sys.sim.create_label("OVERDUE");
+    sys.sim.add_label(id, next.id).unwrap();
+    sys.sim.add_label(id, overdue.id).unwrap();
+    sys.sim.clear_requests();
+    settle(&sys, &mut notices).await;
+    sys.host("laptop").ok(&[&uuid, "modify", "+food"]);
+    vikunja_task(&sys, id, "label food", |t| {
+        titles(t) == ["OVERDUE", "food", "next"]
+    })
+    .await;
+    settle(&sys, &mut notices).await;
+    assert_eq!(
+        calls(&sys).len(),
+        3,
+        "listing, creating and adding food: {:?}",
+        calls(&sys)
+    );
+    sys.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn taskwarrior_only_tags_survive_a_label_change_in_vikunja() {
+    let mut sys = start(quiet()).await;
+    with_label_config(
+        &mut sys,
+        "[labels]\nexclude = [\"next\"]\ntw_only_prefix = \"tw.\"\n",
+    )
+    .await;
     let (id, uuid) = tw_made(
         &sys,
         "laptop",
@@ -450,12 +609,6 @@ async fn excluded_and_tw_only_tags_stay_out_of_vikunja() {
         s(t, "uuid") == u && tags(t) == ["guests", "next", "tw.private"]
     })
     .await;
-    let mut notices = sys.applied_notices().await.unwrap();
-    settle(&sys, &mut notices).await;
-    assert!(labels_titled(&sys, "next").is_empty());
-    assert!(labels_titled(&sys, "tw.private").is_empty());
-
-    // A label change in Vikunja leaves the Taskwarrior-only tags alone.
     let food = sys.sim.create_label("food");
     sys.sim.add_label(id, food.id).unwrap();
     let u = uuid.clone();
@@ -463,6 +616,7 @@ async fn excluded_and_tw_only_tags_stay_out_of_vikunja() {
         s(t, "uuid") == u && tags(t).contains(&"food".to_string())
     })
     .await;
+    let mut notices = sys.applied_notices().await.unwrap();
     settle(&sys, &mut notices).await;
     for h in &sys.hosts {
         assert_eq!(
@@ -472,28 +626,12 @@ async fn excluded_and_tw_only_tags_stay_out_of_vikunja() {
             h.name
         );
     }
-    // And a Taskwarrior change to them alone makes no API call.
-    sys.sim.clear_requests();
-    sys.host("desk")
-        .ok(&[&uuid, "modify", "-next", "+tw.later"]);
-    let u = uuid.clone();
-    wait_task(sys.host("laptop"), "-next +tw.later", move |t| {
-        s(t, "uuid") == u && tags(t) == ["food", "guests", "tw.later", "tw.private"]
-    })
-    .await;
-    settle(&sys, &mut notices).await;
-    assert_eq!(calls(&sys), Vec::<String>::new());
-    assert_eq!(titles(&sys.sim.task(id).unwrap()), ["food", "guests"]);
     sys.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the periodic reconcile (issue 6)"]
 async fn a_label_renamed_in_vikunja_renames_the_tag_on_every_host_at_the_next_reconcile() {
-    trace_init();
-    let mut o = options(&["laptop", "desk"], &["Home"], Default::default());
-    o.reconcile_interval = Duration::from_secs(1);
-    let sys = start(o).await;
+    let sys = start(quiet()).await;
     let (id, uuid) = vikunja_made(&sys, "Sort the garage").await;
     let label = sys.sim.create_label("Errand");
     sys.sim.add_label(id, label.id).unwrap();
@@ -503,7 +641,8 @@ async fn a_label_renamed_in_vikunja_renames_the_tag_on_every_host_at_the_next_re
     })
     .await;
 
-    // A rename fires no webhook (reference §1.2): only a reconcile can notice.
+    // A rename fires no webhook and bumps no task's `updated` (reference §1.2, §3.3): only a
+    // full reconcile sees it.
     let http = reqwest::Client::new();
     let res = http
         .post(format!("{}/api/v1/labels/{}", sys.sim.base_url(), label.id))
@@ -513,16 +652,35 @@ async fn a_label_renamed_in_vikunja_renames_the_tag_on_every_host_at_the_next_re
         .await
         .unwrap();
     assert!(res.status().is_success(), "{}", res.status());
+    let bus = vsync_bus::Bus::connect(&vsync_bus::BusConfig {
+        url: sys.bus_url(),
+        credentials_file: None,
+        replicas: 1,
+        name: "test".into(),
+    })
+    .await
+    .unwrap();
+    let r = vikunja_sync::ctl::reconcile(
+        &bus,
+        &vsync_bus::control::ReconcileRequest {
+            full: true,
+            project: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(r.error.is_empty(), "{}", r.error);
     let u = uuid.clone();
     on_every_host(&sys, "the renamed tag", move |t| {
         s(t, "uuid") == u && tags(t) == ["Chores"]
     })
     .await;
-    // The registry follows: the new title is the same label, the old one is free.
+    // The registry follows: the new title is the same label, nothing is made.
     let (other, _) = tw_made(&sys, "desk", "Sweep", &["+Chores"]).await;
     let t = vikunja_task(&sys, other, "label Chores", |t| titles(t) == ["Chores"]).await;
     assert_eq!(t.labels.unwrap()[0].id, label.id);
-    assert_eq!(labels_titled(&sys, "Chores").len(), 1);
-    assert!(labels_titled(&sys, "Errand").is_empty());
+    let all: Vec<String> = sys.sim.labels().into_iter().map(|l| l.title).collect();
+    assert_eq!(all, ["Chores"]);
+    assert_eq!(titles(&sys.sim.task(id).unwrap()), ["Chores"]);
     sys.shutdown().await.unwrap();
 }
