@@ -16,12 +16,17 @@ const HINT: &str = "task (Taskwarrior) not found: install it (Debian: `apt-get i
 impl TwHost {
     /// A new empty host with the sync's UDA declared.
     pub fn new(name: &str) -> TwHost {
+        let task_bin =
+            crate::find_program("task", "TASK_BIN", &["/usr/bin", "/usr/local/bin"]).expect(HINT);
+        Self::with_bin(name, task_bin)
+    }
+
+    /// A new empty host that runs `task_bin` (e.g. a wrapper counting invocations).
+    pub fn with_bin(name: &str, task_bin: PathBuf) -> TwHost {
         let dir = tempfile::Builder::new()
             .prefix(&format!("tw-{name}-"))
             .tempdir()
             .expect("temp dir for a Taskwarrior host");
-        let task_bin =
-            crate::find_program("task", "TASK_BIN", &["/usr/bin", "/usr/local/bin"]).expect(HINT);
         let data = dir.path().join("data");
         std::fs::create_dir_all(data.join("hooks")).expect("data dir");
         let rc = format!(

@@ -47,6 +47,8 @@ pub struct Options {
     pub vikunja_tasks: Vec<(String, String)>,
     /// Tasks a host already has before its watcher first starts: (host, `task add` arguments).
     pub host_tasks: Vec<(String, Vec<String>)>,
+    /// The `task` program the hosts run (default: found on PATH).
+    pub task_bin: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -60,6 +62,7 @@ impl Default for Options {
             taskrc: Vec::new(),
             vikunja_tasks: Vec::new(),
             host_tasks: Vec::new(),
+            task_bin: None,
         }
     }
 }
@@ -110,7 +113,10 @@ impl System {
             dir,
         };
         for name in &opts.hosts {
-            let host = TwHost::new(name);
+            let host = match &opts.task_bin {
+                Some(bin) => TwHost::with_bin(name, bin.clone()),
+                None => TwHost::new(name),
+            };
             for line in &opts.taskrc {
                 host.configure(line);
             }

@@ -1,0 +1,260 @@
+//! Benchmark: reconciliation. 10 projects x 100 tasks that Vikunja and two Taskwarrior hosts
+//! already share (same titles and projects, no ids), Vikunja answering every request 5 ms late.
+//! Prints the time, the Vikunja HTTP requests and the `task` runs of (a) the first adoption,
+//! (b) a no-op reconcile, (c) a reconcile after one change on each side that no event reported
+//! (webhook dropped; edit made with hooks off).
+//!
+//! Run with `scripts/bench.sh reconcile`. `BENCH_PROJECTS` / `BENCH_TASKS` change the size.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use vsync_bus::control::ReconcileRequest;
+use vsync_e2e::*;
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(run());
+}
+
+fn runs(counter: &Path) -> usize {
+    std::fs::read_to_string(counter)
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
+}
+
+struct Row {
+    what: &'static str,
+    ms: f64,
+    requests: usize,
+    task_runs: usize,
+}
+
+async fn run() {
+    let projects: usize = std::env::var("BENCH_PROJECTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let per: usize = std::env::var("BENCH_TASKS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    let dir = tempfile::tempdir().unwrap();
+    // A `task` that counts its runs (the benchmark's own checks use the real one).
+    let real = vsync_harness::find_program("task", "TASK_BIN", &["/usr/bin", "/usr/local/bin"])
+        .expect("task");
+    let counter = dir.path().join("task-runs");
+    let wrapper = dir.path().join("task");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\necho >> '{}'\nexec '{}' \"$@\"\n",
+            counter.display(),
+            real.display()
+        ),
+    )
+    .unwrap();
+    std::os::unix::fs::PermissionsExt::set_mode(
+        &mut std::fs::metadata(&wrapper).unwrap().permissions(),
+        0o755,
+    );
+    let mut perms = std::fs::metadata(&wrapper).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&wrapper, perms).unwrap();
+
+    let names: Vec<String> = (0..projects).map(|p| format!("P{p}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut o = options(
+        &["laptop", "desk"],
+        &refs,
+        vikunja_sim::SimConfig {
+            latency: Duration::from_millis(5),
+            ..Default::default()
+        },
+    );
+    o.reconcile_interval = Duration::from_secs(3600);
+    o.task_bin = Some(wrapper.clone());
+    for p in &names {
+        for i in 0..per {
+            let title = format!("{p} task {i}");
+            o.vikunja_tasks.push((p.clone(), title.clone()));
+            for h in ["laptop", "desk"] {
+                o.host_tasks
+                    .push((h.into(), vec![title.clone(), format!("project:{p}")]));
+            }
+        }
+    }
+    eprintln!("setting up {projects} x {per} tasks on Vikunja and two hosts...");
+    let sys = System::start(o).await.unwrap();
+    let bus = vsync_bus::Bus::connect(&vsync_bus::BusConfig {
+        url: sys.bus_url(),
+        credentials_file: None,
+        replicas: 1,
+        name: "bench".into(),
+    })
+    .await
+    .unwrap();
+    let total = projects * per;
+    let linked = |h: &vsync_harness::TwHost| {
+        let out = std::process::Command::new(&real)
+            .args([
+                "rc.hooks=off",
+                "rc.json.array=on",
+                "status:pending",
+                "export",
+            ])
+            .env("TASKRC", h.taskrc())
+            .env("TASKDATA", h.data_dir())
+            .output()
+            .unwrap();
+        let v: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        v.iter().filter(|t| t.get("vikunja_id").is_some()).count()
+    };
+    let mut rows = Vec::new();
+
+    // (a) first adoption, until both hosts carry every Vikunja id
+    let before = runs(&counter);
+    sys.sim.clear_requests();
+    let t0 = Instant::now();
+    let report = vikunja_sync::ctl::adopt(&bus, false, false).await.unwrap();
+    assert_eq!(report.link.len(), total, "{report}");
+    for h in &sys.hosts {
+        let deadline = Instant::now() + Duration::from_secs(300);
+        while linked(h) < total {
+            assert!(
+                Instant::now() < deadline,
+                "adoption did not reach {}",
+                h.name
+            );
+            tokio::task::yield_now().await;
+        }
+    }
+    rows.push(Row {
+        what: "first adoption (link all)",
+        ms: t0.elapsed().as_secs_f64() * 1e3,
+        requests: sys.sim.requests().len(),
+        task_runs: runs(&counter) - before,
+    });
+    assert_eq!(sys.sim.tasks().len(), total, "no duplicates in Vikunja");
+
+    // Settle: the hosts' own first passes.
+    vikunja_sync::ctl::reconcile(
+        &bus,
+        &ReconcileRequest {
+            full: true,
+            project: None,
+        },
+    )
+    .await
+    .unwrap();
+
+    // (b) no-op reconcile
+    let before = runs(&counter);
+    sys.sim.clear_requests();
+    let t0 = Instant::now();
+    let r = vikunja_sync::ctl::reconcile(
+        &bus,
+        &ReconcileRequest {
+            full: true,
+            project: None,
+        },
+    )
+    .await
+    .unwrap();
+    rows.push(Row {
+        what: "no-op reconcile (full)",
+        ms: t0.elapsed().as_secs_f64() * 1e3,
+        requests: sys.sim.requests().len(),
+        task_runs: runs(&counter) - before,
+    });
+    assert!(
+        r.vikunja
+            .as_ref()
+            .is_some_and(|v| v.changed.is_empty() && v.created == 0 && v.deleted == 0),
+        "{r}"
+    );
+    assert!(
+        sys.sim.requests().iter().all(|q| q.method == "GET"),
+        "no writes"
+    );
+
+    // (c) one change on each side that no event reported
+    sys.sim.set_webhook_delivery(false);
+    let target = sys
+        .sim
+        .tasks()
+        .into_iter()
+        .find(|t| t.title == "P0 task 1")
+        .unwrap();
+    sys.sim.update_task(target.id, |t| {
+        t.title = "P0 task 1, renamed in Vikunja".into()
+    });
+    let laptop = sys.host("laptop");
+    let local = laptop.find("P1 task 2").unwrap();
+    laptop.ok(&[
+        "rc.hooks=off",
+        local["uuid"].as_str().unwrap(),
+        "modify",
+        "P1 task 2, renamed with hooks off",
+    ]);
+    let before = runs(&counter);
+    sys.sim.clear_requests();
+    let t0 = Instant::now();
+    let r = vikunja_sync::ctl::reconcile(
+        &bus,
+        &ReconcileRequest {
+            full: true,
+            project: None,
+        },
+    )
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let in_vikunja = sys
+            .sim
+            .tasks()
+            .iter()
+            .any(|t| t.title == "P1 task 2, renamed with hooks off");
+        let on_desk = sys
+            .host("desk")
+            .find("P0 task 1, renamed in Vikunja")
+            .is_some()
+            && sys
+                .host("desk")
+                .find("P1 task 2, renamed with hooks off")
+                .is_some();
+        if in_vikunja && on_desk {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the changes did not converge: {r}"
+        );
+        tokio::task::yield_now().await;
+    }
+    rows.push(Row {
+        what: "reconcile after 1 change each side",
+        ms: t0.elapsed().as_secs_f64() * 1e3,
+        requests: sys.sim.requests().len(),
+        task_runs: runs(&counter) - before - 4,
+    });
+
+    println!(
+        "\n## Reconciliation, {projects} projects x {per} tasks, 2 hosts, Vikunja +5 ms per request"
+    );
+    println!("| scenario | time ms | Vikunja HTTP requests | `task` runs |");
+    println!("|---|---|---|---|");
+    for r in rows {
+        println!(
+            "| {} | {:.0} | {} | {} |",
+            r.what, r.ms, r.requests, r.task_runs
+        );
+    }
+    sys.shutdown().await.unwrap();
+}
