@@ -4,7 +4,6 @@
 use std::io::Write as _;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use futures::StreamExt;
 use reconciler::{AdoptReport, ReconcileReply, RepairReport};
 use vsync_bus::Bus;
@@ -17,11 +16,19 @@ async fn request(
     timeout: Duration,
 ) -> anyhow::Result<bytes::Bytes> {
     let subject = reconciler_subject(verb);
-    let req = bus.client().request(subject.clone(), body.into());
-    let reply = tokio::time::timeout(timeout, req)
+    let req = vsync_bus::async_nats::client::Request::new()
+        .payload(body.into())
+        .timeout(Some(timeout));
+    let reply = bus
+        .client()
+        .send_request(subject.clone(), req)
         .await
-        .map_err(|_| anyhow::anyhow!("the reconciler did not answer within {timeout:?}"))?
-        .with_context(|| format!("no reconciler answers {subject} (is it running?)"))?;
+        .map_err(|e| match e.kind() {
+            vsync_bus::async_nats::client::RequestErrorKind::TimedOut => {
+                anyhow::anyhow!("the reconciler did not answer within {timeout:?}")
+            }
+            _ => anyhow::anyhow!("no reconciler answers {subject} (is it running?): {e}"),
+        })?;
     Ok(reply.payload)
 }
 
