@@ -284,18 +284,22 @@ impl Reconciler {
                         .await;
                 }
             }
+            // One request per host with all its re-keys (one export and one import there).
+            let mut by_host: BTreeMap<&str, Vec<Rekey>> = BTreeMap::new();
             for (host, from, to) in &report.rekey {
-                let body = serde_json::to_vec(&Rekey {
+                by_host.entry(host).or_default().push(Rekey {
                     from: from.clone(),
                     to: to.clone(),
-                })
-                .unwrap_or_default();
+                });
+            }
+            for (host, rekeys) in by_host {
+                let body = serde_json::to_vec(&rekeys).unwrap_or_default();
                 gather(
                     &self.bus,
                     &host_subject(host, "rekey"),
                     body,
                     1,
-                    Duration::from_secs(30),
+                    Duration::from_secs(300),
                 )
                 .await?;
             }

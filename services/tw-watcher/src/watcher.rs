@@ -717,7 +717,8 @@ impl Watcher {
                 .unwrap_or_default(),
                 Err(e) => format!("{{\"error\":{:?}}}", e.to_string()).into_bytes(),
             },
-            "rekey" => match serde_json::from_slice::<vsync_bus::control::Rekey>(&req.payload) {
+            "rekey" => match serde_json::from_slice::<Vec<vsync_bus::control::Rekey>>(&req.payload)
+            {
                 Ok(r) => match self.rekey(&r).await {
                     Ok(()) => b"{}".to_vec(),
                     Err(e) => format!("{{\"error\":{:?}}}", e).into_bytes(),
@@ -731,21 +732,27 @@ impl Watcher {
         }
     }
 
-    /// The local task `from` is the task known everywhere else as `to` (first adoption matched
-    /// them): retire `from` here; `to` arrives through canonical state.
-    async fn rekey(&mut self, r: &vsync_bus::control::Rekey) -> Result<(), String> {
-        let Some(mut t) = self
-            .tw
-            .export_uuids(&[&r.from])
-            .await
-            .map_err(|e| e.to_string())?
-            .pop()
-        else {
-            return Ok(());
-        };
-        t.0.insert("status".into(), serde_json::json!("deleted"));
-        self.tw.import(&[t]).await.map_err(|e| e.to_string())?;
-        let _ = self.mirror.remove(&r.from);
+    /// Each local task `from` is the task known everywhere else as `to` (first adoption matched
+    /// them): retire the `from`s here in one import; the `to`s arrive through canonical state.
+    async fn rekey(&mut self, rekeys: &[vsync_bus::control::Rekey]) -> Result<(), String> {
+        let from: Vec<&str> = rekeys.iter().map(|r| r.from.as_str()).collect();
+        let mut retired = Vec::with_capacity(from.len());
+        // Keep command lines short: uuids go to argv as the filter.
+        for chunk in from.chunks(200) {
+            let tasks = self
+                .tw
+                .export_uuids(chunk)
+                .await
+                .map_err(|e| e.to_string())?;
+            retired.extend(tasks.into_iter().map(|mut t| {
+                t.0.insert("status".into(), serde_json::json!("deleted"));
+                t
+            }));
+        }
+        self.tw.import(&retired).await.map_err(|e| e.to_string())?;
+        for u in from {
+            let _ = self.mirror.remove(u);
+        }
         Ok(())
     }
 
