@@ -43,7 +43,7 @@ let
     in
     {
       inherit description;
-      documentation = [ "https://github.com/vikunja-sync/vikunja-sync/blob/main/docs/NIXOS.md" ];
+      documentation = [ "https://github.com/vikunja-sync/vikunja-sync/blob/main/README.md#nixos" ];
       wantedBy = [ "multi-user.target" ];
       wants = [ "network-online.target" ];
       after = [ "network-online.target" ] ++ lib.optional natsEnabled "nats.service" ++ after;

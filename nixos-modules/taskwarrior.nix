@@ -174,7 +174,7 @@ let
     in
     {
       description = "vikunja-sync Taskwarrior watcher for ${name}";
-      documentation = [ "https://github.com/vikunja-sync/vikunja-sync/blob/main/docs/NIXOS.md" ];
+      documentation = [ "https://github.com/vikunja-sync/vikunja-sync/blob/main/README.md#nixos" ];
       wantedBy = [ "default.target" ];
       # every user's manager sees this unit; it is only for its own user
       unitConfig.ConditionUser = name;

@@ -46,6 +46,18 @@ pub struct BusConfig {
     pub name: String,
 }
 
+impl BusConfig {
+    /// The `[bus]` section of the operator config, for the service `name`.
+    pub fn from_config(cfg: &vsync_config::Config, url: &str, name: &str) -> BusConfig {
+        BusConfig {
+            url: url.to_string(),
+            credentials_file: cfg.bus.credentials_file.clone(),
+            replicas: cfg.bus.replicas,
+            name: name.to_string(),
+        }
+    }
+}
+
 /// A failure talking to the bus.
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {

@@ -4,6 +4,7 @@
 //! shutdown signal, and Prometheus metrics ([`metrics`]).
 
 pub mod metrics;
+pub mod service;
 
 use std::time::Duration;
 

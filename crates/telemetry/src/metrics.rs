@@ -84,6 +84,26 @@ impl Metrics {
         self.observe(name, l, ((now_us - origin_us).max(0) as f64) / 1e6);
     }
 
+    /// A Vikunja client observer counting requests by route, method and status.
+    pub fn api_observer(&self) -> Arc<dyn Fn(&'static str, &str, u16) + Send + Sync> {
+        self.describe(
+            "vsync_vikunja_api_calls_total",
+            "counter",
+            "Vikunja API requests, by route, method and status.",
+        );
+        let m = self.clone();
+        Arc::new(move |route, method, status| {
+            m.inc(
+                "vsync_vikunja_api_calls_total",
+                &[
+                    ("route", route),
+                    ("method", method),
+                    ("status", &status.to_string()),
+                ],
+            );
+        })
+    }
+
     /// The Prometheus text format.
     pub fn render(&self) -> String {
         let Ok(r) = self.0.lock() else {

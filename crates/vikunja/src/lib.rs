@@ -52,6 +52,8 @@ pub enum VikunjaError {
     Decode { route: String, reason: String },
     #[error("cannot build the HTTP client: {0}")]
     Client(reqwest::Error),
+    #[error(transparent)]
+    Config(#[from] vsync_config::ConfigError),
 }
 
 impl VikunjaError {
@@ -141,6 +143,20 @@ impl VikunjaClient {
         if let Some(o) = &self.observer {
             o(route, method.as_str(), status);
         }
+    }
+
+    /// The client the `[vikunja]` section describes (URL, token file, timeout).
+    pub fn from_config(cfg: &vsync_config::Config) -> Result<VikunjaClient, VikunjaError> {
+        let token_file = cfg
+            .vikunja
+            .token_file
+            .as_deref()
+            .ok_or(vsync_config::ConfigError::Missing("vikunja.token_file"))?;
+        Self::new(
+            &cfg.vikunja_api()?,
+            vsync_config::read_secret(token_file)?,
+            cfg.vikunja.timeout,
+        )
     }
 
     pub fn with_retry(mut self, retry: Retry) -> Self {

@@ -16,7 +16,7 @@ use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use vsync_bus::{Bus, BusConfig};
-use vsync_config::{Config, read_secret};
+use vsync_config::Config;
 use vsync_proto::{LabelWork, LabelWorkResult, Message};
 use vsync_vikunja::{VikunjaClient, VikunjaError};
 
@@ -136,45 +136,14 @@ pub struct App {
 
 impl App {
     pub async fn build(cfg: &Config, bus_url: &str, name: &str) -> anyhow::Result<App> {
-        let bus = Bus::connect(&BusConfig {
-            url: bus_url.to_string(),
-            credentials_file: cfg.bus.credentials_file.clone(),
-            replicas: cfg.bus.replicas,
-            name: name.to_string(),
-        })
-        .await?;
-        let token_file = cfg
-            .vikunja
-            .token_file
-            .as_deref()
-            .ok_or(vsync_config::ConfigError::Missing("vikunja.token_file"))?;
+        let bus = Bus::connect(&BusConfig::from_config(cfg, bus_url, name)).await?;
         let metrics = vsync_telemetry::metrics::Metrics::default();
-        metrics.describe(
-            "vsync_vikunja_api_calls_total",
-            "counter",
-            "Vikunja API requests, by route, method and status.",
-        );
         metrics.describe(
             "vsync_label_work_total",
             "counter",
             "Label sets applied, by outcome.",
         );
-        let observed = metrics.clone();
-        let api = VikunjaClient::new(
-            &cfg.vikunja_api()?,
-            read_secret(token_file)?,
-            cfg.vikunja.timeout,
-        )?
-        .with_observer(Arc::new(move |route, method, status| {
-            observed.inc(
-                "vsync_vikunja_api_calls_total",
-                &[
-                    ("route", route),
-                    ("method", method),
-                    ("status", &status.to_string()),
-                ],
-            );
-        }));
+        let api = VikunjaClient::from_config(cfg)?.with_observer(metrics.api_observer());
         let sync = Arc::new(LabelSync::new(bus, api, cfg.labels.lowercase));
         if let Err(e) = sync.registry.refresh(&sync.api).await {
             tracing::warn!(error = %e, "cannot list Vikunja labels yet");
@@ -279,5 +248,11 @@ impl LabelSync {
             tracing::warn!(error = %e, "cannot answer label work");
         }
         res.error.is_empty()
+    }
+}
+
+impl vsync_telemetry::service::Service for App {
+    fn run(self, shutdown: CancellationToken) -> impl Future<Output = anyhow::Result<()>> + Send {
+        App::run(self, shutdown)
     }
 }

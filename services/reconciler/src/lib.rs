@@ -47,36 +47,10 @@ pub struct App {
 
 impl App {
     pub async fn build(cfg: &Config, bus_url: &str, name: &str) -> anyhow::Result<App> {
-        let bus = Bus::connect(&BusConfig {
-            url: bus_url.to_string(),
-            credentials_file: cfg.bus.credentials_file.clone(),
-            replicas: cfg.bus.replicas,
-            name: name.to_string(),
-        })
-        .await?;
-        let token_file = cfg
-            .vikunja
-            .token_file
-            .as_deref()
-            .ok_or(vsync_config::ConfigError::Missing("vikunja.token_file"))?;
+        let bus = Bus::connect(&BusConfig::from_config(cfg, bus_url, name)).await?;
         let metrics = vsync_telemetry::metrics::Metrics::default();
         describe(&metrics);
-        let observed = metrics.clone();
-        let api = VikunjaClient::new(
-            &cfg.vikunja_api()?,
-            read_secret(token_file)?,
-            cfg.vikunja.timeout,
-        )?
-        .with_observer(Arc::new(move |route, method, status| {
-            observed.inc(
-                "vsync_vikunja_api_calls_total",
-                &[
-                    ("route", route),
-                    ("method", method),
-                    ("status", &status.to_string()),
-                ],
-            );
-        }));
+        let api = VikunjaClient::from_config(cfg)?.with_observer(metrics.api_observer());
         let secret = cfg
             .vikunja
             .webhook_secret_file
@@ -283,13 +257,14 @@ fn describe(m: &vsync_telemetry::metrics::Metrics) {
         "Messages sent to the dead-letter subject.",
     );
     m.describe(
-        "vsync_vikunja_api_calls_total",
-        "counter",
-        "Vikunja API requests, by route, method and status.",
-    );
-    m.describe(
         "vsync_e2e_latency_seconds",
         "histogram",
         "From the change at its origin to the other side's write, by direction.",
     );
+}
+
+impl vsync_telemetry::service::Service for App {
+    fn run(self, shutdown: CancellationToken) -> impl Future<Output = anyhow::Result<()>> + Send {
+        App::run(self, shutdown)
+    }
 }

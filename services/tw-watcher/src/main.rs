@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
 #[command(version, about = "Syncs one Taskwarrior host with the bus")]
@@ -17,44 +16,18 @@ struct Cli {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let cfg = match vsync_config::Config::load(cli.config.as_deref()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("tw-watcher: {e}");
-            return ExitCode::from(64);
-        }
-    };
-    let Some(bus_url) = cfg.bus.url.clone() else {
-        eprintln!("tw-watcher: missing setting `bus.url`");
-        return ExitCode::from(64);
-    };
-    let host = cfg.taskwarrior.host();
-    let _telemetry = match vsync_telemetry::init("tw-watcher", &host, &cfg.telemetry) {
-        Ok(g) => g,
-        Err(e) => {
-            eprintln!("tw-watcher: {e:#}");
-            return ExitCode::from(70);
-        }
-    };
-    let signal = vsync_telemetry::shutdown_signal();
-    let stop = CancellationToken::new();
-    let result = async {
-        let app = tw_watcher::App::build(&cfg, &bus_url, &format!("tw-watcher@{host}")).await?;
-        vsync_telemetry::notify_ready();
-        let trigger = stop.clone();
-        tokio::spawn(async move {
-            signal.await;
-            trigger.cancel();
-        });
-        app.run(stop).await
-    }
-    .await;
-    vsync_telemetry::notify_stopping();
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(error = %e, error.cause_chain = ?e, "tw-watcher failed");
-            ExitCode::FAILURE
-        }
-    }
+    vsync_telemetry::service::main(
+        "tw-watcher",
+        cli.config.as_deref(),
+        |cfg| cfg.taskwarrior.host(),
+        |cfg, bus| async move {
+            tw_watcher::App::build(
+                &cfg,
+                &bus,
+                &format!("tw-watcher@{}", cfg.taskwarrior.host()),
+            )
+            .await
+        },
+    )
+    .await
 }

@@ -118,13 +118,7 @@ impl App {
             tasks = mirror.count(),
             "tw-watcher starting"
         );
-        let bus = Bus::connect(&BusConfig {
-            url: bus_url.to_string(),
-            credentials_file: cfg.bus.credentials_file.clone(),
-            replicas: cfg.bus.replicas,
-            name: name.to_string(),
-        })
-        .await?;
+        let bus = Bus::connect(&BusConfig::from_config(cfg, bus_url, name)).await?;
         let spool = vikunja_sync_hook::resolve_spool_path(&t.data());
         let intake = Intake::bind(&t.socket(), &spool)
             .await
@@ -841,5 +835,11 @@ impl Watcher {
             report.applied = targets.len();
         }
         Ok(())
+    }
+}
+
+impl vsync_telemetry::service::Service for App {
+    fn run(self, shutdown: CancellationToken) -> impl Future<Output = anyhow::Result<()>> + Send {
+        App::run(self, shutdown)
     }
 }

@@ -187,13 +187,7 @@ async fn connect(cfg: &vsync_config::Config, name: &str) -> anyhow::Result<vsync
         .url
         .clone()
         .ok_or_else(|| anyhow::anyhow!("missing setting `bus.url`"))?;
-    Ok(vsync_bus::Bus::connect(&vsync_bus::BusConfig {
-        url,
-        credentials_file: cfg.bus.credentials_file.clone(),
-        replicas: cfg.bus.replicas,
-        name: name.into(),
-    })
-    .await?)
+    Ok(vsync_bus::Bus::connect(&vsync_bus::BusConfig::from_config(cfg, &url, name)).await?)
 }
 
 async fn status(cfg: &vsync_config::Config) -> anyhow::Result<()> {

@@ -140,13 +140,7 @@ pub struct App {
 impl App {
     /// Connects to the bus, reads the secret and binds the listener.
     pub async fn build(cfg: &Config, bus_url: &str, name: &str) -> anyhow::Result<App> {
-        let bus = Bus::connect(&vsync_bus::BusConfig {
-            url: bus_url.to_string(),
-            credentials_file: cfg.bus.credentials_file.clone(),
-            replicas: cfg.bus.replicas,
-            name: name.to_string(),
-        })
-        .await?;
+        let bus = Bus::connect(&vsync_bus::BusConfig::from_config(cfg, bus_url, name)).await?;
         let secret = cfg
             .vikunja
             .webhook_secret_file
@@ -177,5 +171,14 @@ impl App {
             .with_graceful_shutdown(shutdown)
             .await
             .context("HTTP server failed")
+    }
+}
+
+impl vsync_telemetry::service::Service for App {
+    fn run(
+        self,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send {
+        App::run(self, shutdown.cancelled_owned())
     }
 }

@@ -1,6 +1,7 @@
 //! webhook-ingress: see the library docs.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::Parser;
 
@@ -16,39 +17,13 @@ struct Cli {
 }
 
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
+async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let cfg = match vsync_config::Config::load(cli.config.as_deref()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("webhook-ingress: {e}");
-            return std::process::ExitCode::from(64);
-        }
-    };
-    let Some(bus_url) = cfg.bus.url.clone() else {
-        eprintln!("webhook-ingress: missing setting `bus.url`");
-        return std::process::ExitCode::from(64);
-    };
-    let _telemetry = match vsync_telemetry::init("webhook-ingress", "", &cfg.telemetry) {
-        Ok(g) => g,
-        Err(e) => {
-            eprintln!("webhook-ingress: {e:#}");
-            return std::process::ExitCode::from(70);
-        }
-    };
-    let signal = vsync_telemetry::shutdown_signal();
-    let result = async {
-        let app = webhook_ingress::App::build(&cfg, &bus_url, "webhook-ingress").await?;
-        vsync_telemetry::notify_ready();
-        app.run(signal).await
-    }
-    .await;
-    vsync_telemetry::notify_stopping();
-    match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(error = %e, error.cause_chain = ?e, "webhook-ingress failed");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    vsync_telemetry::service::main(
+        "webhook-ingress",
+        cli.config.as_deref(),
+        |_| String::new(),
+        |cfg, bus| async move { webhook_ingress::App::build(&cfg, &bus, "webhook-ingress").await },
+    )
+    .await
 }
