@@ -11,6 +11,9 @@ const BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
 ];
 
+/// Called after every Vikunja request: route template, method, HTTP status (0: no response).
+pub type ApiObserver = Arc<dyn Fn(&'static str, &str, u16) + Send + Sync>;
+
 #[derive(Default)]
 struct Histogram {
     counts: Vec<u64>,
@@ -85,7 +88,7 @@ impl Metrics {
     }
 
     /// A Vikunja client observer counting requests by route, method and status.
-    pub fn api_observer(&self) -> Arc<dyn Fn(&'static str, &str, u16) + Send + Sync> {
+    pub fn api_observer(&self) -> ApiObserver {
         self.describe(
             "vsync_vikunja_api_calls_total",
             "counter",

@@ -18,8 +18,13 @@
 //! 3. Hook overhead: `task <uuid> modify` wall time with the hook (`rc.hooks.location=` laptop's
 //!    hooks dir, where the on-exit hook hands over to the running tw-watcher) and without it
 //!    (`rc.hooks.location=` an empty dir), interleaved run by run in the same run, on the same
-//!    task; after a run with the hook the bench waits until the change is in Vikunja and on
-//!    desk, so the sync's own work does not overlap the next timed command.
+//!    task, after 5 warm-up rounds; after a run with the hook the bench waits until the change
+//!    is in Vikunja and on desk, and every timed command starts after a 50 ms pause, so the
+//!    sync's own work does not overlap it. Interleaved with them, to show where the time goes:
+//!    `task modify` with `/bin/true` as its on-exit hook (what any hook at all costs), the hook
+//!    program alone (spawned as Taskwarrior would, handing over a probe task that never
+//!    changes, so the watcher has no sync work), the socket exchange alone (the hook's own
+//!    `send_to_watcher`, called in this process) and the spawn floor (`/bin/true`).
 //! 4. Each service's resident memory at the end.
 //!
 //! Run with `scripts/bench.sh tw_to_vikunja` (release build). `BENCH_EDITS` (default 200),
@@ -90,6 +95,15 @@ impl Check {
         }
     }
 }
+
+/// The variants of the hook phase.
+const HOOK_OFF: usize = 0;
+const HOOK_ON: usize = 1;
+const HOOK_ALONE: usize = 2;
+const SPAWN: usize = 3;
+const EXCHANGE: usize = 4;
+const NOOP: usize = 5;
+const VARIANTS: usize = 6;
 
 const KINDS: [&str; 5] = ["title", "due", "priority", "annotate", "done/undone"];
 
@@ -180,6 +194,37 @@ async fn timed_task(host: &TwHost, args: Vec<String>) -> (SystemTime, Instant, f
     .unwrap()
 }
 
+/// Spawns `bin` (as `argv0`) with `input` on stdin and waits for it; wall time in ms.
+async fn spawn_timed(
+    bin: PathBuf,
+    argv0: Option<&'static str>,
+    args: Vec<String>,
+    input: String,
+) -> f64 {
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        use std::os::unix::process::CommandExt;
+        let mut cmd = Command::new(bin);
+        if let Some(a) = argv0 {
+            cmd.arg0(a);
+        }
+        cmd.args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let t0 = Instant::now();
+        let mut child = cmd.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        // `/bin/true` may exit before reading: a broken pipe is fine there.
+        let _ = stdin.write_all(input.as_bytes());
+        drop(stdin);
+        assert!(child.wait().unwrap().success());
+        ms(t0.elapsed())
+    })
+    .await
+    .unwrap()
+}
+
 /// Desk's applied notices, with the newest version seen per task.
 struct Notices {
     sub: vsync_bus::async_nats::Subscriber,
@@ -230,6 +275,33 @@ impl Notices {
     }
 }
 
+/// Waits until everything in flight has been processed: Vikunja's deliveries are done and a
+/// marker task created after them has reached every host (events are handled in order).
+async fn settle(sys: &ProcSystem, when: &str) {
+    assert!(sys.sim.wait_deliveries_idle(WAIT).await);
+    let home = sys
+        .sim
+        .projects()
+        .into_iter()
+        .find(|p| p.title == "Home")
+        .expect("Home");
+    let title = format!("settle marker {when}");
+    sys.sim.create_task(home.id, &title);
+    let deadline = Instant::now() + WAIT;
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    for h in &sys.hosts {
+        while h.find(&title).is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "{} never got the marker {when}",
+                h.name
+            );
+            tick.tick().await;
+        }
+    }
+    assert!(sys.sim.wait_deliveries_idle(WAIT).await);
+}
+
 /// Waits until the simulator's task `id` passes `check`; returns the time the last successful
 /// write to it (at or after `since`) was answered.
 async fn vikunja_write(
@@ -240,7 +312,9 @@ async fn vikunja_write(
     what: &str,
 ) -> SystemTime {
     let deadline = Instant::now() + WAIT;
+    let mut tick = tokio::time::interval(TICK);
     loop {
+        tick.tick().await;
         if sim.task(id).is_some_and(|t| check.holds(&t)) {
             break;
         }
@@ -250,7 +324,6 @@ async fn vikunja_write(
             sim.task(id)
                 .map(|t| (t.title, t.due_date, t.priority, t.done))
         );
-        tokio::time::sleep(TICK).await;
     }
     sim.requests()
         .iter()
@@ -311,11 +384,12 @@ async fn run() {
 
     // The tasks, created on laptop (untimed), each in Vikunja and on desk before we start.
     let mut tasks = Vec::new();
-    for k in 0..=TASKS {
-        let title = if k == TASKS {
-            "hook bench task".to_string()
-        } else {
-            format!("bench task {k}")
+    for k in 0..TASKS + 2 {
+        // The edits' tasks, then the hook phase's task and its probe (never changed).
+        let title = match k.checked_sub(TASKS) {
+            None => format!("bench task {k}"),
+            Some(0) => "hook bench task".to_string(),
+            Some(_) => "hook probe task".to_string(),
         };
         let uuid = laptop.add(&[&title, "project:Home", "priority:L"]);
         notices.wait("desk", &uuid, 0, &title).await;
@@ -331,9 +405,25 @@ async fn run() {
             priority: 0,
         });
     }
+    let probe_task = tasks.pop().unwrap();
     let hook_task = tasks.pop().unwrap();
-    assert!(sys.sim.wait_deliveries_idle(WAIT).await);
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    for t in tasks.iter().chain([&hook_task, &probe_task]) {
+        let uuid = t.uuid.clone();
+        let deadline = Instant::now() + WAIT;
+        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        while laptop
+            .get(&uuid)
+            .and_then(|v| v.get("vikunja_id").cloned())
+            .is_none()
+        {
+            assert!(
+                Instant::now() < deadline,
+                "laptop never got {uuid}'s Vikunja id"
+            );
+            tick.tick().await;
+        }
+    }
+    settle(&sys, "before the edits").await;
     sys.sim.clear_requests();
 
     // 1. Edits, each followed by one floor `task import`.
@@ -368,46 +458,134 @@ async fn run() {
 
     // 3. Hook overhead, on its own task (after the edits, so its changes are not in their
     // request windows; the request log is read now and the hook phase's calls counted apart).
-    assert!(sys.sim.wait_deliveries_idle(WAIT).await);
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    settle(&sys, "before the hook phase").await;
     let hook_phase_start = SystemTime::now();
     let edit_requests = sys.sim.requests();
     let empty_hooks = sys.temp_dir().join("no-hooks");
     std::fs::create_dir_all(&empty_hooks).unwrap();
     let with = format!("rc.hooks.location={}", laptop.hooks_dir().display());
     let without = format!("rc.hooks.location={}", empty_hooks.display());
-    let (mut on, mut off) = (Vec::new(), Vec::new());
+    // The floor of any on-exit hook: Taskwarrior running `/bin/true` as one.
+    let noop_hooks = sys.temp_dir().join("noop-hooks");
+    std::fs::create_dir_all(&noop_hooks).unwrap();
+    std::os::unix::fs::symlink("/bin/true", noop_hooks.join("on-exit.noop")).unwrap();
+    let noop = format!("rc.hooks.location={}", noop_hooks.display());
+    // The hook program alone, spawned directly as Taskwarrior would at exit, handing the task
+    // as it is (no change, so no Vikunja call) to the running tw-watcher.
+    let hook_bin = vsync_e2e::procs::bin_dir().join("e2e-hook");
+    // Both hand over the probe task as it is, so the watcher sees no change (no sync work).
+    let probe_json = laptop.get(&probe_task.uuid).unwrap();
+    let hook_input = format!("{probe_json}\n");
+    let socket = vikunja_sync_hook::socket_path(&laptop.data_dir());
+    let hook_line = vikunja_sync_hook::HookMessage::new(
+        vikunja_sync_hook::HookEvent::Exit,
+        "modify",
+        vec![probe_json.clone()],
+        Vec::new(),
+    )
+    .to_line();
+    let mut samples: [Vec<f64>; VARIANTS] = Default::default();
+    let mut paired = Vec::new();
     let mut hooked = 0usize;
+    let mut synced_last = true;
+    // A pause between measured commands, so one's background work does not land in the next.
+    let mut pace = tokio::time::interval(Duration::from_millis(50));
     for r in 0..(5 + hook_runs) {
-        let order = if r % 2 == 0 {
-            [false, true]
-        } else {
-            [true, false]
-        };
-        for hook in order {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            let title = format!("hook bench {} {r}", if hook { "on" } else { "off" });
-            let loc = if hook { &with } else { &without };
-            notices.drain();
-            let before = notices.version("desk", &hook_task.uuid);
-            let argv = vec![
-                loc.clone(),
-                hook_task.uuid.clone(),
-                "modify".into(),
-                title.clone(),
-            ];
-            let (at0, _, took) = timed_task(laptop, argv).await;
-            if hook {
-                hooked += 1;
-                notices.wait("desk", &hook_task.uuid, before, &title).await;
-                let check = Check::Title(title.clone());
-                vikunja_write(&sys.sim, hook_task.id, &check, at0, &title).await;
-                assert!(sys.sim.wait_deliveries_idle(WAIT).await);
-            }
-            if r >= 5 {
-                if hook { &mut on } else { &mut off }.push(took);
-            }
+        let mut round = [0.0; VARIANTS];
+        for j in 0..VARIANTS {
+            let v = (r + j) % VARIANTS;
+            pace.tick().await;
+            round[v] = match v {
+                HOOK_OFF | HOOK_ON | NOOP => {
+                    let hook = v == HOOK_ON;
+                    let (name, loc) = match v {
+                        HOOK_ON => ("on", &with),
+                        HOOK_OFF => ("off", &without),
+                        _ => ("noop", &noop),
+                    };
+                    let title = format!("hook bench {name} {r}");
+                    notices.drain();
+                    let before = notices.version("desk", &hook_task.uuid);
+                    let argv = vec![
+                        loc.clone(),
+                        hook_task.uuid.clone(),
+                        "modify".into(),
+                        title.clone(),
+                    ];
+                    let (at0, _, took) = timed_task(laptop, argv).await;
+                    synced_last = hook;
+                    if hook {
+                        hooked += 1;
+                        notices.wait("desk", &hook_task.uuid, before, &title).await;
+                        let check = Check::Title(title.clone());
+                        vikunja_write(&sys.sim, hook_task.id, &check, at0, &title).await;
+                        assert!(sys.sim.wait_deliveries_idle(WAIT).await);
+                    }
+                    took
+                }
+                HOOK_ALONE => {
+                    let argv = [
+                        "api:2".to_string(),
+                        "args:task modify".into(),
+                        "command:modify".into(),
+                        format!("data:{}", laptop.data_dir().display()),
+                        "version:2.6.2".into(),
+                    ];
+                    spawn_timed(
+                        hook_bin.clone(),
+                        Some("on-exit.vikunja-sync"),
+                        argv.to_vec(),
+                        hook_input.clone(),
+                    )
+                    .await
+                }
+                SPAWN => spawn_timed("/bin/true".into(), None, Vec::new(), String::new()).await,
+                _ => {
+                    let (line, socket) = (hook_line.clone(), socket.clone());
+                    tokio::task::spawn_blocking(move || {
+                        let t0 = Instant::now();
+                        vikunja_sync_hook::handover::send_to_watcher(
+                            &line,
+                            &socket,
+                            vikunja_sync_hook::HANDOVER_BUDGET,
+                        )
+                        .expect("the watcher answers ok");
+                        ms(t0.elapsed())
+                    })
+                    .await
+                    .unwrap()
+                }
+            };
         }
+        if r >= 5 {
+            for (v, took) in round.iter().enumerate() {
+                samples[v].push(*took);
+            }
+            paired.push(round[HOOK_ON] - round[HOOK_OFF]);
+        }
+    }
+    if !synced_last {
+        // The last change was made without our hook: make one with it, so all agree again.
+        let title = "hook bench final".to_string();
+        notices.drain();
+        let before = notices.version("desk", &hook_task.uuid);
+        let argv = vec![
+            with.clone(),
+            hook_task.uuid.clone(),
+            "modify".into(),
+            title.clone(),
+        ];
+        let (at0, _, _) = timed_task(laptop, argv).await;
+        hooked += 1;
+        notices.wait("desk", &hook_task.uuid, before, &title).await;
+        vikunja_write(
+            &sys.sim,
+            hook_task.id,
+            &Check::Title(title.clone()),
+            at0,
+            &title,
+        )
+        .await;
     }
     let spool = laptop.data_dir().join(".vikunja-sync/spool.jsonl");
     let spooled = std::fs::read_to_string(&spool)
@@ -415,10 +593,17 @@ async fn run() {
         .unwrap_or(0);
 
     // Everything settles; then the checks.
-    assert!(sys.sim.wait_deliveries_idle(WAIT).await);
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    settle(&sys, "at the end").await;
     let all_requests = sys.sim.requests();
-    for t in tasks.iter().chain(std::iter::once(&hook_task)) {
+    let probe_after = laptop.get(&probe_task.uuid).unwrap();
+    for field in ["description", "modified", "priority"] {
+        assert_eq!(
+            probe_json.get(field),
+            probe_after.get(field),
+            "the probe task changed"
+        );
+    }
+    for t in tasks.iter().chain([&hook_task, &probe_task]) {
         let (l, d) = (laptop.get(&t.uuid).unwrap(), desk.get(&t.uuid).unwrap());
         for field in ["description", "status", "priority", "due"] {
             assert_eq!(l.get(field), d.get(field), "{field} of {} differs", t.uuid);
@@ -509,24 +694,52 @@ async fn run() {
          full_interval = 1h`): {periodic}"
     );
 
-    let (on50, on90) = (pct(&on, 50.0), pct(&on, 90.0));
-    let (off50, off90) = (pct(&off, 50.0), pct(&off, 90.0));
     let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
     println!(
         "\n## Hook overhead: `task <uuid> modify <title>` on laptop, {hook_runs} runs per variant, \
-         interleaved, against the running tw-watcher"
+         interleaved round by round, against the running tw-watcher"
     );
     println!("| variant | p50 ms | p90 ms | min ms |");
     println!("|---|---|---|---|");
+    for (v, name) in [
+        (HOOK_OFF, "`task modify`, without hook (empty hooks dir)"),
+        (
+            HOOK_ON,
+            "`task modify`, with on-exit hook (hand-over to tw-watcher)",
+        ),
+        (
+            HOOK_ALONE,
+            "the hook program alone (spawn + hand-over, no Taskwarrior)",
+        ),
+        (
+            NOOP,
+            "`task modify`, with `/bin/true` as the on-exit hook (floor of any hook)",
+        ),
+        (SPAWN, "spawn floor (`/bin/true`)"),
+        (
+            EXCHANGE,
+            "socket exchange alone (the hook's `send_to_watcher`, in the bench process)",
+        ),
+    ] {
+        let s = &samples[v];
+        println!(
+            "| {name} | {:.2} | {:.2} | {:.2} |",
+            pct(s, 50.0),
+            pct(s, 90.0),
+            min(s)
+        );
+    }
     println!(
-        "| without hook (empty hooks dir) | {off50:.2} | {off90:.2} | {:.2} |",
-        min(&off)
+        "hook overhead: p50(with) - p50(without) = {:+.2} ms; p50 of the per-round differences = \
+         {:+.2} ms; min(with) - min(without) = {:+.2} ms",
+        pct(&samples[HOOK_ON], 50.0) - pct(&samples[HOOK_OFF], 50.0),
+        pct(&paired, 50.0),
+        min(&samples[HOOK_ON]) - min(&samples[HOOK_OFF]),
     );
     println!(
-        "| with on-exit hook (hand-over to tw-watcher) | {on50:.2} | {on90:.2} | {:.2} |",
-        min(&on)
+        "any on-exit hook (`/bin/true`): p50(noop) - p50(without) = {:+.2} ms",
+        pct(&samples[NOOP], 50.0) - pct(&samples[HOOK_OFF], 50.0),
     );
-    println!("hook overhead, p50 difference: {:+.2} ms", on50 - off50);
     println!(
         "hooked modifies {hooked}, their Vikunja API calls {hook_phase_calls}; lines spooled \
          (hand-over failed): {spooled}"
