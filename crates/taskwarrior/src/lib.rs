@@ -10,8 +10,11 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
+use std::sync::Arc;
+
 use tokio::io::AsyncWriteExt;
-use tokio::process::Command;
+use tokio::process::{Child, Command};
+use tokio::sync::Mutex;
 use vsync_model::TwTask;
 
 /// A failed `task` run.
@@ -37,6 +40,7 @@ pub enum TaskwarriorError {
 }
 
 const TIMEOUT: Duration = Duration::from_secs(60);
+const IMPORT: &[&str] = &["import", "-"];
 /// Overrides on every command we run.
 const RC: &[&str] = &[
     "rc.hooks=off",
@@ -53,11 +57,42 @@ pub struct Taskwarrior {
     bin: PathBuf,
     taskrc: PathBuf,
     data: PathBuf,
+    /// A `task import` started ahead of time and waiting on stdin: Taskwarrior reads its config
+    /// at start but the task data only after its input, so an import through it costs the work,
+    /// not the process start (about 3 ms instead of 7 ms here). Used by one caller at a time.
+    warm: Arc<Mutex<Option<Child>>>,
 }
 
 impl Taskwarrior {
     pub fn new(bin: PathBuf, taskrc: PathBuf, data: PathBuf) -> Taskwarrior {
-        Taskwarrior { bin, taskrc, data }
+        Taskwarrior {
+            bin,
+            taskrc,
+            data,
+            warm: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    fn command(&self, args: &[&str], stdin: bool) -> Command {
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(RC)
+            .args(args)
+            .env("TASKRC", &self.taskrc)
+            .env("TASKDATA", &self.data)
+            .stdin(if stdin { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    fn spawn(&self, args: &[&str], stdin: bool) -> Result<Child, TaskwarriorError> {
+        self.command(args, stdin)
+            .spawn()
+            .map_err(|source| TaskwarriorError::Spawn {
+                bin: self.bin.clone(),
+                source,
+            })
     }
 
     pub fn data_dir(&self) -> &std::path::Path {
@@ -70,23 +105,17 @@ impl Taskwarrior {
         args: &[&str],
         stdin: Option<Vec<u8>>,
     ) -> Result<Vec<u8>, TaskwarriorError> {
-        let mut cmd = Command::new(&self.bin);
-        cmd.args(RC)
-            .args(args)
-            .env("TASKRC", &self.taskrc)
-            .env("TASKDATA", &self.data)
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = cmd.spawn().map_err(|source| TaskwarriorError::Spawn {
-            bin: self.bin.clone(),
-            source,
-        })?;
+        let child = self.spawn(args, stdin.is_some())?;
+        self.finish(command, child, stdin).await
+    }
+
+    /// Feeds `stdin` to a started `task` and waits for its output.
+    async fn finish(
+        &self,
+        command: &'static str,
+        mut child: Child,
+        stdin: Option<Vec<u8>>,
+    ) -> Result<Vec<u8>, TaskwarriorError> {
         if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
             // A write error surfaces as the command's failure below.
             let _ = pipe.write_all(&input).await;
@@ -142,8 +171,19 @@ impl Taskwarrior {
         }
         let body: Vec<Value> = tasks.iter().map(|t| Value::Object(t.0.clone())).collect();
         let json = serde_json::to_vec(&body)?;
-        self.run("import", &["import", "-"], Some(json)).await?;
-        Ok(())
+        let mut warm = self.warm.lock().await;
+        let waiting = warm
+            .take()
+            .and_then(|mut c| matches!(c.try_wait(), Ok(None)).then_some(c));
+        let child = match waiting {
+            // Still waiting for its input (it did not exit for some reason).
+            Some(c) => c,
+            None => self.spawn(IMPORT, true)?,
+        };
+        let result = self.finish("import", child, Some(json)).await;
+        // The next one starts now, while nothing is waiting for it.
+        *warm = self.spawn(IMPORT, true).ok();
+        result.map(|_| ())
     }
 }
 

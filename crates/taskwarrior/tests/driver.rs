@@ -81,3 +81,41 @@ async fn a_uuid_filter_cannot_be_abused() {
         .unwrap_err();
     assert!(err.to_string().contains("not a task uuid"));
 }
+
+/// The import waiting ahead of time reads the data only once it has its input: a task the user
+/// added in between is kept.
+#[tokio::test]
+async fn an_import_started_ahead_of_time_does_not_lose_what_changed_meanwhile() {
+    let host = TwHost::new("warm");
+    let tw = driver(&host);
+    let task = |uuid: &str, d: &str| {
+        TwTask::from_value(json!({"uuid": uuid, "description": d, "status": "pending",
+            "entry": "20260101T000000Z"}))
+        .unwrap()
+    };
+    tw.import(&[task("2b7b1bbd-0f38-4a3c-9f0b-6b6a1d1e7a11", "first import")])
+        .await
+        .unwrap();
+    // The next import is already waiting; the user works in between.
+    host.ok(&["add", "by the user"]);
+    host.ok(&["1", "modify", "priority:H"]);
+    tw.import(&[task(
+        "3b7b1bbd-0f38-4a3c-9f0b-6b6a1d1e7a11",
+        "second import",
+    )])
+    .await
+    .unwrap();
+    let all = tw.export_all().await.unwrap();
+    let names: Vec<&str> = all
+        .iter()
+        .filter_map(|t| t.0["description"].as_str())
+        .collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    for d in ["first import", "by the user", "second import"] {
+        assert!(names.contains(&d), "{d} lost: {names:?}");
+    }
+    assert!(
+        all.iter().any(|t| t.0.get("priority").is_some()),
+        "the user's modify kept"
+    );
+}

@@ -64,6 +64,12 @@ async fn run() {
     let mut notices = sys.bus.subscribe("vsync.v1.applied.>").await.unwrap();
     let project = serde_json::to_value(&home).unwrap();
     let warmup = 10;
+    let watcher_pids: Vec<u32> = sys
+        .procs
+        .iter()
+        .filter(|(n, _)| n.starts_with("tw-watcher"))
+        .map(|(_, p)| p.pid())
+        .collect();
     let mut lat: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     let mut floor = Vec::new();
     for i in 0..(warmup + n) {
@@ -92,7 +98,11 @@ async fn run() {
             let idx = if a.host == "laptop" { 0 } else { 1 };
             seen[idx].get_or_insert(t0.elapsed());
         }
+        // The watchers start their next `task import` ahead of time; measure the floor (and the
+        // next webhook) only once those are idle, waiting for input, so they compete with neither.
+        quiesce(&watcher_pids).await;
         let f = bare_import(&floor_host, i).await;
+        quiesce(&watcher_pids).await;
         if i >= warmup {
             for (k, s) in seen.iter().enumerate() {
                 lat[k].push(s.unwrap().as_secs_f64() * 1e3);
@@ -145,8 +155,97 @@ async fn run() {
     for (name, kb) in sys.rss_kb() {
         println!("  {name:<20} {:.1} MB", kb as f64 / 1024.0);
     }
+    // Stop every service with SIGTERM: each flushes its last batch of spans.
+    let mut sys = sys;
+    for (name, p) in sys.procs.drain(..) {
+        let status = tokio::task::spawn_blocking(move || p.terminate(Duration::from_secs(30)))
+            .await
+            .unwrap();
+        assert!(status.success(), "{name} did not stop cleanly: {status}");
+    }
     if let Some(c) = collector {
         println!("spans received by the OTLP receiver: {}", c.span_count());
+        hops(&c.spans());
+    }
+}
+
+/// Median time of each hop of the webhook-driven traces, from their spans.
+fn hops(spans: &[vsync_e2e::otlp::Span]) {
+    let ms = |ns: u64| ns as f64 / 1e6;
+    let mut rows: Vec<(&str, Vec<f64>)> = vec![
+        ("webhook request (verify + publish + ack)", vec![]),
+        ("publish -> reconciler starts", vec![]),
+        ("reconciler: merge + KV write", vec![]),
+        ("reconciler done -> host starts applying", vec![]),
+        ("host apply (task import)", vec![]),
+    ];
+    for web in spans.iter().filter(|s| s.name == "POST /webhook") {
+        let Some(publish) = spans.iter().find(|s| s.parent_span_id == web.span_id) else {
+            continue;
+        };
+        let Some(merge) = spans
+            .iter()
+            .find(|s| s.service == "reconciler" && s.parent_span_id == publish.span_id)
+        else {
+            continue;
+        };
+        let applies: Vec<_> = spans
+            .iter()
+            .filter(|s| s.service == "tw-watcher" && s.parent_span_id == merge.span_id)
+            .collect();
+        rows[0].1.push(ms(web.end_ns.saturating_sub(web.start_ns)));
+        rows[1]
+            .1
+            .push(ms(merge.start_ns.saturating_sub(publish.start_ns)));
+        rows[2]
+            .1
+            .push(ms(merge.end_ns.saturating_sub(merge.start_ns)));
+        for a in applies {
+            rows[3].1.push(ms(a.start_ns.saturating_sub(merge.end_ns)));
+            rows[4].1.push(ms(a.end_ns.saturating_sub(a.start_ns)));
+        }
+    }
+    println!("| hop (from the spans) | median ms | n |");
+    println!("|---|---|---|");
+    for (name, mut v) in rows {
+        v.sort_by(f64::total_cmp);
+        println!("| {name} | {:.2} | {} |", percentile(&v, 50.0), v.len());
+    }
+}
+
+/// Waits (at most 1 s) until every child process of these processes is sleeping, not running.
+async fn quiesce(parents: &[u32]) {
+    let running = |pid: &str| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| {
+                s.rsplit(')')
+                    .next()
+                    .map(|r| r.trim_start().starts_with('R'))
+            })
+            .unwrap_or(false)
+    };
+    let children = |parent: u32| -> Vec<String> {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{parent}/task")) else {
+            return Vec::new();
+        };
+        tasks
+            .flatten()
+            .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+            .flat_map(|c| c.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(1);
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    while Instant::now() < deadline {
+        tick.tick().await;
+        if !parents
+            .iter()
+            .flat_map(|p| children(*p))
+            .any(|c| running(&c))
+        {
+            return;
+        }
     }
 }
 

@@ -364,6 +364,7 @@ impl Reconciler {
         if state.vikunja_id > 0 {
             let key = format!("vikunja.task.{}", state.vikunja_id);
             let _ = self.bus.links().put(&key, uuid.to_string().into()).await;
+            self.remember_link(state.vikunja_id, uuid).await;
         }
         match self.bus.store_state(&state, None).await? {
             vsync_bus::Cas::Written(_) => {}

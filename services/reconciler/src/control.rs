@@ -132,6 +132,7 @@ impl Reconciler {
             let current = self.bus.links().get(&key).await.ok().flatten();
             if current.as_deref() != Some(s.uuid.as_bytes()) {
                 let _ = self.bus.links().put(&key, s.uuid.clone().into()).await;
+                self.remember_link(s.vikunja_id, &s.uuid).await;
                 r.links_fixed += 1;
             }
         }

@@ -70,6 +70,7 @@ impl App {
             projects: Mutex::new(tree),
             tags: cfg.labels.clone(),
             dirty: Mutex::new(BTreeSet::new()),
+            known_links: Mutex::new(Default::default()),
             metrics,
         });
         let webhooks = webhooks::Registrar::new(

@@ -62,6 +62,7 @@ impl Reconciler {
                 let sent = vikunja::apply(None, &f, project_id, &self.tags);
                 let got = self.api.create_task(project_id, &sent).await?;
                 self.link(&state.uuid, got.id()).await?;
+                self.remember_link(got.id(), &state.uuid).await;
                 (sent, got, true)
             }
             (Some(s), _) => {

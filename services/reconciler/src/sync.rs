@@ -27,6 +27,8 @@ pub struct Reconciler {
     pub(crate) labels: LabelClient,
     /// Tasks whose Vikunja write failed and is owed.
     pub(crate) dirty: Mutex<BTreeSet<String>>,
+    /// Correlations seen by this process (Vikunja id -> uuid; links never change once made).
+    pub(crate) known_links: Mutex<std::collections::HashMap<i64, String>>,
     pub(crate) metrics: vsync_telemetry::metrics::Metrics,
 }
 
@@ -64,8 +66,17 @@ impl Reconciler {
         })
     }
 
-    /// The canonical uuid of a Vikunja task; a new one at first sight (when `create`).
-    async fn uuid_for(&self, vikunja_id: i64, create: bool) -> Result<Option<String>, SyncError> {
+    /// The canonical uuid of a Vikunja task; a new one at first sight (when `create`), then
+    /// `fresh` is true (no canonical state can exist yet). A link never changes once made, so
+    /// known ones are kept in memory: the hot path saves a KV round trip.
+    async fn uuid_for(
+        &self,
+        vikunja_id: i64,
+        create: bool,
+    ) -> Result<Option<(String, bool)>, SyncError> {
+        if let Some(u) = self.known_links.lock().await.get(&vikunja_id) {
+            return Ok(Some((u.clone(), false)));
+        }
         let key = format!("vikunja.task.{vikunja_id}");
         let kv_err = |op, e: &dyn std::fmt::Display| {
             SyncError::Bus(vsync_bus::BusError::Kv {
@@ -74,30 +85,39 @@ impl Reconciler {
                 reason: e.to_string(),
             })
         };
-        if let Some(v) = self
-            .bus
-            .links()
-            .get(&key)
+        let read = || async {
+            Ok::<_, SyncError>(
+                self.bus
+                    .links()
+                    .get(&key)
+                    .await
+                    .map_err(|e| kv_err("read", &e))?
+                    .map(|v| (String::from_utf8_lossy(&v).into_owned(), false)),
+            )
+        };
+        let found = if create {
+            // A webhook for a task we have not linked is usually a new task: try to link first
+            // (one round trip); if someone linked it already, read theirs.
+            let uuid = uuid::Uuid::new_v4().to_string();
+            match self.bus.links().create(&key, uuid.clone().into()).await {
+                Ok(_) => Some((uuid, true)),
+                Err(_) => read().await?,
+            }
+        } else {
+            read().await?
+        };
+        if let Some((u, _)) = &found {
+            self.known_links.lock().await.insert(vikunja_id, u.clone());
+        }
+        Ok(found)
+    }
+
+    /// Remembers a link this process made (see [`Self::uuid_for`]).
+    pub(crate) async fn remember_link(&self, vikunja_id: i64, uuid: &str) {
+        self.known_links
+            .lock()
             .await
-            .map_err(|e| kv_err("read", &e))?
-        {
-            return Ok(Some(String::from_utf8_lossy(&v).into_owned()));
-        }
-        if !create {
-            return Ok(None);
-        }
-        let uuid = uuid::Uuid::new_v4().to_string();
-        match self.bus.links().create(&key, uuid.clone().into()).await {
-            Ok(_) => Ok(Some(uuid)),
-            // Someone linked it first: use theirs.
-            Err(_) => Ok(self
-                .bus
-                .links()
-                .get(&key)
-                .await
-                .map_err(|e| kv_err("read", &e))?
-                .map(|v| String::from_utf8_lossy(&v).into_owned())),
-        }
+            .insert(vikunja_id, uuid.to_string());
     }
 
     async fn project_path(&self, project_id: i64) -> Result<String, SyncError> {
@@ -117,14 +137,25 @@ impl Reconciler {
         let task = VikunjaTask::from_json(&ch.task_json)
             .map_err(|e| SyncError::Invalid(format!("data.task: {e}")))?;
         let deleted = ev.kind() == EventKind::Deleted;
-        let Some(uuid) = self.uuid_for(task.id(), !deleted).await? else {
+        let Some((uuid, mut fresh)) = self.uuid_for(task.id(), !deleted).await? else {
             return Ok(Applied::default()); // deleted before we ever saw it
         };
         let path = self.project_path(task.project_id()).await?;
         let new = vikunja::view(&task, &path, &self.tags, deleted);
         let fp = fields::fingerprint(&new, Side::Vikunja);
         loop {
-            let (mut state, rev) = self.load(&uuid).await?;
+            // A task first seen just now has no state yet (the store below is create-only then).
+            let (mut state, rev) = if std::mem::take(&mut fresh) {
+                (
+                    TaskState {
+                        uuid: uuid.clone(),
+                        ..Default::default()
+                    },
+                    None,
+                )
+            } else {
+                self.load(&uuid).await?
+            };
             let stored = VikunjaTask::from_json(&state.vikunja_json).ok();
             if let Some(s) = stored.as_ref().filter(|_| !deleted) {
                 let older = task.updated_us() < s.updated_us();

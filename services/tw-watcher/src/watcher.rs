@@ -548,6 +548,10 @@ impl Watcher {
             return self.apply_one_by_one(&targets).await;
         }
         let applied_at = vsync_model::dates::now_us();
+        // The host shows them now: say so first, then do our own bookkeeping.
+        for (s, _) in &targets {
+            self.announce(s, applied_at).await;
+        }
         for (s, t) in &targets {
             let pre = self.mirror.get(&s.uuid).cloned();
             self.recent_pre
@@ -555,7 +559,6 @@ impl Watcher {
             if let Err(e) = self.mirror.set(t.clone()) {
                 tracing::error!(error = %e, "cannot persist the mirror");
             }
-            self.announce(s, applied_at).await;
         }
         // Verified only if a user command turns out to have run at the same time (its on-exit
         // hook tells us): that is when Taskwarrior 2.6 loses one of two writes.

@@ -227,13 +227,23 @@ async fn the_same_webhook_three_times_is_one_change() {
     sys.sim.set_duplicate_deliveries(1);
     sys.sim.update_task(t.id, |t| t.title = "marker".into());
     task_on_both(&sys, "the marker", |t| s(t, "description") == "marker").await;
-    let mut per_host: HashMap<String, usize> = HashMap::new();
+    // Per host: each canonical version applied at most once, and at most the two changes (a
+    // batch may coalesce both into one apply).
+    let mut per_host: HashMap<String, Vec<u64>> = HashMap::new();
     while let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(200), notices.next()).await {
         let a: HostApplied = vsync_bus::decode("HostApplied", &m.payload).unwrap();
-        *per_host.entry(a.host).or_default() += 1;
+        // The notice of the task's creation may come after its export showed it.
+        if a.version > version_before {
+            per_host.entry(a.host).or_default().push(a.version);
+        }
     }
-    assert_eq!(per_host.get("laptop"), Some(&2), "{per_host:?}");
-    assert_eq!(per_host.get("desk"), Some(&2), "{per_host:?}");
+    for host in ["laptop", "desk"] {
+        let mut v = per_host.get(host).cloned().unwrap_or_default();
+        let n = v.len();
+        v.sort();
+        v.dedup();
+        assert!((1..=2).contains(&n) && v.len() == n, "{host}: {per_host:?}");
+    }
     sys.shutdown().await.unwrap();
 }
 
