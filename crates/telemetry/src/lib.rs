@@ -49,10 +49,17 @@ pub fn init(
     cfg: &vsync_config::Telemetry,
 ) -> anyhow::Result<TelemetryGuard> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Logs go to stderr: stdout stays for what a command prints (and systemd takes both).
     let fmt = if cfg.log_format.as_deref() == Some("json") {
-        tracing_subscriber::fmt::layer().json().boxed()
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+            .boxed()
     } else {
-        tracing_subscriber::fmt::layer().with_target(false).boxed()
+        tracing_subscriber::fmt::layer()
+            .with_target(false)
+            .with_writer(std::io::stderr)
+            .boxed()
     };
     let Some(endpoint) = cfg.otlp_endpoint.as_deref() else {
         tracing_subscriber::registry()
