@@ -458,6 +458,20 @@ impl Bus {
     }
 }
 
+/// The messages of a pull consumer, pulled with short-lived requests: a pull request the server
+/// considers done while the client still waits on it (seen under load against nats-server 2.9)
+/// then stalls delivery for at most `expires`, not the client's default 30 s.
+pub async fn pull(consumer: &consumer::PullConsumer) -> Result<consumer::pull::Stream, BusError> {
+    consumer
+        .stream()
+        .max_messages_per_batch(256)
+        .expires(Duration::from_secs(2))
+        .heartbeat(Duration::from_millis(500))
+        .messages()
+        .await
+        .map_err(|e| consumer_err("pull", e))
+}
+
 fn consumer_err(name: &str, e: impl std::fmt::Display) -> BusError {
     BusError::Consumer {
         name: name.to_string(),

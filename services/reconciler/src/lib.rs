@@ -105,7 +105,9 @@ impl App {
             tracing::info!(%addr, "metrics served");
         }
         let consumer = self.sync.bus.events_consumer().await?;
-        let mut messages = consumer.messages().await.context("cannot consume events")?;
+        let mut messages = vsync_bus::pull(&consumer)
+            .await
+            .context("cannot consume events")?;
         let mut control = self
             .sync
             .bus

@@ -137,10 +137,7 @@ impl App {
             .await
             .context("cannot subscribe to control requests")?;
         let control = merge_subscribers(control, everyone);
-        let states = bus
-            .host_consumer(&host)
-            .await?
-            .messages()
+        let states = vsync_bus::pull(&bus.host_consumer(&host).await?)
             .await
             .context("cannot follow canonical state")?
             .ready_chunks(BATCH);
