@@ -142,6 +142,10 @@ pub async fn up(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<()> 
                 format!("cannot start a local nats-server in {}", dir.display())
             })?;
             tracing::info!(url = %nats.url(), store = %dir.display(), "started local nats-server");
+            // So that `status`, `reconcile`, ... find the bus without a configured URL.
+            std::fs::write(state_dir().join("bus-url"), nats.url()).with_context(|| {
+                format!("cannot write {}", state_dir().join("bus-url").display())
+            })?;
             (nats.url(), Some(nats))
         }
     };
@@ -166,6 +170,22 @@ pub async fn up(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<()> 
     }
     vsync_telemetry::notify_stopping();
     running.stop().await
+}
+
+/// The bus URL: configured, or the one a running `vikunja-sync up` started for this user.
+pub fn bus_url(cfg: &Config) -> anyhow::Result<String> {
+    if let Some(url) = &cfg.bus.url {
+        return Ok(url.clone());
+    }
+    let file = state_dir().join("bus-url");
+    std::fs::read_to_string(&file)
+        .map(|s| s.trim().to_string())
+        .with_context(|| {
+            format!(
+                "no `bus.url` configured and no local bus started by `vikunja-sync up` ({})",
+                file.display()
+            )
+        })
 }
 
 /// `$XDG_STATE_HOME/vikunja-sync` (default `~/.local/state/vikunja-sync`).

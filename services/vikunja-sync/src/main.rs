@@ -182,11 +182,7 @@ where
 }
 
 async fn connect(cfg: &vsync_config::Config, name: &str) -> anyhow::Result<vsync_bus::Bus> {
-    let url = cfg
-        .bus
-        .url
-        .clone()
-        .ok_or_else(|| anyhow::anyhow!("missing setting `bus.url`"))?;
+    let url = vikunja_sync::local::bus_url(cfg)?;
     Ok(vsync_bus::Bus::connect(&vsync_bus::BusConfig::from_config(cfg, &url, name)).await?)
 }
 
