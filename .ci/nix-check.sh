@@ -103,7 +103,7 @@ fi
 echo
 echo "== 3. nix-eval-check"
 tool=""
-for candidate in "$root/../shared/tools/nix-eval-check" "$(dirname "$0")/../../shared/tools/nix-eval-check"; do
+for candidate in ${NIX_EVAL_CHECK:-} "$root/../shared/tools/nix-eval-check" "$(dirname "$0")/../../shared/tools/nix-eval-check" /work/shared/tools/nix-eval-check; do
   if [ -x "$candidate" ]; then
     tool=$candidate
     break

@@ -37,7 +37,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::{FutureExt, StreamExt};
-use serde_json::{Value, json};
+use serde_json::Value;
 use vikunja_sim::model::ts;
 use vsync_e2e::procs::{ProcOptions, ProcSystem, is_periodic, percentile};
 use vsync_harness::TwHost;
@@ -445,7 +445,7 @@ async fn run() {
         starts.push((at0, t.id));
         let desk_at = notices.wait("desk", &t.uuid, before, &what).await;
         let written = vikunja_write(&sys.sim, t.id, &check, at0, &what).await;
-        let f = bare_import(&floor_host, i).await;
+        let f = vsync_e2e::procs::bare_import(&floor_host, i).await;
         if i >= warmup {
             let v = written.duration_since(at0).map(ms).unwrap_or(0.0);
             to_vikunja.push(v);
@@ -748,39 +748,4 @@ async fn run() {
     for (name, kb) in sys.rss_kb() {
         println!("  {name:<20} {:.1} MB", kb as f64 / 1024.0);
     }
-}
-
-/// The floor: one bare `task import` of one new task on a host of the same kind.
-async fn bare_import(host: &TwHost, i: usize) -> f64 {
-    let task = json!({"uuid": format!("00000000-0000-4000-8000-{i:012}"), "description": format!("floor task {i}"),
-        "status": "pending", "entry": "20260101T000000Z", "project": "Home"})
-    .to_string();
-    let (bin, rc, data): (PathBuf, PathBuf, PathBuf) = (
-        host.task_bin().to_path_buf(),
-        host.taskrc(),
-        host.data_dir(),
-    );
-    tokio::task::spawn_blocking(move || {
-        use std::io::Write;
-        let t0 = Instant::now();
-        let mut child = Command::new(bin)
-            .args(["import", "-"])
-            .env("TASKRC", rc)
-            .env("TASKDATA", data)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(task.as_bytes())
-            .unwrap();
-        assert!(child.wait().unwrap().success());
-        ms(t0.elapsed())
-    })
-    .await
-    .unwrap()
 }

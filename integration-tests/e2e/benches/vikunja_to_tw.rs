@@ -101,7 +101,7 @@ async fn run() {
         // The watchers start their next `task import` ahead of time; measure the floor (and the
         // next webhook) only once those are idle, waiting for input, so they compete with neither.
         quiesce(&watcher_pids).await;
-        let f = bare_import(&floor_host, i).await;
+        let f = vsync_e2e::procs::bare_import(&floor_host, i).await;
         quiesce(&watcher_pids).await;
         if i >= warmup {
             for (k, s) in seen.iter().enumerate() {
@@ -251,39 +251,4 @@ async fn quiesce(parents: &[u32]) {
 
 fn time_now() -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc()
-}
-
-/// The floor: one bare `task import` of one new task on a host of the same size.
-async fn bare_import(host: &vsync_harness::TwHost, i: usize) -> f64 {
-    let task = json!({"uuid": format!("00000000-0000-4000-8000-{i:012}"), "description": format!("floor task {i}"),
-        "status": "pending", "entry": "20260101T000000Z", "project": "Home"})
-    .to_string();
-    let (bin, rc, data) = (
-        host.task_bin().to_path_buf(),
-        host.taskrc(),
-        host.data_dir(),
-    );
-    tokio::task::spawn_blocking(move || {
-        use std::io::Write;
-        let t0 = Instant::now();
-        let mut child = std::process::Command::new(bin)
-            .args(["import", "-"])
-            .env("TASKRC", rc)
-            .env("TASKDATA", data)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(task.as_bytes())
-            .unwrap();
-        assert!(child.wait().unwrap().success());
-        t0.elapsed().as_secs_f64() * 1e3
-    })
-    .await
-    .unwrap()
 }

@@ -202,3 +202,37 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
+
+/// The floor the benchmarks compare with: one bare `task import` of one new task into `host`
+/// (the `i`th), in milliseconds.
+pub async fn bare_import(host: &TwHost, i: usize) -> f64 {
+    let task = serde_json::json!({"uuid": format!("00000000-0000-4000-8000-{i:012}"),
+        "description": format!("floor task {i}"), "status": "pending",
+        "entry": "20260101T000000Z", "project": "Home"})
+    .to_string();
+    let (bin, rc, data) = (
+        host.task_bin().to_path_buf(),
+        host.taskrc(),
+        host.data_dir(),
+    );
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let t0 = std::time::Instant::now();
+        let mut child = std::process::Command::new(bin)
+            .args(["import", "-"])
+            .env("TASKRC", rc)
+            .env("TASKDATA", data)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("run task import");
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(task.as_bytes()).expect("write the task");
+        }
+        assert!(child.wait().expect("wait for task").success());
+        t0.elapsed().as_secs_f64() * 1e3
+    })
+    .await
+    .expect("the floor measurement")
+}
