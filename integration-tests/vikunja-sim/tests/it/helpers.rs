@@ -193,13 +193,17 @@ impl Receiver {
 
 /// Polls `cond` until it holds or [`WAIT`] passes.
 pub async fn eventually(cond: impl Fn() -> bool) -> bool {
-    tokio::time::timeout(WAIT, async {
-        while !cond() {
-            tokio::time::sleep(Duration::from_millis(5)).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut tick = tokio::time::interval(Duration::from_millis(5));
+    loop {
+        tick.tick().await;
+        if cond() {
+            return true;
         }
-    })
-    .await
-    .is_ok()
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+    }
 }
 
 /// Waits until the wall clock is in a later second than `t` (timestamps have 1 s resolution).
