@@ -121,3 +121,50 @@ async fn a_malformed_event_goes_to_the_dead_letter_subject_with_the_reason() {
     assert!(dead.reason.contains("decode"), "{}", dead.reason);
     sys.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_webhook_is_refused_with_413() {
+    let sys = system(&[], &["Home"]).await;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let body = vec![b' '; 2 << 20];
+    let res = reqwest::Client::new()
+        .post(format!("http://{}/webhook", sys.ingress))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    sys.shutdown().await.unwrap();
+}
+
+/// The ingress answers 200 only once JetStream stored the event: during a bus outage Vikunja's
+/// retries carry the change over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bus_outage_during_a_webhook_loses_nothing() {
+    let mut sys = system(&["laptop"], &["Home"]).await;
+    let home = project_id(&sys, "Home");
+    webhook_registered(&sys, home).await;
+    sys.nats.stop();
+    let t = sys.sim.create_task(home, "made while the bus was down");
+    let sim = sys.sim.clone();
+    vsync_harness::wait_for("a refused delivery", PROPAGATION, move || {
+        sim.deliveries()
+            .iter()
+            .any(|d| d.body.contains("made while the bus was down") && !d.succeeded())
+            .then_some(())
+    })
+    .await;
+    sys.nats.restart();
+    wait_task(sys.host("laptop"), "the task after the outage", move |v| {
+        v["vikunja_id"].as_f64() == Some(t.id as f64)
+    })
+    .await;
+    assert!(
+        sys.sim
+            .deliveries()
+            .iter()
+            .any(|d| d.body.contains("made while the bus was down") && d.succeeded()),
+        "a retry got through"
+    );
+    sys.shutdown().await.unwrap();
+}
