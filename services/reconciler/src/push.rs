@@ -3,8 +3,8 @@
 //! changes (a repeating task reopened with moved dates) reach every host.
 
 use vsync_bus::Cas;
-use vsync_model::{Change, VikunjaTask, merge, vikunja};
-use vsync_proto::{LabelWork, Origin, TaskState, TaskStatus};
+use vsync_model::{VikunjaTask, vikunja};
+use vsync_proto::{LabelWork, TaskState, TaskStatus};
 
 use crate::error::SyncError;
 use crate::sync::Reconciler;
@@ -142,24 +142,11 @@ impl Reconciler {
                         .await?;
                     let sent_view = vikunja::view(sent, &path, &self.tags, false);
                     let got_view = vikunja::view(got, &path, &self.tags, false);
-                    // Tags that are never synced are not Vikunja's to remove.
-                    let canonical_tags = state
-                        .fields
-                        .as_ref()
-                        .map(|f| f.tags.clone())
-                        .unwrap_or_default();
-                    let (mut base, mut new) = (sent_view.clone(), got_view.clone());
-                    base.tags = self.tags.with_unsynced(&base.tags, &canonical_tags);
-                    new.tags = self.tags.with_unsynced(&new.tags, &canonical_tags);
-                    let merged = merge(
+                    let merged = self.merge_vikunja(
                         &mut state,
-                        &Change {
-                            origin: Origin::Vikunja,
-                            host: "",
-                            at_us: got.updated_us().unwrap_or_else(vsync_model::dates::now_us),
-                            base: Some(&base),
-                            new: &new,
-                        },
+                        Some(&sent_view),
+                        &got_view,
+                        got.updated_us().unwrap_or_else(vsync_model::dates::now_us),
                     );
                     if merged.is_change() {
                         tracing::info!(uuid, changed = ?merged.changed, "Vikunja changed the task on write");

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use tokio::sync::Mutex;
 use vsync_bus::{Bus, Cas};
-use vsync_model::{Change, Side, TagMap, TwTask, VikunjaTask, fields, merge, tw, vikunja};
+use vsync_model::{Change, Merged, Side, TagMap, TwTask, VikunjaTask, fields, merge, tw, vikunja};
 use vsync_proto::{
     EventKind, Origin, TaskEvent, TaskFields, TaskState, TaskStatus, TaskwarriorChange,
     VikunjaChange,
@@ -173,7 +173,7 @@ impl Reconciler {
                     });
                 }
             }
-            let mut base = match &stored {
+            let base = match &stored {
                 Some(s) => Some(vikunja::view(
                     s,
                     &self.project_path(s.project_id()).await?,
@@ -182,27 +182,7 @@ impl Reconciler {
                 )),
                 None => None,
             };
-            // Tags that are never synced are not Vikunja's to remove.
-            let canonical_tags = state
-                .fields
-                .as_ref()
-                .map(|f| f.tags.clone())
-                .unwrap_or_default();
-            if let Some(b) = base.as_mut() {
-                b.tags = self.tags.with_unsynced(&b.tags, &canonical_tags);
-            }
-            let mut new = new.clone();
-            new.tags = self.tags.with_unsynced(&new.tags, &canonical_tags);
-            let merged = merge(
-                &mut state,
-                &Change {
-                    origin: Origin::Vikunja,
-                    host: "",
-                    at_us: ev.changed_at_us,
-                    base: base.as_ref(),
-                    new: &new,
-                },
-            );
+            let merged = self.merge_vikunja(&mut state, base.as_ref(), &new, ev.changed_at_us);
             let json_changed = !deleted && state.vikunja_json != ch.task_json;
             if !merged.is_change() && !json_changed && rev.is_some() {
                 return Ok(Applied {
@@ -403,6 +383,39 @@ impl Reconciler {
             }
         }
         Ok(out)
+    }
+
+    /// Merges Vikunja's view of a task (`base` before the change, `new` after) into `state`.
+    /// Tags that are never synced are kept from canonical state first: Vikunja cannot see them,
+    /// so it cannot have removed them.
+    pub(crate) fn merge_vikunja(
+        &self,
+        state: &mut TaskState,
+        base: Option<&TaskFields>,
+        new: &TaskFields,
+        at_us: i64,
+    ) -> Merged {
+        let canonical_tags = state
+            .fields
+            .as_ref()
+            .map(|f| f.tags.clone())
+            .unwrap_or_default();
+        let keep_unsynced = |view: &TaskFields| TaskFields {
+            tags: self.tags.with_unsynced(&view.tags, &canonical_tags),
+            ..view.clone()
+        };
+        let base = base.map(keep_unsynced);
+        let new = keep_unsynced(new);
+        merge(
+            state,
+            &Change {
+                origin: Origin::Vikunja,
+                host: "",
+                at_us,
+                base: base.as_ref(),
+                new: &new,
+            },
+        )
     }
 
     /// Whether Vikunja, as last seen (its task in the project at `current_path`), shows something
