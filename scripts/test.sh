@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
-echo "nats-server $(nats-server --version 2>&1 | awk '{print $2}'), task $(task _version 2>/dev/null || task --version)" >&2
+echo "nats-server $(nats-server --version 2>&1 | awk '{print $2}'), task $(TASKRC=/dev/null task _version 2>/dev/null || TASKRC=/dev/null task --version)" >&2
 exec cargo test --workspace --locked "$@"
