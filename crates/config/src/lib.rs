@@ -254,6 +254,15 @@ impl Config {
             .ok_or(ConfigError::Missing("vikunja.url"))?;
         Ok(format!("{}/api/v1", url.trim_end_matches('/')))
     }
+
+    /// The secret Vikunja signs webhooks with, when `vikunja.webhook_secret_file` is set.
+    pub fn webhook_secret(&self) -> Result<Option<SecretString>, ConfigError> {
+        self.vikunja
+            .webhook_secret_file
+            .as_deref()
+            .map(read_secret)
+            .transpose()
+    }
 }
 
 /// An environment value as TOML: numbers, booleans and arrays when they parse, else a string.

@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use vsync_bus::async_nats::jetstream::{AckKind, Message};
 use vsync_bus::{Bus, BusConfig};
-use vsync_config::{Config, read_secret};
+use vsync_config::Config;
 use vsync_proto::TaskEvent;
 use vsync_vikunja::VikunjaClient;
 
@@ -51,12 +51,7 @@ impl App {
         let metrics = vsync_telemetry::metrics::Metrics::default();
         describe(&metrics);
         let api = VikunjaClient::from_config(cfg)?.with_observer(metrics.api_observer());
-        let secret = cfg
-            .vikunja
-            .webhook_secret_file
-            .as_deref()
-            .map(read_secret)
-            .transpose()?;
+        let secret = cfg.webhook_secret()?;
         let mut tree = projects::ProjectTree::new(&cfg.vikunja.default_project);
         match api.projects().await {
             Ok(all) => tree.load(all),

@@ -19,7 +19,7 @@ use axum::routing::post;
 use tokio::net::TcpListener;
 use tracing::Instrument;
 use vsync_bus::Bus;
-use vsync_config::{Config, SecretString, read_secret};
+use vsync_config::{Config, SecretString};
 
 pub use event::{Classified, classify};
 pub use metrics::Metrics;
@@ -141,12 +141,7 @@ impl App {
     /// Connects to the bus, reads the secret and binds the listener.
     pub async fn build(cfg: &Config, bus_url: &str, name: &str) -> anyhow::Result<App> {
         let bus = Bus::connect(&vsync_bus::BusConfig::from_config(cfg, bus_url, name)).await?;
-        let secret = cfg
-            .vikunja
-            .webhook_secret_file
-            .as_deref()
-            .map(read_secret)
-            .transpose()?;
+        let secret = cfg.webhook_secret()?;
         let listener = TcpListener::bind(cfg.ingress.listen)
             .await
             .with_context(|| format!("cannot listen on {}", cfg.ingress.listen))?;
