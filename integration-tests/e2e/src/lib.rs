@@ -51,6 +51,32 @@ pub fn options(hosts: &[&str], projects: &[&str], sim: vikunja_sim::SimConfig) -
     }
 }
 
+/// `options` without the periodic listing, which would get in the way of counting API calls.
+pub fn quiet_options(hosts: &[&str], projects: &[&str]) -> Options {
+    trace_init();
+    let mut o = options(hosts, projects, vikunja_sim::SimConfig::default());
+    o.reconcile_interval = Duration::from_secs(3600);
+    o
+}
+
+/// Waits until every host shows a task satisfying `pred`; returns them in host order.
+pub async fn on_every_host(
+    sys: &System,
+    what: &str,
+    pred: impl Fn(&Value) -> bool + Clone + Send + Sync + 'static,
+) -> Vec<Value> {
+    let mut out = Vec::new();
+    for h in &sys.hosts {
+        out.push(wait_task(h, what, pred.clone()).await);
+    }
+    out
+}
+
+/// Matches the TW task that carries Vikunja id `id`.
+pub fn has_vid(id: i64) -> impl Fn(&Value) -> bool + Clone + Send + Sync + 'static {
+    move |t: &Value| t["vikunja_id"].as_f64() == Some(id as f64)
+}
+
 /// The hook program cargo built for this package's tests and benches (`e2e-hook`, from the
 /// hook's own source): `target/<profile>/e2e-hook`, next to `deps/` where the test runs.
 pub fn hook_bin() -> PathBuf {

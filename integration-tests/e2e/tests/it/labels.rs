@@ -2,7 +2,6 @@
 //! label sets written with the fewest calls, no echo, and the tag <-> title mapping.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use futures::StreamExt;
 use serde_json::Value;
@@ -12,10 +11,7 @@ use vsync_proto::HostApplied;
 
 /// Two hosts and "Home"; no periodic listing in the way of counting API calls.
 fn quiet() -> Options {
-    trace_init();
-    let mut o = options(&["laptop", "desk"], &["Home"], Default::default());
-    o.reconcile_interval = Duration::from_secs(3600);
-    o
+    quiet_options(&["laptop", "desk"], &["Home"])
 }
 
 async fn start(opts: Options) -> System {
@@ -76,23 +72,6 @@ async fn vikunja_task(
         sim.task(id).filter(|t| pred(t))
     })
     .await
-}
-
-/// Waits until every host shows a task satisfying `pred`; returns them in host order.
-async fn on_every_host(
-    sys: &System,
-    what: &str,
-    pred: impl Fn(&Value) -> bool + Clone + Send + Sync + 'static,
-) -> Vec<Value> {
-    let mut out = Vec::new();
-    for h in &sys.hosts {
-        out.push(wait_task(h, what, pred.clone()).await);
-    }
-    out
-}
-
-fn has_vid(id: i64) -> impl Fn(&Value) -> bool + Clone + Send + Sync + 'static {
-    move |t: &Value| t["vikunja_id"].as_f64() == Some(id as f64)
 }
 
 /// A task made in Vikunja that reached every host; returns its uuid.

@@ -5,13 +5,6 @@ use std::time::Duration;
 use vsync_bus::control::ReconcileRequest;
 use vsync_e2e::*;
 
-fn quiet(hosts: &[&str], projects: &[&str]) -> Options {
-    trace_init();
-    let mut o = options(hosts, projects, Default::default());
-    o.reconcile_interval = Duration::from_secs(3600);
-    o
-}
-
 async fn bus(sys: &System) -> vsync_bus::Bus {
     vsync_bus::Bus::connect(&vsync_bus::BusConfig {
         url: sys.bus_url(),
@@ -39,7 +32,7 @@ async fn reconcile(sys: &System, full: bool) -> reconciler::ReconcileReply {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_webhook_is_healed_by_the_next_reconcile() {
-    let sys = System::start(quiet(&["laptop", "desk"], &["Home"]))
+    let sys = System::start(quiet_options(&["laptop", "desk"], &["Home"]))
         .await
         .unwrap();
     let home = project_id(&sys, "Home");
@@ -64,7 +57,7 @@ async fn a_dropped_webhook_is_healed_by_the_next_reconcile() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_periodic_delta_poll_heals_a_dropped_webhook_by_itself() {
-    let mut o = quiet(&["laptop"], &["Home"]);
+    let mut o = quiet_options(&["laptop"], &["Home"]);
     o.reconcile_interval = Duration::from_secs(1);
     let sys = System::start(o).await.unwrap();
     let home = project_id(&sys, "Home");
@@ -80,7 +73,7 @@ async fn the_periodic_delta_poll_heals_a_dropped_webhook_by_itself() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_deleted_without_a_webhook_is_deleted_on_both_hosts_by_the_next_full_listing() {
-    let sys = System::start(quiet(&["laptop", "desk"], &["Home"]))
+    let sys = System::start(quiet_options(&["laptop", "desk"], &["Home"]))
         .await
         .unwrap();
     let home = project_id(&sys, "Home");
@@ -115,7 +108,7 @@ async fn a_task_deleted_without_a_webhook_is_deleted_on_both_hosts_by_the_next_f
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hooks_off_edit_reaches_vikunja_and_the_other_host_by_the_next_reconcile() {
-    let sys = System::start(quiet(&["laptop", "desk"], &["Home"]))
+    let sys = System::start(quiet_options(&["laptop", "desk"], &["Home"]))
         .await
         .unwrap();
     let home = project_id(&sys, "Home");
@@ -158,7 +151,7 @@ async fn a_hooks_off_edit_reaches_vikunja_and_the_other_host_by_the_next_reconci
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adopting_shared_tasks_creates_no_duplicates_and_reports_ambiguity() {
-    let mut o = quiet(&["laptop", "desk"], &["Home", "Work"]);
+    let mut o = quiet_options(&["laptop", "desk"], &["Home", "Work"]);
     for i in 0..50 {
         let project = if i % 2 == 0 { "Home" } else { "Work" };
         let title = format!("shared {i:02}");
@@ -263,7 +256,7 @@ async fn adopting_shared_tasks_creates_no_duplicates_and_reports_ambiguity() {
 async fn a_no_op_reconcile_lists_once_exports_once_per_host_and_writes_nothing() {
     let projects: Vec<String> = (0..10).map(|p| format!("P{p}")).collect();
     let refs: Vec<&str> = projects.iter().map(String::as_str).collect();
-    let mut o = quiet(&["laptop", "desk"], &refs);
+    let mut o = quiet_options(&["laptop", "desk"], &refs);
     for p in &projects {
         for i in 0..100 {
             o.vikunja_tasks.push((p.clone(), format!("{p} task {i}")));
@@ -324,7 +317,9 @@ async fn a_no_op_reconcile_lists_once_exports_once_per_host_and_writes_nothing()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repair_rebuilds_lost_correlations() {
-    let sys = System::start(quiet(&["laptop"], &["Home"])).await.unwrap();
+    let sys = System::start(quiet_options(&["laptop"], &["Home"]))
+        .await
+        .unwrap();
     let home = project_id(&sys, "Home");
     webhook_registered(&sys, home).await;
     let t = sys.sim.create_task(home, "correlated");

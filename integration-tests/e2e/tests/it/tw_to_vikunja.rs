@@ -5,13 +5,6 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use vsync_e2e::*;
 
-fn quiet(hosts: &[&str], projects: &[&str]) -> Options {
-    trace_init();
-    let mut o = options(hosts, projects, Default::default());
-    o.reconcile_interval = Duration::from_secs(3600);
-    o
-}
-
 /// A TW command, what Vikunja then shows, what the other host then shows.
 type Step = (
     Vec<&'static str>,
@@ -43,7 +36,7 @@ fn writes(sys: &System) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_taskwarrior_change_reaches_vikunja_in_one_call_and_the_other_host() {
-    let sys = System::start(quiet(&["laptop", "desk"], &["Home"]))
+    let sys = System::start(quiet_options(&["laptop", "desk"], &["Home"]))
         .await
         .unwrap();
     webhook_registered(&sys, project_id(&sys, "Home")).await;

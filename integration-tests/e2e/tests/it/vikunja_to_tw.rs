@@ -4,39 +4,17 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use futures::StreamExt;
-use serde_json::{Value, json};
+use serde_json::json;
 use vsync_e2e::*;
 use vsync_proto::HostApplied;
-
-fn quiet_options() -> Options {
-    let mut o = options(&["laptop", "desk"], &["Home", "Work"], Default::default());
-    // No periodic listing in the way of counting API calls.
-    o.reconcile_interval = Duration::from_secs(3600);
-    o
-}
-
-async fn task_on_both(
-    sys: &System,
-    what: &str,
-    pred: impl Fn(&Value) -> bool + Clone + Send + Sync + 'static,
-) -> Vec<Value> {
-    let mut out = Vec::new();
-    for h in &sys.hosts {
-        out.push(wait_task(h, what, pred.clone()).await);
-    }
-    out
-}
-
-fn has_vid(id: i64) -> impl Fn(&Value) -> bool + Clone + Send + Sync + 'static {
-    move |t: &Value| t["vikunja_id"].as_f64() == Some(id as f64)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_mapped_field_reaches_both_hosts_with_zero_api_calls_and_local_attributes_survive() {
     trace_init();
-    let sys = vikunja_sync::demo::System::start(quiet_options())
-        .await
-        .unwrap();
+    let sys =
+        vikunja_sync::demo::System::start(quiet_options(&["laptop", "desk"], &["Home", "Work"]))
+            .await
+            .unwrap();
     let home = project_id(&sys, "Home");
     let work = project_id(&sys, "Work");
     webhook_registered(&sys, home).await;
@@ -45,7 +23,7 @@ async fn every_mapped_field_reaches_both_hosts_with_zero_api_calls_and_local_att
 
     let t = sys.sim.create_task(home, "Plan trip");
     let id = t.id;
-    let both = task_on_both(&sys, "the task", has_vid(id)).await;
+    let both = on_every_host(&sys, "the task", has_vid(id)).await;
     let uuid = s(&both[0], "uuid").to_string();
     assert_eq!(s(&both[1], "uuid"), uuid, "one uuid on every host");
 
@@ -63,7 +41,7 @@ async fn every_mapped_field_reaches_both_hosts_with_zero_api_calls_and_local_att
         t.start_date = start;
         t.priority = 2;
     });
-    let both = task_on_both(&sys, "the edited fields", |t| {
+    let both = on_every_host(&sys, "the edited fields", |t| {
         s(t, "description") == "Plan summer trip"
     })
     .await;
@@ -88,34 +66,34 @@ async fn every_mapped_field_reaches_both_hosts_with_zero_api_calls_and_local_att
 
     // priority 5 ("do now") shows as H in Taskwarrior
     sys.sim.update_task(id, |t| t.priority = 5);
-    task_on_both(&sys, "priority H", |t| {
+    on_every_host(&sys, "priority H", |t| {
         s(t, "description") == "Plan summer trip" && s(t, "priority") == "H"
     })
     .await;
 
     // done, then undone
     sys.sim.update_task(id, |t| t.done = true);
-    let done = task_on_both(&sys, "completed", |t| {
+    let done = on_every_host(&sys, "completed", |t| {
         s(t, "description") == "Plan summer trip" && s(t, "status") == "completed"
     })
     .await;
     assert!(!s(&done[0], "end").is_empty());
     sys.sim.update_task(id, |t| t.done = false);
-    task_on_both(&sys, "pending again", |t| {
+    on_every_host(&sys, "pending again", |t| {
         s(t, "description") == "Plan summer trip" && s(t, "status") == "pending"
     })
     .await;
 
     // moved to another project
     sys.sim.update_task(id, |t| t.project_id = work);
-    task_on_both(&sys, "moved", |t| {
+    on_every_host(&sys, "moved", |t| {
         s(t, "description") == "Plan summer trip" && s(t, "project") == "Work"
     })
     .await;
 
     // deleted
     assert!(sys.sim.delete_task(id));
-    let gone = task_on_both(&sys, "deleted", |t| {
+    let gone = on_every_host(&sys, "deleted", |t| {
         s(t, "description") == "Plan summer trip" && s(t, "status") == "deleted"
     })
     .await;
@@ -143,9 +121,9 @@ async fn a_repeating_task_marked_done_arrives_as_moved_dates() {
         .sim
         .create_task_with(home, json!({"title": "Water plants", "due_date": "2027-03-01T09:00:00Z", "repeat_after": 86400}))
         .unwrap();
-    task_on_both(&sys, "the repeating task", has_vid(t.id)).await;
+    on_every_host(&sys, "the repeating task", has_vid(t.id)).await;
     sys.sim.update_task(t.id, |t| t.done = true);
-    for t in task_on_both(&sys, "the next due date", |t| {
+    for t in on_every_host(&sys, "the next due date", |t| {
         s(t, "due") == "20270302T090000Z"
     })
     .await
@@ -166,11 +144,11 @@ async fn a_deleted_project_deletes_its_tasks_on_both_hosts() {
     webhook_registered(&sys, old).await;
     let a = sys.sim.create_task(old, "old one");
     let b = sys.sim.create_task(old, "old two");
-    task_on_both(&sys, "task a", has_vid(a.id)).await;
-    task_on_both(&sys, "task b", has_vid(b.id)).await;
+    on_every_host(&sys, "task a", has_vid(a.id)).await;
+    on_every_host(&sys, "task b", has_vid(b.id)).await;
     assert!(sys.sim.delete_project(old));
     for id in [a.id, b.id] {
-        task_on_both(&sys, "deleted", move |t| {
+        on_every_host(&sys, "deleted", move |t| {
             t["vikunja_id"].as_f64() == Some(id as f64) && s(t, "status") == "deleted"
         })
         .await;
@@ -184,7 +162,7 @@ async fn the_same_webhook_three_times_is_one_change() {
     let home = project_id(&sys, "Home");
     webhook_registered(&sys, home).await;
     let t = sys.sim.create_task(home, "once");
-    task_on_both(&sys, "the task", has_vid(t.id)).await;
+    on_every_host(&sys, "the task", has_vid(t.id)).await;
     assert!(sys.sim.wait_deliveries_idle(PROPAGATION).await);
 
     let mut notices = sys.applied_notices().await.unwrap();
@@ -204,7 +182,7 @@ async fn the_same_webhook_three_times_is_one_change() {
 
     sys.sim.set_duplicate_deliveries(3);
     sys.sim.update_task(t.id, |t| t.title = "once more".into());
-    task_on_both(&sys, "the change", |t| s(t, "description") == "once more").await;
+    on_every_host(&sys, "the change", |t| s(t, "description") == "once more").await;
     assert!(sys.sim.wait_deliveries_idle(PROPAGATION).await);
     let sent = sys
         .sim
@@ -226,7 +204,7 @@ async fn the_same_webhook_three_times_is_one_change() {
     // Each host applied it once (nothing else arrives within the wait for a marker change).
     sys.sim.set_duplicate_deliveries(1);
     sys.sim.update_task(t.id, |t| t.title = "marker".into());
-    task_on_both(&sys, "the marker", |t| s(t, "description") == "marker").await;
+    on_every_host(&sys, "the marker", |t| s(t, "description") == "marker").await;
     // Per host: each canonical version applied at most once, and at most the two changes (a
     // batch may coalesce both into one apply).
     let mut per_host: HashMap<String, Vec<u64>> = HashMap::new();
@@ -257,7 +235,7 @@ async fn a_host_that_was_stopped_gets_exactly_what_it_missed() {
         .collect();
     let untouched = sys.sim.create_task(home, "untouched").id;
     for id in ids.iter().chain([&untouched]) {
-        task_on_both(&sys, "the task", has_vid(*id)).await;
+        on_every_host(&sys, "the task", has_vid(*id)).await;
     }
     sys.stop_host("desk").await.unwrap();
     for round in 0..4 {
