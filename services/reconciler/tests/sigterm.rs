@@ -1,20 +1,16 @@
 //! The binary as systemd runs it: ready notification, then a clean stop on SIGTERM.
 #![allow(clippy::unwrap_used)]
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use vsync_harness::{NatsServer, ServiceProcess};
 
-#[tokio::test(flavor = "multi_thread")]
-async fn it_says_ready_and_stops_cleanly_on_sigterm() {
-    let nats = NatsServer::start();
-    let sim = vikunja_sim::Simulator::start(Default::default())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let token = dir.path().join("token");
+/// The reconciler's config for this bus and simulator, with the token in a file beside it.
+fn write_config(dir: &Path, nats: &NatsServer, sim: &vikunja_sim::Simulator) -> PathBuf {
+    let token = dir.join("token");
     std::fs::write(&token, sim.token()).unwrap();
-    let config = dir.path().join("config.toml");
+    let config = dir.join("config.toml");
     std::fs::write(
         &config,
         format!(
@@ -25,6 +21,17 @@ async fn it_says_ready_and_stops_cleanly_on_sigterm() {
         ),
     )
     .unwrap();
+    config
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn it_says_ready_and_stops_cleanly_on_sigterm() {
+    let nats = NatsServer::start();
+    let sim = vikunja_sim::Simulator::start(Default::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &nats, &sim);
     let status = tokio::task::spawn_blocking(move || {
         let p = ServiceProcess::start(
             env!("CARGO_BIN_EXE_reconciler").as_ref(),
@@ -50,20 +57,8 @@ async fn without_an_otlp_endpoint_no_connection_is_attempted() {
     collector.set_nonblocking(true).unwrap();
     let endpoint = format!("http://{}", collector.local_addr().unwrap());
     let dir = tempfile::tempdir().unwrap();
-    let token = dir.path().join("token");
-    std::fs::write(&token, sim.token()).unwrap();
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[bus]\nurl = \"{}\"\n[vikunja]\nurl = \"{}\"\ntoken_file = \"{}\"\n",
-            nats.url(),
-            sim.base_url(),
-            token.display()
-        ),
-    )
-    .unwrap();
-    let home = sim.create_project("Home", 0);
+    let config = write_config(dir.path(), &nats, &sim);
+    sim.create_project("Home", 0);
     let status = tokio::task::spawn_blocking(move || {
         let env = [
             ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
@@ -81,7 +76,6 @@ async fn without_an_otlp_endpoint_no_connection_is_attempted() {
     .await
     .unwrap();
     assert!(status.success(), "{status}");
-    let _ = home;
     assert!(
         collector.accept().is_err(),
         "the reconciler connected to an OTLP endpoint nobody configured"
