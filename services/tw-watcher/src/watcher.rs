@@ -234,14 +234,7 @@ impl App {
 
 impl Watcher {
     async fn on_hook(&mut self, m: HookMessage) {
-        let own: Vec<String> = m
-            .tasks
-            .iter()
-            .filter_map(|t| t.get("uuid").and_then(serde_json::Value::as_str))
-            .map(str::to_string)
-            .chain(m.removed.iter().cloned())
-            .collect();
-        self.verify_overlapping(m.at_us, &own).await;
+        self.verify_overlapping(&m).await;
         if self.backlog {
             self.spool_message(&m);
             return;
@@ -295,13 +288,15 @@ impl Watcher {
             .retain(|w| w.at.elapsed() < CONTENTION_WINDOW);
         let pending = std::mem::take(&mut self.reapply);
         for (uuid, (after_us, since)) in pending {
-            let merged = match self.bus.load_state(&uuid).await {
-                Ok(Some((s, _))) => s
-                    .host_seen_us
-                    .get(&self.host)
-                    .is_some_and(|t| *t >= after_us),
-                _ => false,
-            };
+            // 0: no change of ours to wait for (our import was overwritten).
+            let merged = after_us == 0
+                || match self.bus.load_state(&uuid).await {
+                    Ok(Some((s, _))) => s
+                        .host_seen_us
+                        .get(&self.host)
+                        .is_some_and(|t| *t >= after_us),
+                    _ => false,
+                };
             if merged || since.elapsed() > REAPPLY_PATIENCE {
                 self.reapply_one(&uuid).await;
             } else {
@@ -568,23 +563,69 @@ impl Watcher {
         true
     }
 
-    /// A local command finished at `at_us`: if it may have overlapped one of our imports, one of
-    /// the two writes may be lost (Taskwarrior 2.6 rewrites the whole file), so re-export the
-    /// other tasks we imported then and re-apply what is gone. The command's own tasks are left to
-    /// its hook message (see `base_for`).
-    async fn verify_overlapping(&mut self, at_us: i64, own: &[String]) {
+    /// A local command finished at `m.at_us`: if it may have overlapped one of our imports, one
+    /// of the two writes may be lost (Taskwarrior 2.6 rewrites the whole file). Re-export the
+    /// other tasks we imported then and re-apply what is gone; the command's own tasks are
+    /// published from its hook message (see `base_for`), and re-applied from canonical state
+    /// once it has merged them if our import wiped them from the file.
+    async fn verify_overlapping(&mut self, m: &HookMessage) {
         let (overlapping, rest): (Vec<ImportWindow>, Vec<ImportWindow>) =
             std::mem::take(&mut self.recent_imports)
                 .into_iter()
-                .partition(|w| at_us >= w.started_us && at_us <= w.ended_us + OVERLAP_SLACK_US);
+                .partition(|w| m.at_us >= w.started_us && m.at_us <= w.ended_us + OVERLAP_SLACK_US);
         self.recent_imports = rest;
-        let tasks: Vec<TwTask> = overlapping
-            .into_iter()
-            .flat_map(|w| w.tasks)
-            .filter(|t| !own.iter().any(|u| u == t.uuid()))
+        if overlapping.is_empty() {
+            return;
+        }
+        let own: Vec<TwTask> = m
+            .tasks
+            .iter()
+            .filter_map(|v| TwTask::from_value(v.clone()).ok())
+            .filter(|t| !t.is_template())
             .collect();
-        if !tasks.is_empty() {
-            self.verify(&tasks).await;
+        let is_own = |uuid: &str| {
+            own.iter().any(|t| t.uuid() == uuid) || m.removed.iter().any(|u| u == uuid)
+        };
+        // The last version we imported of each task is the one the file should show.
+        let mut last: HashMap<String, TwTask> = HashMap::new();
+        for t in overlapping.into_iter().flat_map(|w| w.tasks) {
+            if !is_own(t.uuid()) {
+                last.insert(t.uuid().to_string(), t);
+            }
+        }
+        let ours: Vec<TwTask> = last.into_values().collect();
+        if !ours.is_empty() {
+            self.verify(&ours).await;
+        }
+        if !own.is_empty() {
+            self.verify_own(&own, m.at_us).await;
+        }
+    }
+
+    /// The user's command wrote `reported` (its hook says so); if the file shows the state from
+    /// before the command instead, our concurrent import overwrote it: show canonical state again
+    /// once it has this change. (A file showing something else, e.g. what another hook of the
+    /// user's added on TW 3, is left alone.)
+    async fn verify_own(&mut self, reported: &[TwTask], at_us: i64) {
+        let uuids: Vec<&str> = reported.iter().map(TwTask::uuid).collect();
+        let exported = match self.tw.export_uuids(&uuids).await {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot verify a local command");
+                return;
+            }
+        };
+        for t in reported {
+            let now = exported.iter().find(|e| e.uuid() == t.uuid()).map(tw::view);
+            let before = self.mirror.get(t.uuid()).map(tw::view);
+            if now != Some(tw::view(t)) && now == before {
+                tracing::warn!(
+                    uuid = t.uuid(),
+                    "local change overwritten by our concurrent import; re-applying"
+                );
+                self.reapply
+                    .insert(t.uuid().to_string(), (at_us, Instant::now()));
+            }
         }
     }
 
@@ -662,8 +703,10 @@ impl Watcher {
                     uuid = t.uuid(),
                     "import overwritten by a concurrent command; re-applying"
                 );
+                // A pending wait for a local change of this task stays: it re-applies too.
                 self.reapply
-                    .insert(t.uuid().to_string(), (0, Instant::now()));
+                    .entry(t.uuid().to_string())
+                    .or_insert((0, Instant::now()));
             }
         }
     }

@@ -406,6 +406,56 @@ async fn hook_install_says_what_it_did_and_uninstall_removes_only_ours() {
     );
 }
 
+/// The other half of the race, made deterministic: a user command ran while one of our imports
+/// did, its hook reported the change, but our import rewrote the file from a read taken before
+/// it (Taskwarrior 2.6). The change must reach Vikunja and come back into the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_change_our_import_overwrote_is_restored() {
+    let sys = system(&["laptop"], &["Home"]).await;
+    let home = project_id(&sys, "Home");
+    webhook_registered(&sys, home).await;
+    let laptop = sys.host("laptop");
+    let local = laptop.add(&["mine", "project:Home"]);
+    vikunja_task(&sys, "mine", |t| t.title == "mine").await;
+    let remote = sys.sim.create_task(home, "theirs");
+    wait_task(laptop, "theirs", |t| s(t, "description") == "theirs").await;
+    let started_us = vikunja_sync_hook::now_us();
+    sys.sim
+        .update_task(remote.id, |t| t.title = "theirs renamed".into());
+    wait_task(laptop, "the rename", |t| {
+        s(t, "description") == "theirs renamed"
+    })
+    .await;
+    // What the user's `modify` wrote and its hook reported; the file no longer has it.
+    let mut changed = laptop.get(&local).expect("mine on laptop");
+    changed["priority"] = json!("H");
+    changed["modified"] = json!(vsync_model::dates::format_tw(
+        vikunja_sync_hook::now_us() / 1_000_000,
+    ));
+    let mut message = vikunja_sync_hook::HookMessage::new(
+        vikunja_sync_hook::HookEvent::Exit,
+        "modify",
+        vec![changed],
+        vec![],
+    );
+    message.started_us = Some(started_us);
+    vikunja_sync_hook::handover::send_to_watcher(
+        &message.to_line(),
+        &vikunja_sync_hook::socket_path(&laptop.data_dir()),
+        Duration::from_secs(5),
+    )
+    .expect("the watcher takes the message");
+    vikunja_task(&sys, "the user's priority", |t| {
+        t.title == "mine" && t.priority == 3
+    })
+    .await;
+    wait_task(laptop, "the user's priority back in the file", |t| {
+        s(t, "description") == "mine" && s(t, "priority") == "H"
+    })
+    .await;
+    sys.shutdown().await.unwrap();
+}
+
 /// Taskwarrior 2.6 loses one of two concurrent writes (it rewrites the whole file): user
 /// commands racing our imports must still end with every change everywhere.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
