@@ -5,5 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
-cargo build --release --locked -q -p vikunja-sync -p vikunja-sync-hook
+cargo build --release --locked -q -p vikunja-sync
+cargo -q build-hook
 exec target/release/vikunja-sync demo "$@"

@@ -23,7 +23,7 @@
 //!    sync's own work does not overlap it. Interleaved with them, to show where the time goes:
 //!    `task modify` with `/bin/true` as its on-exit hook (what any hook at all costs), the hook
 //!    program alone (spawned as Taskwarrior would, handing over a probe task that never
-//!    changes, so the watcher has no sync work), the socket exchange alone (the hook's own
+//!    changes, so the watcher has no sync work), the socket hand-over alone (the hook's own
 //!    `send_to_watcher`, called in this process) and the spawn floor (`/bin/true`).
 //! 4. Each service's resident memory at the end.
 //!
@@ -472,7 +472,8 @@ async fn run() {
     let noop = format!("rc.hooks.location={}", noop_hooks.display());
     // The hook program alone, spawned directly as Taskwarrior would at exit, handing the task
     // as it is (no change, so no Vikunja call) to the running tw-watcher.
-    let hook_bin = vsync_e2e::procs::bin_dir().join("e2e-hook");
+    let hook_bin = vsync_e2e::procs::hook_program();
+    println!("hook program: {}", hook_bin.display());
     // Both hand over the probe task as it is, so the watcher sees no change (no sync work).
     let probe_json = laptop.get(&probe_task.uuid).unwrap();
     let hook_input = format!("{probe_json}\n");
@@ -544,12 +545,8 @@ async fn run() {
                     let (line, socket) = (hook_line.clone(), socket.clone());
                     tokio::task::spawn_blocking(move || {
                         let t0 = Instant::now();
-                        vikunja_sync_hook::handover::send_to_watcher(
-                            &line,
-                            &socket,
-                            vikunja_sync_hook::HANDOVER_BUDGET,
-                        )
-                        .expect("the watcher answers ok");
+                        vikunja_sync_hook::handover::send_to_watcher(&line, &socket)
+                            .expect("the watcher's socket takes it");
                         ms(t0.elapsed())
                     })
                     .await
@@ -718,7 +715,7 @@ async fn run() {
         (SPAWN, "spawn floor (`/bin/true`)"),
         (
             EXCHANGE,
-            "socket exchange alone (the hook's `send_to_watcher`, in the bench process)",
+            "socket hand-over alone (the hook's `send_to_watcher`, in the bench process)",
         ),
     ] {
         let s = &samples[v];

@@ -27,6 +27,15 @@ pub fn bin_dir() -> PathBuf {
         .to_path_buf()
 }
 
+/// The hook program the hosts run: `$VSYNC_HOOK_BIN` (scripts/bench.sh sets the statically
+/// linked build users install, `cargo build-hook`), else `e2e-hook` from this build.
+pub fn hook_program() -> PathBuf {
+    match std::env::var_os("VSYNC_HOOK_BIN") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => bin("e2e-hook"),
+    }
+}
+
 fn bin(name: &str) -> PathBuf {
     let p = bin_dir().join(name);
     assert!(
@@ -133,7 +142,7 @@ impl ProcSystem {
             host.configure("uda.estimate.type=duration");
             vikunja_sync_hook::install_events(
                 &host.hooks_dir(),
-                &bin("e2e-hook"),
+                &hook_program(),
                 &[vikunja_sync_hook::HookKind::Exit],
             )
             .expect("install the hook");

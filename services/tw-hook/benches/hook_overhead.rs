@@ -1,6 +1,7 @@
 //! What the hook costs the user: `task <id> modify` wall time, p50 over many runs, without
-//! our hooks and with several sets of them, interleaved in one run against a listener that
-//! answers `ok` at once (the watcher's fast path). Also the bare hook process, spawned
+//! our hooks and with several sets of them, and with `/bin/true` as the on-exit hook (what any
+//! hook costs), interleaved in one run against a listener that reads each datagram at once
+//! (the watcher's fast path). Also the bare hook process, spawned
 //! directly. Run: `cargo bench -p vikunja-sync-hook --bench hook_overhead`
 //! (`BENCH_RUNS=N` changes the runs per variant, default 150).
 #![allow(clippy::unwrap_used)]
@@ -64,6 +65,27 @@ fn main() {
             }
         })
         .collect();
+    // What any on-exit hook costs: Taskwarrior running `/bin/true` as one.
+    let noop_dir = tw.dir.path().join("hooks-noop");
+    std::fs::create_dir_all(&noop_dir).unwrap();
+    std::os::unix::fs::symlink("/bin/true", noop_dir.join("on-exit.noop")).unwrap();
+    variants.push(Variant {
+        name: "on-exit /bin/true (any hook)",
+        hooks_dir: noop_dir,
+        samples: Vec::with_capacity(runs),
+    });
+    // VSYNC_HOOK_BIN: the hook as users install it (`cargo build-hook`: statically linked);
+    // this bench's own build of it is dynamic.
+    if let Some(bin) = std::env::var_os("VSYNC_HOOK_BIN") {
+        let dir = tw.dir.path().join("hooks-static");
+        std::fs::create_dir_all(&dir).unwrap();
+        install_events(&dir, std::path::Path::new(&bin), &[HookKind::Exit]).unwrap();
+        variants.push(Variant {
+            name: "on-exit only, VSYNC_HOOK_BIN",
+            hooks_dir: dir,
+            samples: Vec::with_capacity(runs),
+        });
+    }
 
     let mut n = 0usize;
     let mut run_once = |v: &Variant| -> Duration {
@@ -138,7 +160,7 @@ fn main() {
             "modify",
         ),
         (
-            "hook on-exit (socket ok)",
+            "hook on-exit (hand-over)",
             [&task[..], b"\n"].concat(),
             "modify",
         ),

@@ -4,8 +4,8 @@
 //! The binary (`vikunja-sync-hook`) is linked into `<data>/hooks/` as `on-add.vikunja-sync`,
 //! `on-modify.vikunja-sync` and `on-exit.vikunja-sync` and picks its event from its own file
 //! name. It echoes what Taskwarrior expects on stdout, hands the changed tasks to tw-watcher as
-//! one JSON line over a Unix socket ([`handover`]), and falls back to a spool file ([`spool`])
-//! when the watcher does not answer in time. It never fails the user's command because of the
+//! one JSON datagram on a Unix socket ([`handover`]), and falls back to a spool file ([`spool`])
+//! when the socket does not take it. It never fails the user's command because of the
 //! sync, and it does no network I/O.
 //!
 //! This crate is std + serde only so the hook starts in about a millisecond; the watcher uses
@@ -18,7 +18,7 @@ pub mod message;
 pub mod paths;
 pub mod spool;
 
-pub use handover::{HANDOVER_BUDGET, HandOver, hand_over};
+pub use handover::{HandOver, MAX_DATAGRAM, hand_over};
 pub use hook::{HookKind, run};
 pub use install::{
     DEFAULT_EVENTS, HOOK_SUFFIX, InstallAction, InstallReport, install, install_events,

@@ -1,48 +1,46 @@
-//! Hook intake: the Unix socket the Taskwarrior hook hands its messages to, and the spool it
-//! falls back to while we are not listening.
+//! Hook intake: the Unix datagram socket the Taskwarrior hook hands its messages to.
 //!
-//! Protocol (docs/ARCHITECTURE.md §3): one connection carries one JSON line, a
-//! [`HookMessage`]; we answer `ok\n` once the message is handed on (we "hold" it), `err\n`
-//! when it is malformed or cannot be handed on. Without `ok` the hook spools the line, so
-//! answering `err` is always safe; duplicates are harmless downstream.
+//! Protocol (docs/ARCHITECTURE.md §3): one datagram is one [`HookMessage`] as JSON; an empty
+//! datagram means "the hook spooled something" (the socket refused a message, or it was too
+//! big for one datagram). Nothing is answered: the hook never waits. While we do not read, the
+//! kernel queue fills and the hook spools, so backpressure costs the user nothing.
 
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{UnixListener, UnixStream};
+use tokio::net::UnixDatagram;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 use vikunja_sync_hook::HookMessage;
 
-/// Longest message line accepted (an `import` of many tasks gives long on-exit lines).
-pub const MAX_LINE_BYTES: usize = 4 * 1024 * 1024;
-/// How long a connection may take to deliver its line.
-const READ_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long shutdown waits for connections still being handled.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
-/// How long `bind` waits when probing an existing socket file for a live watcher.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Receive buffer: room for the largest datagram the hook sends, with margin to spot longer ones.
+const RECV_BUFFER: usize = vikunja_sync_hook::MAX_DATAGRAM + 64 * 1024;
 
-/// The bound hook socket plus the spool path that goes with it.
+/// What the hook told us.
+#[derive(Debug, PartialEq)]
+pub enum FromHook {
+    /// A change, as the hook saw it.
+    Message(HookMessage),
+    /// The hook wrote to the spool: drain it.
+    Spooled,
+}
+
+/// The bound hook socket.
 #[derive(Debug)]
 pub struct Intake {
-    listener: UnixListener,
-    socket: PathBuf,
-    spool: PathBuf,
+    socket: UnixDatagram,
+    path: PathBuf,
     /// (dev, ino) of the socket file we created, so we only ever remove our own.
     socket_id: (u64, u64),
 }
 
 impl Intake {
-    /// Binds the hook socket at `socket`: creates its directory (mode 0700) if missing,
-    /// removes a stale socket file left by a dead watcher, and refuses (`AddrInUse`) when a
-    /// live watcher still answers there. A non-socket file at the path is never removed.
-    pub async fn bind(socket: &Path, spool: &Path) -> io::Result<Intake> {
-        if let Some(dir) = socket.parent().filter(|d| !d.as_os_str().is_empty())
+    /// Binds the hook socket at `path`: creates its directory (mode 0700) if missing, removes
+    /// a stale socket file left by a dead watcher, and refuses (`AddrInUse`) when a live
+    /// watcher still receives there. A non-socket file at the path is never removed.
+    pub fn bind(path: &Path) -> io::Result<Intake> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
             && !dir.is_dir()
         {
             std::fs::DirBuilder::new()
@@ -50,172 +48,116 @@ impl Intake {
                 .mode(0o700)
                 .create(dir)?;
         }
-        remove_stale_socket(socket).await?;
-        let listener = UnixListener::bind(socket)?;
-        std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))?;
-        let meta = std::fs::symlink_metadata(socket)?;
-        info!(socket = %socket.display(), "hook intake listening");
+        remove_stale_socket(path)?;
+        let socket = UnixDatagram::bind(path)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        let meta = std::fs::symlink_metadata(path)?;
+        info!(socket = %path.display(), "hook intake listening");
         Ok(Intake {
-            listener,
-            socket: socket.to_path_buf(),
-            spool: spool.to_path_buf(),
+            socket,
+            path: path.to_path_buf(),
             socket_id: (meta.dev(), meta.ino()),
         })
     }
 
-    /// The socket path.
-    pub fn socket_path(&self) -> &Path {
-        &self.socket
-    }
-
-    /// The spool path.
-    pub fn spool_path(&self) -> &Path {
-        &self.spool
-    }
-
-    /// Takes everything the hook spooled while we were away, oldest first (see
-    /// [`vikunja_sync_hook::drain_spool_report`]); malformed lines are logged and skipped.
-    pub fn drain_spool(&self) -> io::Result<Vec<HookMessage>> {
-        let drained = vikunja_sync_hook::drain_spool_report(&self.spool)?;
-        for bad in &drained.malformed {
-            warn!(
-                file = %bad.file.display(),
-                line = bad.line_no,
-                error = %bad.error,
-                excerpt = %bad.excerpt,
-                "skipped malformed spool line"
-            );
-        }
-        if !drained.messages.is_empty() {
-            info!(count = drained.messages.len(), "drained hook spool");
-        }
-        Ok(drained.messages)
-    }
-
-    /// Accepts hook connections until `shutdown` is cancelled, forwarding each message to
-    /// `tx` before answering `ok`. On cancel it stops accepting, removes the socket file and
-    /// gives in-flight connections a short grace period (those not done answer `err`, so
-    /// their hooks spool).
-    pub async fn run(self, tx: mpsc::Sender<HookMessage>, shutdown: CancellationToken) {
+    /// Receives hook datagrams until `shutdown` is cancelled, forwarding each to `tx`. On
+    /// cancel it removes the socket file, then forwards what was already queued in it (or, with
+    /// the receiver full or gone, spools it to `spool`, which the next start drains).
+    pub async fn run(
+        self,
+        tx: mpsc::Sender<FromHook>,
+        spool: PathBuf,
+        shutdown: CancellationToken,
+    ) {
         let Intake {
-            listener,
             socket,
+            path,
             socket_id,
-            ..
         } = self;
-        let tracker = TaskTracker::new();
+        let mut buf = vec![0u8; RECV_BUFFER];
+        let mut held = None;
         loop {
-            tokio::select! {
+            let n = tokio::select! {
                 biased;
                 () = shutdown.cancelled() => break,
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => {
-                        tracker.spawn(handle(stream, tx.clone(), shutdown.clone()));
-                    }
+                received = socket.recv(&mut buf) => match received {
+                    Ok(n) => n,
                     Err(e) => {
-                        // E.g. out of file descriptors: back off instead of spinning.
-                        warn!(error = %e, "accept on hook socket failed");
-                        tokio::select! {
-                            () = shutdown.cancelled() => break,
-                            () = tokio::time::sleep(Duration::from_millis(100)) => {}
-                        }
+                        warn!(error = %e, "receiving on the hook socket failed");
+                        continue;
                     }
                 },
+            };
+            let Some(m) = parse(&buf[..n]) else { continue };
+            // Waiting here is the backpressure: the kernel queue fills and hooks spool.
+            tokio::select! {
+                biased;
+                permit = tx.reserve() => match permit {
+                    Ok(p) => p.send(m),
+                    Err(_) => {
+                        held = Some(m);
+                        break;
+                    }
+                },
+                () = shutdown.cancelled() => {
+                    held = Some(m);
+                    break;
+                }
             }
         }
-        drop(listener);
-        remove_own_socket(&socket, socket_id);
-        tracker.close();
-        if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait())
-            .await
-            .is_err()
-        {
-            warn!("hook connections still open at shutdown; their hooks will spool");
+        // No new datagrams once the name is gone; the ones already queued are still ours.
+        remove_own_socket(&path, socket_id);
+        // Straight to the socket: tokio's try_recv trusts readiness it may not have seen yet.
+        let queued: Vec<Option<FromHook>> = match socket.into_std() {
+            Ok(std) => {
+                std::iter::from_fn(|| std.recv(&mut buf).ok().map(|n| parse(&buf[..n]))).collect()
+            }
+            Err(e) => {
+                warn!(error = %e, "cannot read what the hook socket still holds");
+                Vec::new()
+            }
+        };
+        for m in held.into_iter().chain(queued.into_iter().flatten()) {
+            if let Err(
+                mpsc::error::TrySendError::Full(FromHook::Message(m))
+                | mpsc::error::TrySendError::Closed(FromHook::Message(m)),
+            ) = tx.try_send(m)
+                && let Err(e) = vikunja_sync_hook::append_to_spool(&spool, &m.to_line())
+            {
+                warn!(error = %e, "cannot spool a local change at shutdown");
+            }
         }
-        info!(socket = %socket.display(), "hook intake stopped");
+        info!(socket = %path.display(), "hook intake stopped");
     }
 }
 
-/// What one connection delivered.
-enum Received {
-    Line(Vec<u8>),
-    /// Closed without sending anything (a probe, or a hook that gave up).
-    Nothing,
-    TooLong,
-}
-
-async fn handle(stream: UnixStream, tx: mpsc::Sender<HookMessage>, shutdown: CancellationToken) {
-    let (read, mut write) = stream.into_split();
-    let received = match tokio::time::timeout(READ_TIMEOUT, read_line(read)).await {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => {
-            debug!(error = %e, "reading hook connection failed");
-            return;
-        }
-        Err(_) => {
-            debug!("hook connection sent no complete line in time");
-            return;
-        }
-    };
-    let line = match received {
-        Received::Line(line) => line,
-        Received::Nothing => return,
-        Received::TooLong => {
-            warn!(limit = MAX_LINE_BYTES, "hook message too long; rejected");
-            answer(&mut write, b"err\n").await;
-            return;
-        }
-    };
-    let msg = match serde_json::from_slice::<HookMessage>(&line) {
-        Ok(msg) => msg,
+/// One datagram: a message, the spool nudge, or something we log and drop (the hook only sends
+/// what it could not spool otherwise, and the next reconcile's export catches up anyway).
+fn parse(datagram: &[u8]) -> Option<FromHook> {
+    if datagram.is_empty() {
+        return Some(FromHook::Spooled);
+    }
+    if datagram.len() > vikunja_sync_hook::MAX_DATAGRAM {
+        warn!(
+            bytes = datagram.len(),
+            limit = vikunja_sync_hook::MAX_DATAGRAM,
+            "hook message too long; dropped"
+        );
+        return None;
+    }
+    match serde_json::from_slice::<HookMessage>(datagram) {
+        Ok(m) => Some(FromHook::Message(m)),
         Err(e) => {
-            let excerpt = String::from_utf8_lossy(&line[..line.len().min(200)]).into_owned();
-            warn!(error = %e, %excerpt, "malformed hook message; rejected");
-            answer(&mut write, b"err\n").await;
-            return;
+            let excerpt = String::from_utf8_lossy(&datagram[..datagram.len().min(200)]);
+            warn!(error = %e, %excerpt, "malformed hook message; dropped");
+            None
         }
-    };
-    let held = tokio::select! {
-        biased;
-        sent = tx.send(msg) => sent.is_ok(),
-        () = shutdown.cancelled() => false,
-    };
-    if held {
-        answer(&mut write, b"ok\n").await;
-    } else {
-        debug!("hook message not taken (shutting down); the hook will spool it");
-        answer(&mut write, b"err\n").await;
     }
 }
 
-/// Reads one `\n`-terminated line of at most [`MAX_LINE_BYTES`]. A last line without `\n`
-/// still counts (a client that half-closes after writing).
-async fn read_line(read: tokio::net::unix::OwnedReadHalf) -> io::Result<Received> {
-    let mut reader = BufReader::new(read).take(MAX_LINE_BYTES as u64 + 1);
-    let mut buf = Vec::new();
-    reader.read_until(b'\n', &mut buf).await?;
-    if buf.last() == Some(&b'\n') {
-        buf.pop();
-        Ok(Received::Line(buf))
-    } else if buf.len() > MAX_LINE_BYTES {
-        Ok(Received::TooLong)
-    } else if buf.is_empty() {
-        Ok(Received::Nothing)
-    } else {
-        Ok(Received::Line(buf))
-    }
-}
-
-async fn answer(write: &mut tokio::net::unix::OwnedWriteHalf, reply: &[u8]) {
-    // The hook may have given up already; it spools on its own, nothing to do here.
-    if let Err(e) = write.write_all(reply).await {
-        debug!(error = %e, "could not answer hook");
-    }
-}
-
-/// Removes a socket file nobody listens on; refuses to touch a live one or a non-socket.
-async fn remove_stale_socket(socket: &Path) -> io::Result<()> {
-    let meta = match std::fs::symlink_metadata(socket) {
+/// Removes a socket file nobody receives on; refuses to touch a live one or a non-socket.
+fn remove_stale_socket(path: &Path) -> io::Result<()> {
+    let meta = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e),
@@ -223,27 +165,47 @@ async fn remove_stale_socket(socket: &Path) -> io::Result<()> {
     if !meta.file_type().is_socket() {
         return Err(io::Error::new(
             io::ErrorKind::AlreadyExists,
-            format!("{} exists and is not a socket", socket.display()),
+            format!("{} exists and is not a socket", path.display()),
         ));
     }
-    match tokio::time::timeout(PROBE_TIMEOUT, UnixStream::connect(socket)).await {
-        Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => {
-            debug!(socket = %socket.display(), "removing stale hook socket");
-            std::fs::remove_file(socket)
+    // The probe is the spool nudge, which a live watcher takes as a harmless extra drain.
+    let probe = std::os::unix::net::UnixDatagram::unbound()?;
+    probe.set_nonblocking(true)?;
+    match probe.send_to(b"", path) {
+        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+            debug!(socket = %path.display(), "removing stale hook socket");
+            std::fs::remove_file(path)
         }
-        Ok(Err(e)) => Err(e),
-        Ok(Ok(_)) | Err(_) => Err(io::Error::new(
-            io::ErrorKind::AddrInUse,
-            format!("another watcher is listening on {}", socket.display()),
-        )),
+        // A stream socket of an older watcher: in use if someone listens on it.
+        Err(e) if e.raw_os_error() == Some(EPROTOTYPE) => {
+            match std::os::unix::net::UnixStream::connect(path) {
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                    std::fs::remove_file(path)
+                }
+                _ => Err(in_use(path)),
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(in_use(path)),
+        Err(e) => Err(e),
+        Ok(_) => Err(in_use(path)),
     }
 }
 
-fn remove_own_socket(socket: &Path, id: (u64, u64)) {
-    match std::fs::symlink_metadata(socket) {
+/// `EPROTOTYPE` on Linux: a datagram sent to a stream socket.
+const EPROTOTYPE: i32 = 91;
+
+fn in_use(path: &Path) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::AddrInUse,
+        format!("another watcher is listening on {}", path.display()),
+    )
+}
+
+fn remove_own_socket(path: &Path, id: (u64, u64)) {
+    match std::fs::symlink_metadata(path) {
         Ok(m) if (m.dev(), m.ino()) == id => {
-            if let Err(e) = std::fs::remove_file(socket) {
-                warn!(socket = %socket.display(), error = %e, "could not remove hook socket");
+            if let Err(e) = std::fs::remove_file(path) {
+                warn!(socket = %path.display(), error = %e, "could not remove hook socket");
             }
         }
         // Gone already, or replaced by someone else's: leave it.
@@ -256,7 +218,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use tokio::io::AsyncReadExt;
+    use std::time::Duration;
     use vikunja_sync_hook::{HandOver, HookEvent};
 
     const WAIT: Duration = Duration::from_secs(5);
@@ -284,20 +246,20 @@ mod tests {
     }
 
     struct Running {
-        rx: mpsc::Receiver<HookMessage>,
+        rx: mpsc::Receiver<FromHook>,
         token: CancellationToken,
         task: tokio::task::JoinHandle<()>,
         socket: PathBuf,
         spool: PathBuf,
     }
 
-    async fn start(dir: &TempDir, capacity: usize) -> Running {
+    fn start(dir: &TempDir, capacity: usize) -> Running {
         let socket = dir.0.join("state").join("watcher.sock");
         let spool = dir.0.join("state").join("spool.jsonl");
-        let intake = Intake::bind(&socket, &spool).await.unwrap();
+        let intake = Intake::bind(&socket).unwrap();
         let (tx, rx) = mpsc::channel(capacity);
         let token = CancellationToken::new();
-        let task = tokio::spawn(intake.run(tx, token.clone()));
+        let task = tokio::spawn(intake.run(tx, spool.clone(), token.clone()));
         Running {
             rx,
             token,
@@ -312,29 +274,19 @@ mod tests {
         HookMessage::new(HookEvent::Exit, command, vec![task], vec![])
     }
 
-    /// Sends raw bytes, half-closes, returns the answer.
-    async fn exchange(socket: &Path, bytes: &[u8]) -> String {
-        let stream = UnixStream::connect(socket).await.unwrap();
-        let (mut read, mut write) = stream.into_split();
-        let bytes = bytes.to_vec();
-        let writer = tokio::spawn(async move {
-            // The server may stop reading early (too long): ignore broken pipes.
-            let _ = write.write_all(&bytes).await;
-            let _ = write.shutdown().await;
-        });
-        let mut reply = String::new();
-        tokio::time::timeout(WAIT, read.read_to_string(&mut reply))
-            .await
-            .unwrap()
-            .unwrap();
-        writer.await.unwrap();
-        reply
+    fn send(socket: &Path, bytes: &[u8]) {
+        let s = std::os::unix::net::UnixDatagram::unbound().unwrap();
+        s.send_to(bytes, socket).unwrap();
+    }
+
+    async fn next(rx: &mut mpsc::Receiver<FromHook>) -> Option<FromHook> {
+        tokio::time::timeout(WAIT, rx.recv()).await.unwrap()
     }
 
     #[tokio::test]
     async fn bind_creates_a_private_dir_and_a_private_socket() {
         let dir = TempDir::new();
-        let running = start(&dir, 4).await;
+        let running = start(&dir, 4);
         let dir_mode = std::fs::metadata(running.socket.parent().unwrap())
             .unwrap()
             .mode();
@@ -346,144 +298,133 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_message_is_forwarded_then_acknowledged() {
-        let dir = TempDir::new();
-        let mut running = start(&dir, 4).await;
-        let msg = message("modify");
-        let reply = exchange(&running.socket, format!("{}\n", msg.to_line()).as_bytes()).await;
-        assert_eq!(reply, "ok\n");
-        let got = tokio::time::timeout(WAIT, running.rx.recv()).await.unwrap();
-        assert_eq!(got, Some(msg));
-        running.token.cancel();
-    }
-
-    #[tokio::test]
     async fn the_hook_library_hands_over_to_the_intake() {
         let dir = TempDir::new();
-        let mut running = start(&dir, 4).await;
+        let mut running = start(&dir, 4);
         let msg = message("add");
-        let (line, socket, spool) = (msg.to_line(), running.socket.clone(), running.spool.clone());
-        let outcome = tokio::task::spawn_blocking(move || {
-            vikunja_sync_hook::hand_over(&line, &socket, &spool)
-        })
-        .await
-        .unwrap()
-        .unwrap();
+        let outcome =
+            vikunja_sync_hook::hand_over(&msg.to_line(), &running.socket, &running.spool).unwrap();
         assert!(matches!(outcome, HandOver::Delivered), "{outcome:?}");
-        let got = tokio::time::timeout(WAIT, running.rx.recv()).await.unwrap();
-        assert_eq!(got, Some(msg));
+        assert_eq!(next(&mut running.rx).await, Some(FromHook::Message(msg)));
         assert!(!running.spool.exists());
         running.token.cancel();
     }
 
-    /// A watcher that stopped accepting fills its backlog; then `connect()` itself blocks.
-    /// The hook's hand-over must still give up within its budget every time.
+    /// A message too big for one datagram is spooled, and the intake hears that it was.
     #[tokio::test]
-    async fn a_hung_watcher_with_a_full_backlog_cannot_block_the_hook() {
+    async fn a_message_too_big_for_a_datagram_is_spooled_and_announced() {
+        let dir = TempDir::new();
+        let mut running = start(&dir, 4);
+        let task = serde_json::json!({"uuid": "u-1", "description": "x".repeat(300 * 1024)});
+        let big = HookMessage::new(HookEvent::Exit, "import", vec![task], vec![]);
+        let outcome =
+            vikunja_sync_hook::hand_over(&big.to_line(), &running.socket, &running.spool).unwrap();
+        assert!(matches!(outcome, HandOver::Spooled { .. }), "{outcome:?}");
+        assert_eq!(next(&mut running.rx).await, Some(FromHook::Spooled));
+        assert_eq!(
+            vikunja_sync_hook::drain_spool(&running.spool).unwrap(),
+            vec![big]
+        );
+        running.token.cancel();
+    }
+
+    /// A watcher that stopped reading: its queue fills, then every hand-over spools at once.
+    /// Nothing is lost or doubled, and no hand-over waits.
+    #[tokio::test]
+    async fn a_watcher_that_does_not_read_cannot_block_the_hook() {
         let dir = TempDir::new();
         let socket = dir.0.join("hung.sock");
-        let sock = tokio::net::UnixSocket::new_stream().unwrap();
-        sock.bind(&socket).unwrap();
-        let _listener = sock.listen(1).unwrap(); // never accepts
-        for _ in 0..4 {
-            let socket = socket.clone();
-            let started = std::time::Instant::now();
-            let result = tokio::task::spawn_blocking(move || {
-                vikunja_sync_hook::handover::send_to_watcher(
-                    "{}",
-                    &socket,
-                    vikunja_sync_hook::HANDOVER_BUDGET,
-                )
-            })
-            .await
-            .unwrap();
-            let err = result.unwrap_err();
-            assert_eq!(err.kind(), io::ErrorKind::TimedOut);
-            assert!(
-                started.elapsed() < Duration::from_secs(1),
-                "{:?}",
-                started.elapsed()
-            );
+        let spool = dir.0.join("spool.jsonl");
+        let hung = std::os::unix::net::UnixDatagram::bind(&socket).unwrap();
+        let sent: Vec<HookMessage> = (0..40).map(|i| message(&format!("m{i}"))).collect();
+        let started = std::time::Instant::now();
+        for m in &sent {
+            vikunja_sync_hook::hand_over(&m.to_line(), &socket, &spool).unwrap();
         }
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+        hung.set_nonblocking(true).unwrap();
+        let mut buf = vec![0u8; RECV_BUFFER];
+        let mut queued = Vec::new();
+        while let Ok(n) = hung.recv(&mut buf) {
+            if n > 0 {
+                queued.push(serde_json::from_slice::<HookMessage>(&buf[..n]).unwrap());
+            }
+        }
+        let spooled = vikunja_sync_hook::drain_spool(&spool).unwrap();
+        assert!(!queued.is_empty() && !spooled.is_empty(), "{queued:?}");
+        queued.extend(spooled);
+        assert_eq!(queued, sent);
     }
 
     #[tokio::test]
-    async fn malformed_and_oversized_lines_are_rejected_and_not_forwarded() {
+    async fn malformed_and_oversized_datagrams_are_dropped_and_the_intake_keeps_serving() {
         let dir = TempDir::new();
-        let mut running = start(&dir, 4).await;
-        assert_eq!(exchange(&running.socket, b"not json\n").await, "err\n");
-        assert_eq!(exchange(&running.socket, b"{\"v\":1}\n").await, "err\n");
-        let huge = vec![b'x'; MAX_LINE_BYTES + 10];
-        assert_eq!(exchange(&running.socket, &huge).await, "err\n");
-        // A connection that sends nothing gets nothing, and the intake keeps serving.
-        assert_eq!(exchange(&running.socket, b"").await, "");
+        let mut running = start(&dir, 4);
+        send(&running.socket, b"not json");
+        send(&running.socket, b"{\"v\":1}");
         let msg = message("after");
-        let line = msg.to_line();
-        assert_eq!(exchange(&running.socket, line.as_bytes()).await, "ok\n");
-        assert_eq!(running.rx.recv().await, Some(msg));
+        send(&running.socket, msg.to_line().as_bytes());
+        assert_eq!(next(&mut running.rx).await, Some(FromHook::Message(msg)));
         assert!(running.rx.try_recv().is_err());
         running.token.cancel();
     }
 
     #[tokio::test]
-    async fn a_closed_receiver_answers_err_so_the_hook_spools() {
+    async fn cancel_removes_the_socket_and_keeps_what_was_queued() {
         let dir = TempDir::new();
-        let running = start(&dir, 1).await;
-        drop(running.rx);
-        let line = format!("{}\n", message("x").to_line());
-        assert_eq!(exchange(&running.socket, line.as_bytes()).await, "err\n");
-        running.token.cancel();
-    }
-
-    #[tokio::test]
-    async fn cancel_stops_the_intake_and_removes_the_socket() {
-        let dir = TempDir::new();
-        let running = start(&dir, 4).await;
-        assert!(running.socket.exists());
+        let running = start(&dir, 1);
+        let (a, b) = (message("a"), message("b"));
+        let mut rx = running.rx;
+        // Fill the channel so the intake holds the next one while it is cancelled.
+        send(&running.socket, a.to_line().as_bytes());
+        send(&running.socket, b.to_line().as_bytes());
+        let c = message("c");
+        send(&running.socket, c.to_line().as_bytes());
         running.token.cancel();
         tokio::time::timeout(WAIT, running.task)
             .await
             .unwrap()
             .unwrap();
         assert!(!running.socket.exists());
-        let refused = UnixStream::connect(&running.socket).await;
-        assert!(refused.is_err());
+        let probe = std::os::unix::net::UnixDatagram::unbound().unwrap();
+        assert!(probe.send_to(b"x", &running.socket).is_err());
+        let mut got = Vec::new();
+        while let Ok(FromHook::Message(m)) = rx.try_recv() {
+            got.push(m);
+        }
+        got.extend(vikunja_sync_hook::drain_spool(&running.spool).unwrap());
+        assert_eq!(got, vec![a, b, c]);
     }
 
     #[tokio::test]
     async fn a_stale_socket_is_replaced_but_a_live_one_or_a_plain_file_is_not() {
         let dir = TempDir::new();
         let socket = dir.0.join("w.sock");
-        let spool = dir.0.join("spool.jsonl");
-        drop(std::os::unix::net::UnixListener::bind(&socket).unwrap()); // leaves the file
+        drop(std::os::unix::net::UnixDatagram::bind(&socket).unwrap()); // leaves the file
         assert!(socket.exists());
-        let live = Intake::bind(&socket, &spool).await.unwrap();
-
-        let err = Intake::bind(&socket, &spool).await.unwrap_err();
+        let live = Intake::bind(&socket).unwrap();
+        let err = Intake::bind(&socket).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
         assert!(socket.exists());
         drop(live);
 
+        // An older watcher's stream socket: replaced when dead, kept while it listens.
+        let old = dir.0.join("old.sock");
+        drop(std::os::unix::net::UnixListener::bind(&old).unwrap());
+        drop(Intake::bind(&old).unwrap());
+        let old_live = dir.0.join("old-live.sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&old_live).unwrap();
+        let err = Intake::bind(&old_live).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+
         let plain = dir.0.join("plain");
         std::fs::write(&plain, "keep me").unwrap();
-        let err = Intake::bind(&plain, &spool).await.unwrap_err();
+        let err = Intake::bind(&plain).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
         assert_eq!(std::fs::read_to_string(&plain).unwrap(), "keep me");
-    }
-
-    #[tokio::test]
-    async fn drain_spool_returns_what_the_hook_spooled() {
-        let dir = TempDir::new();
-        let running = start(&dir, 4).await;
-        let (a, b) = (message("a"), message("b"));
-        vikunja_sync_hook::append_to_spool(&running.spool, &a.to_line()).unwrap();
-        vikunja_sync_hook::append_to_spool(&running.spool, "garbage").unwrap();
-        vikunja_sync_hook::append_to_spool(&running.spool, &b.to_line()).unwrap();
-        let intake_for_drain = Intake::bind(&dir.0.join("other.sock"), &running.spool)
-            .await
-            .unwrap();
-        assert_eq!(intake_for_drain.drain_spool().unwrap(), vec![a, b]);
-        assert!(intake_for_drain.drain_spool().unwrap().is_empty());
-        running.token.cancel();
     }
 }

@@ -21,7 +21,7 @@ use vsync_proto::{
 };
 use vsync_taskwarrior::Taskwarrior;
 
-use crate::intake::Intake;
+use crate::intake::{FromHook, Intake};
 use crate::mirror::Mirror;
 
 /// How long after an apply a local change may still have been computed from the state before it.
@@ -120,8 +120,7 @@ impl App {
         );
         let bus = Bus::connect(&BusConfig::from_config(cfg, bus_url, name)).await?;
         let spool = vikunja_sync_hook::resolve_spool_path(&t.data());
-        let intake = Intake::bind(&t.socket(), &spool)
-            .await
+        let intake = Intake::bind(&t.socket())
             .with_context(|| format!("cannot listen on {}", t.socket().display()))?;
         let control = bus
             .client()
@@ -187,7 +186,7 @@ impl App {
         watcher.drain_spool().await;
         let (tx, mut rx) = mpsc::channel(1024);
         let intake_stop = CancellationToken::new();
-        let intake_task = tokio::spawn(intake.run(tx, intake_stop.clone()));
+        let intake_task = tokio::spawn(intake.run(tx, watcher.spool.clone(), intake_stop.clone()));
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         // The first pass right away: it catches what changed while we were not running.
         let mut reconcile = tokio::time::interval(reconcile_every);
@@ -233,7 +232,14 @@ impl App {
 }
 
 impl Watcher {
-    async fn on_hook(&mut self, m: HookMessage) {
+    async fn on_hook(&mut self, from: FromHook) {
+        match from {
+            FromHook::Message(m) => self.on_message(m).await,
+            FromHook::Spooled => self.drain_spool().await,
+        }
+    }
+
+    async fn on_message(&mut self, m: HookMessage) {
         self.verify_overlapping(&m).await;
         if self.backlog {
             self.spool_message(&m);

@@ -442,7 +442,6 @@ async fn a_user_change_our_import_overwrote_is_restored() {
     vikunja_sync_hook::handover::send_to_watcher(
         &message.to_line(),
         &vikunja_sync_hook::socket_path(&laptop.data_dir()),
-        Duration::from_secs(5),
     )
     .expect("the watcher takes the message");
     vikunja_task(&sys, "the user's priority", |t| {

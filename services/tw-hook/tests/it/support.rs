@@ -1,8 +1,7 @@
 //! Test support: temp dirs, a throw-away Taskwarrior, a stand-in watcher socket.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -144,44 +143,43 @@ impl Tw {
     }
 }
 
-/// A stand-in for tw-watcher's socket: every line it receives goes to `rx`.
+/// A stand-in for tw-watcher's socket: every datagram it receives goes to `rx`.
 pub struct Listener {
     pub rx: Receiver<String>,
     pub path: PathBuf,
+    /// Kept open, unread, for a listener that does not read.
+    socket: Option<UnixDatagram>,
 }
 
 impl Listener {
-    /// Answers `ok\n` to each line when `answer`, else holds the connection open silently.
-    pub fn start(path: &Path, answer: bool) -> Listener {
+    /// Receives each datagram when `read`, else keeps the socket bound and never reads it
+    /// (a watcher that hangs: its queue fills).
+    pub fn start(path: &Path, read: bool) -> Listener {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).expect("create socket dir");
         }
-        let listener = UnixListener::bind(path).expect("bind test socket");
+        let socket = UnixDatagram::bind(path).expect("bind test socket");
         let (tx, rx) = mpsc::channel();
+        if !read {
+            return Listener {
+                rx,
+                path: path.to_path_buf(),
+                socket: Some(socket),
+            };
+        }
         std::thread::spawn(move || {
-            let mut held: Vec<UnixStream> = Vec::new();
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { return };
-                let mut reader = BufReader::new(stream);
-                let mut line = String::new();
-                if reader.read_line(&mut line).is_err() {
-                    continue;
-                }
-                let line = line.trim_end_matches('\n').to_owned();
-                if tx.send(line).is_err() {
+            let mut buf = vec![0u8; 1 << 20];
+            while let Ok(n) = socket.recv(&mut buf) {
+                let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                if tx.send(text).is_err() {
                     return;
-                }
-                let mut stream = reader.into_inner();
-                if answer {
-                    let _ = stream.write_all(b"ok\n");
-                } else {
-                    held.push(stream);
                 }
             }
         });
         Listener {
             rx,
             path: path.to_path_buf(),
+            socket: None,
         }
     }
 
@@ -192,6 +190,11 @@ impl Listener {
             .recv_timeout(within)
             .expect("no message reached the listener in time");
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad line {line:?}: {e}"))
+    }
+
+    /// The unread socket of a listener started with `read: false`.
+    pub fn into_socket(self) -> Option<UnixDatagram> {
+        self.socket
     }
 
     /// Everything received so far, without waiting.

@@ -183,10 +183,11 @@ fn undo_of_modify_restores_and_reports_the_task() {
     assert!(msg.removed.is_empty());
 }
 
-/// A watcher that accepts but never answers: the command still succeeds in bounded time and
-/// the message lands in the spool. Uses the environment overrides for socket and spool.
+/// A watcher that hangs (bound, never reading): its queue fills, then the hook spools. Every
+/// command stays fast, and each change is in exactly one of the two places, in order. Uses the
+/// environment overrides for socket and spool.
 #[test]
-fn a_silent_watcher_costs_bounded_time_and_the_message_is_spooled() {
+fn a_hung_watcher_costs_nothing_and_the_changes_are_spooled() {
     let mut tw = Tw::new("silent");
     tw.install_hook();
     let socket = tw.dir.path().join("elsewhere.sock");
@@ -195,16 +196,38 @@ fn a_silent_watcher_costs_bounded_time_and_the_message_is_spooled() {
         .push((vikunja_sync_hook::SOCKET_ENV.into(), socket.clone()));
     tw.env
         .push((vikunja_sync_hook::SPOOL_ENV.into(), spool.clone()));
-    let listener = Listener::start(&socket, false);
-
-    let started = Instant::now();
-    let uuid = tw.add(&["patience"]);
-    let took = started.elapsed();
-    assert!(took < Duration::from_secs(2), "task add took {took:?}");
-    // The watcher did get the line, but without an ack the hook spooled it too.
-    assert_eq!(listener.next(WAIT).command, "add");
-    let spooled = read_spool(&spool);
-    assert_eq!(spooled.len(), 1);
-    assert_eq!(field(only_task(&spooled[0]), "uuid"), uuid);
+    let hung = Listener::start(&socket, false);
+    // Linux queues `net.unix.max_dgram_qlen` datagrams (10 by default) before refusing.
+    let qlen: usize = std::fs::read_to_string("/proc/sys/net/unix/max_dgram_qlen")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(10);
+    let mut added = Vec::new();
+    for i in 0..qlen + 5 {
+        let started = Instant::now();
+        added.push(tw.add(&[&format!("patience {i}")]));
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(2), "task add took {took:?}");
+    }
+    let spooled: Vec<String> = read_spool(&spool)
+        .iter()
+        .map(|m| field(only_task(m), "uuid").to_owned())
+        .collect();
+    assert!(spooled.len() >= 4, "{spooled:?}");
+    // What the socket holds, then the spool, is every change once, in order.
+    let socket = hung
+        .into_socket()
+        .expect("a hung listener keeps its socket");
+    socket.set_nonblocking(true).unwrap();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut seen = Vec::new();
+    while let Ok(n) = socket.recv(&mut buf) {
+        if n > 0 {
+            let m: HookMessage = serde_json::from_slice(&buf[..n]).unwrap();
+            seen.push(field(only_task(&m), "uuid").to_owned());
+        }
+    }
+    seen.extend(spooled);
+    assert_eq!(seen, added);
     assert!(!tw.default_spool().exists());
 }
