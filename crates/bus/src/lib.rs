@@ -32,6 +32,8 @@ pub const LABELS_BUCKET: &str = "vsync_labels";
 pub const META_BUCKET: &str = "vsync_meta";
 /// Stream behind the canonical-state bucket; TW hosts follow it.
 pub const TASKS_STREAM: &str = "KV_vsync_tasks";
+/// A pause in deliveries this long ends a listing of canonical state (see `all_states`).
+const LISTING_PAUSE: Duration = Duration::from_millis(250);
 /// Durable name of the reconciler's consumer.
 pub const RECONCILER_CONSUMER: &str = "reconciler";
 
@@ -369,6 +371,7 @@ impl Bus {
     }
 
     /// Every task's current canonical state (one pass over the bucket, newest value per key).
+    /// States written while it runs may or may not be in it.
     pub async fn all_states(&self) -> Result<Vec<TaskState>, BusError> {
         use futures::StreamExt;
         let err = |e: &dyn std::fmt::Display| BusError::Kv {
@@ -389,16 +392,34 @@ impl Bus {
             .watch_with_history(">")
             .await
             .map_err(|e| err(&e))?;
-        let mut out = Vec::new();
-        while let Some(entry) = tokio::time::timeout(Duration::from_secs(30), watch.next())
-            .await
-            .map_err(|_| err(&"timed out reading canonical state"))?
-        {
-            let entry = entry.map_err(|e| err(&e))?;
+        let mut out: Vec<TaskState> = Vec::new();
+        let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        // The pending count can stay above 0 for good: an older revision counted as pending is
+        // removed from the bucket when its key is rewritten, before it is delivered (seen with a
+        // host listing while 50 changes landed). So a pause in deliveries also ends the listing;
+        // a rewritten key's newest revision arrives without one.
+        let mut wait = Duration::from_secs(30);
+        loop {
+            let entry = match tokio::time::timeout(wait, watch.next()).await {
+                Ok(Some(entry)) => entry.map_err(|e| err(&e))?,
+                Ok(None) => break,
+                Err(_) if out.is_empty() && wait > LISTING_PAUSE => {
+                    return Err(err(&"timed out reading canonical state"));
+                }
+                Err(_) => break,
+            };
+            wait = LISTING_PAUSE;
             if entry.operation == kv::Operation::Put
                 && let Ok(s) = TaskState::decode(entry.value)
             {
-                out.push(s);
+                // A key rewritten during the listing comes again: keep its newest state.
+                match seen.get(&s.uuid) {
+                    Some(&i) => out[i] = s,
+                    None => {
+                        seen.insert(s.uuid.clone(), out.len());
+                        out.push(s);
+                    }
+                }
             }
             if entry.delta == 0 {
                 break;

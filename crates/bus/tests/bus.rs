@@ -103,3 +103,50 @@ async fn a_host_gets_the_latest_state_of_each_task_then_each_change_once() {
     seen.sort();
     assert_eq!(seen, [("a".to_string(), 3), ("b".to_string(), 1)]);
 }
+
+/// Listing canonical state ends promptly while states keep being rewritten (a host reconciling
+/// while the reconciler lands 50 changes hung for 15 s and more: the pending count it waited to
+/// reach 0 can stay above 0), and holds every state that was not rewritten meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listing_all_states_ends_while_states_keep_being_rewritten() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let nats = NatsServer::start();
+    let bus = bus(&nats).await;
+    let state = |i: u32, version: u64| TaskState {
+        uuid: format!("00000000-0000-4000-8000-{i:012}"),
+        version,
+        ..Default::default()
+    };
+    for i in 0..20 {
+        bus.store_state(&state(i, 1), None).await.unwrap();
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (bus, stop) = (bus.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut version = 2;
+            while !stop.load(Ordering::Relaxed) && version < 5_000 {
+                for i in 10..20 {
+                    let (_, rev) = bus.load_state(&state(i, 0).uuid).await.unwrap().unwrap();
+                    bus.store_state(&state(i, version), Some(rev))
+                        .await
+                        .unwrap();
+                }
+                version += 1;
+            }
+        })
+    };
+    for _ in 0..5 {
+        let listed = tokio::time::timeout(Duration::from_secs(5), bus.all_states())
+            .await
+            .expect("the listing ends while writes go on")
+            .unwrap();
+        for i in 0..10 {
+            let uuid = state(i, 0).uuid;
+            assert!(listed.iter().any(|s| s.uuid == uuid), "{uuid} missing");
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    writer.await.unwrap();
+}
