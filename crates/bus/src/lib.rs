@@ -394,6 +394,7 @@ impl Bus {
             .map_err(|e| err(&e))?;
         let mut out: Vec<TaskState> = Vec::new();
         let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        let mut keys = std::collections::HashSet::new();
         // The pending count can stay above 0 for good: an older revision counted as pending is
         // removed from the bucket when its key is rewritten, before it is delivered (seen with a
         // host listing while 50 changes landed). So a pause in deliveries also ends the listing;
@@ -409,6 +410,7 @@ impl Bus {
                 Err(_) => break,
             };
             wait = LISTING_PAUSE;
+            keys.insert(entry.key.clone());
             if entry.operation == kv::Operation::Put
                 && let Ok(s) = TaskState::decode(entry.value)
             {
@@ -423,6 +425,27 @@ impl Bus {
             }
             if entry.delta == 0 {
                 break;
+            }
+        }
+        // A key rewritten during the listing may have been passed over: its older revision was
+        // removed before delivery and the listing ended before the newer one. Read those directly.
+        let prefix = format!("$KV.{TASKS_BUCKET}.");
+        let mut subjects = stream
+            .info_with_subjects(format!("{prefix}>"))
+            .await
+            .map_err(|e| err(&e))?;
+        let mut missed = Vec::new();
+        while let Some(subject) = subjects.next().await {
+            let (subject, _) = subject.map_err(|e| err(&e))?;
+            if let Some(key) = subject.strip_prefix(&prefix)
+                && !keys.contains(key)
+            {
+                missed.push(key.to_string());
+            }
+        }
+        for key in missed {
+            if let Some((s, _)) = self.load_state(&key).await? {
+                out.push(s);
             }
         }
         Ok(out)
