@@ -613,13 +613,8 @@ impl Watcher {
     /// once it has this change. (A file showing something else, e.g. what another hook of the
     /// user's added on TW 3, is left alone.)
     async fn verify_own(&mut self, reported: &[TwTask], at_us: i64) {
-        let uuids: Vec<&str> = reported.iter().map(TwTask::uuid).collect();
-        let exported = match self.tw.export_uuids(&uuids).await {
-            Ok(e) => e,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot verify a local command");
-                return;
-            }
+        let Some(exported) = self.export_again(reported, "a local command").await else {
+            return;
         };
         for t in reported {
             let now = exported.iter().find(|e| e.uuid() == t.uuid()).map(tw::view);
@@ -692,15 +687,23 @@ impl Watcher {
         all_ok
     }
 
+    /// `tasks` as the file holds them now, to check one of two concurrent writes; `None` (logged)
+    /// when `task export` fails.
+    async fn export_again(&self, tasks: &[TwTask], what: &str) -> Option<Vec<TwTask>> {
+        let uuids: Vec<&str> = tasks.iter().map(TwTask::uuid).collect();
+        match self.tw.export_uuids(&uuids).await {
+            Ok(e) => Some(e),
+            Err(e) => {
+                tracing::warn!(error = %e, what, "cannot verify a write");
+                None
+            }
+        }
+    }
+
     /// Re-exports what we imported: a concurrent user command may have overwritten it (TW 2.6).
     async fn verify(&mut self, imported: &[TwTask]) {
-        let uuids: Vec<&str> = imported.iter().map(TwTask::uuid).collect();
-        let exported = match self.tw.export_uuids(&uuids).await {
-            Ok(e) => e,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot verify the import");
-                return;
-            }
+        let Some(exported) = self.export_again(imported, "our import").await else {
+            return;
         };
         for t in imported {
             let now = exported.iter().find(|e| e.uuid() == t.uuid());
