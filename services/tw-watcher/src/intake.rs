@@ -83,7 +83,12 @@ impl Intake {
                 received = socket.recv(&mut buf) => match received {
                     Ok(n) => n,
                     Err(e) => {
+                        // Not expected on a Unix datagram socket; back off instead of spinning.
                         warn!(error = %e, "receiving on the hook socket failed");
+                        tokio::select! {
+                            () = shutdown.cancelled() => break,
+                            () = tokio::time::sleep(std::time::Duration::from_millis(100)) => {}
+                        }
                         continue;
                     }
                 },
