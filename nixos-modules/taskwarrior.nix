@@ -82,7 +82,7 @@ let
           default = "${config.dataDir}/.vikunja-sync/watcher.sock";
           defaultText = lib.literalExpression ''"''${dataDir}/.vikunja-sync/watcher.sock"'';
           description = ''
-            Unix socket on which tw-watcher takes messages from the hook
+            Unix datagram socket on which tw-watcher takes messages from the hook
             (`[taskwarrior] socket`). The hook finds the default path on its own; for
             another path the user's environment needs `VIKUNJA_SYNC_SOCKET`.
           '';
