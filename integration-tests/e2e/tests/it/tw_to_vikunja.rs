@@ -197,6 +197,13 @@ async fn our_own_writes_do_not_echo() {
     let mut notices = sys.applied_notices().await.unwrap();
     let uuid = laptop.add(&["No echo", "project:Home"]);
     vikunja_task(&sys, "the task", |t| t.title == "No echo").await;
+    // The Vikunja id's import must be done before the edit, or the two writes race (TW 2.6) and
+    // the re-apply that heals it is a second, legitimate apply.
+    let u = uuid.clone();
+    wait_task(laptop, "the Vikunja id", move |t| {
+        s(t, "uuid") == u && !t["vikunja_id"].is_null()
+    })
+    .await;
     wait_task(sys.host("desk"), "the task", |t| {
         s(t, "description") == "No echo"
     })
