@@ -325,6 +325,14 @@ impl Simulator {
         lock(&self.shared.requests).clone()
     }
 
+    /// Every API request so far (since the last `clear_requests`), as `METHOD route`.
+    pub fn calls(&self) -> Vec<String> {
+        lock(&self.shared.requests)
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.route))
+            .collect()
+    }
+
     /// Empties the request log.
     pub fn clear_requests(&self) {
         lock(&self.shared.requests).clear();

@@ -69,14 +69,6 @@ fn work(task: i64, titles: &[&str], current: &[i64]) -> LabelWork {
     }
 }
 
-/// API requests since the last `clear_requests`, as `METHOD route`.
-fn calls(sim: &Simulator) -> Vec<String> {
-    sim.requests()
-        .iter()
-        .map(|r| format!("{} {}", r.method, r.route))
-        .collect()
-}
-
 /// The ids of the labels on a task, sorted.
 fn label_ids(sim: &Simulator, task: i64) -> Vec<i64> {
     let mut v: Vec<i64> = sim
@@ -120,11 +112,12 @@ async fn two_replicas_asked_for_the_same_new_label_at_once_create_it_once() {
         assert_eq!(r.unwrap().label_ids, [xs[0].id]);
         assert_eq!(label_ids(&sim, *t), [xs[0].id]);
     }
-    let created = calls(&sim)
+    let created = sim
+        .calls()
         .iter()
         .filter(|c| *c == "PUT /api/v1/labels")
         .count();
-    assert_eq!(created, 1, "{:?}", calls(&sim));
+    assert_eq!(created, 1, "{:?}", sim.calls());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -140,7 +133,7 @@ async fn known_titles_are_reused_the_lowest_duplicate_wins_and_unknown_ones_are_
     sim.clear_requests();
     let r = sync.apply(&work(task, &["dup"], &[])).await.unwrap();
     assert_eq!(r.label_ids, [first.id]);
-    assert_eq!(calls(&sim), ["PUT /api/v1/tasks/{id}/labels"]);
+    assert_eq!(sim.calls(), ["PUT /api/v1/tasks/{id}/labels"]);
 
     // Made in Vikunja after the registry was filled: found in the listing, not made again.
     let later = sim.create_label("later");
@@ -151,7 +144,7 @@ async fn known_titles_are_reused_the_lowest_duplicate_wins_and_unknown_ones_are_
         .unwrap();
     assert_eq!(r.label_ids, [first.id, later.id]);
     assert_eq!(
-        calls(&sim),
+        sim.calls(),
         ["GET /api/v1/labels", "PUT /api/v1/tasks/{id}/labels"]
     );
     assert_eq!(sim.labels().len(), 3, "nothing created");
@@ -187,7 +180,7 @@ async fn one_change_is_one_single_call_more_are_one_bulk_set() {
     for (titles, current, call) in steps {
         sim.clear_requests();
         let r = sync.apply(&work(task, &titles, &current)).await.unwrap();
-        assert_eq!(calls(&sim), [call], "{titles:?}");
+        assert_eq!(sim.calls(), [call], "{titles:?}");
         let mut want = r.label_ids.clone();
         want.sort();
         assert_eq!(label_ids(&sim, task), want, "{titles:?}");
@@ -197,16 +190,16 @@ async fn one_change_is_one_single_call_more_are_one_bulk_set() {
     sim.add_label(task, b).unwrap();
     sim.clear_requests();
     sync.apply(&work(task, &[], &[a, b])).await.unwrap();
-    assert_eq!(calls(&sim), ["POST /api/v1/tasks/{id}/labels/bulk"]);
+    assert_eq!(sim.calls(), ["POST /api/v1/tasks/{id}/labels/bulk"]);
     assert!(label_ids(&sim, task).is_empty());
     // A label no longer on the task (the caller's view was stale) is what was wanted.
     sim.clear_requests();
     sync.apply(&work(task, &[], &[a])).await.unwrap();
-    assert_eq!(calls(&sim), ["DELETE /api/v1/tasks/{id}/labels/{labelID}"]);
+    assert_eq!(sim.calls(), ["DELETE /api/v1/tasks/{id}/labels/{labelID}"]);
     // Nothing to change: no call.
     sim.clear_requests();
     sync.apply(&work(task, &[], &[])).await.unwrap();
-    assert!(calls(&sim).is_empty());
+    assert!(sim.calls().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -225,7 +218,7 @@ async fn a_label_deleted_or_renamed_in_vikunja_is_followed() {
     let r = sync.apply(&work(task, &["gone"], &[])).await.unwrap();
     assert_ne!(r.label_ids, [gone.id]);
     assert_eq!(
-        calls(&sim),
+        sim.calls(),
         [
             "PUT /api/v1/tasks/{id}/labels",
             "GET /api/v1/labels",
@@ -248,7 +241,7 @@ async fn a_label_deleted_or_renamed_in_vikunja_is_followed() {
         .await
         .unwrap();
     assert_eq!(r.label_ids, [old.id]);
-    assert!(!calls(&sim).contains(&"PUT /api/v1/labels".to_string()));
+    assert!(!sim.calls().contains(&"PUT /api/v1/labels".to_string()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -20,15 +20,6 @@ async fn start(opts: Options) -> System {
     sys
 }
 
-/// API requests since the last `clear_requests`, as `METHOD route`.
-fn calls(sys: &System) -> Vec<String> {
-    sys.sim
-        .requests()
-        .iter()
-        .map(|r| format!("{} {}", r.method, r.route))
-        .collect()
-}
-
 /// A Taskwarrior task's tags, sorted.
 fn tags(t: &Value) -> Vec<String> {
     let mut v: Vec<String> = t["tags"]
@@ -154,7 +145,7 @@ async fn a_tag_added_in_taskwarrior_is_a_label_in_two_calls_or_three_for_a_new_l
     })
     .await;
     let _ = settle(&sys, &mut notices).await;
-    let existing = calls(&sys);
+    let existing = sys.sim.calls();
     eprintln!("existing label: {existing:?}");
     assert!(existing.len() <= 2, "existing label: {existing:?}");
     assert_eq!(labels_titled(&sys, "errand").len(), 1, "no second errand");
@@ -164,7 +155,7 @@ async fn a_tag_added_in_taskwarrior_is_a_label_in_two_calls_or_three_for_a_new_l
     laptop.ok(&["2", "modify", "+errand"]);
     vikunja_task(&sys, ids[1], "label errand", |t| titles(t) == ["errand"]).await;
     let _ = settle(&sys, &mut notices).await;
-    let known = calls(&sys);
+    let known = sys.sim.calls();
     eprintln!("known label: {known:?}");
     assert_eq!(known, ["PUT /api/v1/tasks/{id}/labels"], "known label");
 
@@ -180,7 +171,7 @@ async fn a_tag_added_in_taskwarrior_is_a_label_in_two_calls_or_three_for_a_new_l
     })
     .await;
     let _ = settle(&sys, &mut notices).await;
-    let new = calls(&sys);
+    let new = sys.sim.calls();
     eprintln!("new label: {new:?}");
     assert!(new.len() <= 3, "new label: {new:?}");
     assert_eq!(
@@ -232,7 +223,7 @@ async fn a_label_added_and_removed_in_vikunja_is_a_tag_added_and_removed_on_both
     })
     .await;
     let before = settle(&sys, &mut notices).await;
-    assert_eq!(calls(&sys), Vec::<String>::new(), "no API calls");
+    assert_eq!(sys.sim.calls(), Vec::<String>::new(), "no API calls");
     for host in ["laptop", "desk"] {
         let n = applied(&before, &uuid)
             .iter()
@@ -292,7 +283,7 @@ async fn removing_the_last_tag_empties_the_labels_and_nothing_bounces_back() {
     })
     .await;
     let before = settle(&sys, &mut notices).await;
-    let made = calls(&sys);
+    let made = sys.sim.calls();
     eprintln!("last tag removed: {made:?}");
     assert_eq!(made, ["DELETE /api/v1/tasks/{id}/labels/{labelID}"]);
     assert!(
@@ -327,7 +318,7 @@ async fn emptying_several_labels_takes_one_bulk_call_and_nothing_bounces_back() 
     })
     .await;
     let before = settle(&sys, &mut notices).await;
-    let made = calls(&sys);
+    let made = sys.sim.calls();
     eprintln!("three labels removed: {made:?}");
     // One bulk set beats three removes; an empty bulk set fires no webhook at all.
     assert_eq!(made, ["POST /api/v1/tasks/{id}/labels/bulk"]);
@@ -345,7 +336,7 @@ async fn emptying_several_labels_takes_one_bulk_call_and_nothing_bounces_back() 
     sys.host("desk").ok(&[&uuid2, "modify", "-a", "-c"]);
     vikunja_task(&sys, id2, "one label", |t| titles(t) == ["b"]).await;
     let before = settle(&sys, &mut notices).await;
-    let made = calls(&sys);
+    let made = sys.sim.calls();
     eprintln!("two of three labels removed: {made:?}");
     assert_eq!(made, ["POST /api/v1/tasks/{id}/labels/bulk"]);
     assert_eq!(applied(&before, &uuid2), ["laptop"], "{before:?}");
@@ -378,7 +369,7 @@ async fn a_title_and_tags_changed_in_one_command_do_not_bounce() {
     })
     .await;
     let before = settle(&sys, &mut notices).await;
-    let made = calls(&sys);
+    let made = sys.sim.calls();
     eprintln!("title and two label changes: {made:?}");
     assert_eq!(
         made,
@@ -522,7 +513,7 @@ async fn excluded_and_tw_only_tags_stay_out_of_vikunja() {
     })
     .await;
     settle(&sys, &mut notices).await;
-    assert_eq!(calls(&sys), Vec::<String>::new());
+    assert_eq!(sys.sim.calls(), Vec::<String>::new());
     assert_eq!(titles(&sys.sim.task(id).unwrap()), ["guests"]);
 
     // Taking the last synced tag off empties the labels; the others stay on every host.
@@ -530,7 +521,10 @@ async fn excluded_and_tw_only_tags_stay_out_of_vikunja() {
     sys.host("desk").ok(&[&uuid, "modify", "-guests"]);
     vikunja_task(&sys, id, "no labels", |t| titles(t).is_empty()).await;
     let before = settle(&sys, &mut notices).await;
-    assert_eq!(calls(&sys), ["DELETE /api/v1/tasks/{id}/labels/{labelID}"]);
+    assert_eq!(
+        sys.sim.calls(),
+        ["DELETE /api/v1/tasks/{id}/labels/{labelID}"]
+    );
     assert_eq!(applied(&before, &uuid), ["laptop"], "{before:?}");
     for h in &sys.hosts {
         assert_eq!(
@@ -559,10 +553,10 @@ async fn excluded_and_tw_only_tags_stay_out_of_vikunja() {
     .await;
     settle(&sys, &mut notices).await;
     assert_eq!(
-        calls(&sys).len(),
+        sys.sim.calls().len(),
         3,
         "listing, creating and adding food: {:?}",
-        calls(&sys)
+        sys.sim.calls()
     );
     sys.shutdown().await.unwrap();
 }

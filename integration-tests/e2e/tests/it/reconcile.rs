@@ -286,12 +286,7 @@ async fn a_no_op_reconcile_lists_once_exports_once_per_host_and_writes_nothing()
         v.changed.is_empty() && v.created == 0 && v.deleted == 0,
         "{r}"
     );
-    let routes: Vec<String> = sys
-        .sim
-        .requests()
-        .iter()
-        .map(|q| format!("{} {}", q.method, q.route))
-        .collect();
+    let routes = sys.sim.calls();
     assert!(
         routes.iter().all(|q| q.starts_with("GET ")),
         "no writes: {routes:?}"

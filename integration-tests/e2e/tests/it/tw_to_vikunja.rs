@@ -25,15 +25,6 @@ async fn vikunja_task(
     .await
 }
 
-/// API calls other than listing projects and webhooks (registration at start).
-fn writes(sys: &System) -> Vec<String> {
-    sys.sim
-        .requests()
-        .iter()
-        .map(|r| format!("{} {}", r.method, r.route))
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_taskwarrior_change_reaches_vikunja_in_one_call_and_the_other_host() {
     let sys = System::start(quiet_options(&["laptop", "desk"], &["Home"]))
@@ -64,7 +55,7 @@ async fn every_taskwarrior_change_reaches_vikunja_in_one_call_and_the_other_host
     })
     .await;
     assert_eq!(
-        writes(&sys),
+        sys.sim.calls(),
         ["PUT /api/v1/projects/{id}/tasks"],
         "one call for an add"
     );
@@ -117,7 +108,7 @@ async fn every_taskwarrior_change_reaches_vikunja_in_one_call_and_the_other_host
         })
         .await;
         wait_task(desk, &format!("{args:?}"), on_desk).await;
-        let calls = writes(&sys);
+        let calls = sys.sim.calls();
         let expected = if args.contains(&"project:Home.Kitchen") {
             2
         } else {
@@ -144,7 +135,7 @@ async fn every_taskwarrior_change_reaches_vikunja_in_one_call_and_the_other_host
         s(t, "description") == "Buy oat milk" && s(t, "status") == "deleted"
     })
     .await;
-    assert_eq!(writes(&sys), ["DELETE /api/v1/tasks/{id}"]);
+    assert_eq!(sys.sim.calls(), ["DELETE /api/v1/tasks/{id}"]);
     sys.shutdown().await.unwrap();
 }
 
@@ -222,7 +213,7 @@ async fn our_own_writes_do_not_echo() {
     let marker = sys.sim.create_task(project_id(&sys, "Home"), "marker");
     wait_task(laptop, "the marker", |t| s(t, "description") == "marker").await;
     let _ = marker;
-    let calls = writes(&sys);
+    let calls = sys.sim.calls();
     assert_eq!(
         calls,
         ["POST /api/v1/tasks/{id}"],
