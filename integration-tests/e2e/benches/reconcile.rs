@@ -91,14 +91,7 @@ async fn run() {
     }
     eprintln!("setting up {projects} x {per} tasks on Vikunja and two hosts...");
     let sys = System::start(o).await.unwrap();
-    let bus = vsync_bus::Bus::connect(&vsync_bus::BusConfig {
-        url: sys.bus_url(),
-        credentials_file: None,
-        replicas: 1,
-        name: "bench".into(),
-    })
-    .await
-    .unwrap();
+    let bus = test_bus(&sys).await;
     let total = projects * per;
     let linked = |h: &vsync_harness::TwHost| {
         let out = std::process::Command::new(&real)

@@ -90,6 +90,19 @@ pub fn hook_bin() -> PathBuf {
     bin
 }
 
+/// A bus client of the test's own on the system's nats-server (control requests, canonical
+/// state).
+pub async fn test_bus(sys: &System) -> vsync_bus::Bus {
+    vsync_bus::Bus::connect(&vsync_bus::BusConfig {
+        url: sys.bus_url(),
+        credentials_file: None,
+        replicas: 1,
+        name: "test".into(),
+    })
+    .await
+    .expect("connect to the test's nats-server")
+}
+
 /// The id of the top-level project titled `title`.
 pub fn project_id(sys: &System, title: &str) -> i64 {
     sys.sim

@@ -59,14 +59,7 @@ async fn interleaved_changes_to_one_task_by_two_reconcilers_are_all_kept() {
         rb.unwrap();
         task = from_a.clone();
         task["estimate"] = from_b["estimate"].clone();
-        let bus = vsync_bus::Bus::connect(&vsync_bus::BusConfig {
-            url: sys.bus_url(),
-            credentials_file: None,
-            replicas: 1,
-            name: "check".into(),
-        })
-        .await
-        .unwrap();
+        let bus = test_bus(&sys).await;
         let (state, _) = bus.load_state(uuid).await.unwrap().unwrap();
         let f = state.fields.unwrap();
         assert_eq!(

@@ -625,14 +625,7 @@ async fn a_label_renamed_in_vikunja_renames_the_tag_on_every_host_at_the_next_re
         .await
         .unwrap();
     assert!(res.status().is_success(), "{}", res.status());
-    let bus = vsync_bus::Bus::connect(&vsync_bus::BusConfig {
-        url: sys.bus_url(),
-        credentials_file: None,
-        replicas: 1,
-        name: "test".into(),
-    })
-    .await
-    .unwrap();
+    let bus = test_bus(&sys).await;
     let r = vikunja_sync::ctl::reconcile(
         &bus,
         &vsync_bus::control::ReconcileRequest {

@@ -5,20 +5,9 @@ use std::time::Duration;
 use vsync_bus::control::ReconcileRequest;
 use vsync_e2e::*;
 
-async fn bus(sys: &System) -> vsync_bus::Bus {
-    vsync_bus::Bus::connect(&vsync_bus::BusConfig {
-        url: sys.bus_url(),
-        credentials_file: None,
-        replicas: 1,
-        name: "test".into(),
-    })
-    .await
-    .unwrap()
-}
-
 async fn reconcile(sys: &System, full: bool) -> reconciler::ReconcileReply {
     let r = vikunja_sync::ctl::reconcile(
-        &bus(sys).await,
+        &test_bus(sys).await,
         &ReconcileRequest {
             full,
             project: None,
@@ -177,7 +166,7 @@ async fn adopting_shared_tasks_creates_no_duplicates_and_reports_ambiguity() {
         vec!["only on the laptop".into(), "project:Work".into()],
     ));
     let sys = System::start(o).await.unwrap();
-    let bus = bus(&sys).await;
+    let bus = test_bus(&sys).await;
 
     let plan = vikunja_sync::ctl::adopt(&bus, true, false).await.unwrap();
     assert_eq!(plan.link.len(), 50, "{plan}");
@@ -263,7 +252,7 @@ async fn a_no_op_reconcile_lists_once_exports_once_per_host_and_writes_nothing()
         }
     }
     let sys = System::start(o).await.unwrap();
-    let bus = bus(&sys).await;
+    let bus = test_bus(&sys).await;
     let adopted = vikunja_sync::ctl::adopt(&bus, false, false).await.unwrap();
     assert_eq!(adopted.create_in_taskwarrior.len(), 1000);
     for h in &sys.hosts {
@@ -322,7 +311,7 @@ async fn repair_rebuilds_lost_correlations() {
         s(t, "description") == "correlated"
     })
     .await;
-    let bus = bus(&sys).await;
+    let bus = test_bus(&sys).await;
     let key = format!("vikunja.task.{}", t.id);
     bus.links().purge(&key).await.unwrap();
     let r = vikunja_sync::ctl::repair(&bus).await.unwrap();

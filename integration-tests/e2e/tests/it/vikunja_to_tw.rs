@@ -170,14 +170,7 @@ async fn the_same_webhook_three_times_is_one_change() {
     let mut events = js.get_stream(vsync_bus::EVENTS_STREAM).await.unwrap();
     let stored_before = events.info().await.unwrap().state.messages;
     let uuid = s(&sys.host("laptop").find("once").unwrap(), "uuid").to_string();
-    let bus = vsync_bus::Bus::connect(&vsync_bus::BusConfig {
-        url: sys.bus_url(),
-        credentials_file: None,
-        replicas: 1,
-        name: "test".into(),
-    })
-    .await
-    .unwrap();
+    let bus = test_bus(&sys).await;
     let version_before = bus.load_state(&uuid).await.unwrap().unwrap().0.version;
 
     sys.sim.set_duplicate_deliveries(3);
