@@ -72,6 +72,25 @@ async fn vikunja_made(sys: &System, title: &str) -> (i64, String) {
     (t.id, s(&on[0], "uuid").to_string())
 }
 
+/// A task made in Vikunja, then given a new label titled `label`: once every host shows it as
+/// `tag`. Returns the task's id and uuid, and the label.
+async fn vikunja_made_with_label(
+    sys: &System,
+    title: &str,
+    label: &str,
+    tag: &str,
+) -> (i64, String, vikunja_sim::Label) {
+    let (id, uuid) = vikunja_made(sys, title).await;
+    let label = sys.sim.create_label(label);
+    sys.sim.add_label(id, label.id).unwrap();
+    let (u, tag) = (uuid.clone(), tag.to_string());
+    on_every_host(sys, &format!("+{tag}"), move |t| {
+        s(t, "uuid") == u && tags(t) == [tag.as_str()]
+    })
+    .await;
+    (id, uuid, label)
+}
+
 /// A task made in Taskwarrior on `host` that reached Vikunja and every host.
 async fn tw_made(sys: &System, host: &str, title: &str, extra: &[&str]) -> (i64, String) {
     let mut args = vec![title, "project:Home"];
@@ -392,14 +411,8 @@ async fn a_title_and_tags_changed_in_one_command_do_not_bounce() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_label_with_spaces_round_trips_to_taskwarrior_and_back_unchanged() {
     let sys = start(quiet()).await;
-    let (id, uuid) = vikunja_made(&sys, "Fix the fence").await;
-    let bob = sys.sim.create_label("Waiting on Bob");
-    sys.sim.add_label(id, bob.id).unwrap();
-    let u = uuid.clone();
-    on_every_host(&sys, "the tag", move |t| {
-        s(t, "uuid") == u && tags(t) == ["Waiting_on_Bob"]
-    })
-    .await;
+    let (id, uuid, bob) =
+        vikunja_made_with_label(&sys, "Fix the fence", "Waiting on Bob", "Waiting_on_Bob").await;
 
     // Back: another tag added to that task in Taskwarrior leaves the label as it is.
     sys.host("laptop").ok(&[&uuid, "modify", "+fence"]);
@@ -447,14 +460,8 @@ async fn a_label_with_spaces_round_trips_to_taskwarrior_and_back_unchanged() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tag_taken_off_right_after_it_arrived_from_vikunja_is_taken_off_there_too() {
     let sys = start(quiet()).await;
-    let (id, uuid) = vikunja_made(&sys, "Fix the gate").await;
-    let bob = sys.sim.create_label("Waiting on Bob");
-    sys.sim.add_label(id, bob.id).unwrap();
-    let u = uuid.clone();
-    on_every_host(&sys, "the tag", move |t| {
-        s(t, "uuid") == u && tags(t) == ["Waiting_on_Bob"]
-    })
-    .await;
+    let (id, uuid, _) =
+        vikunja_made_with_label(&sys, "Fix the gate", "Waiting on Bob", "Waiting_on_Bob").await;
     // Within seconds of the import that brought the tag: the command ran after the import and
     // saw it, so taking the tag off is a change like any other.
     sys.host("laptop").ok(&[&uuid, "modify", "-Waiting_on_Bob"]);
@@ -605,14 +612,8 @@ async fn taskwarrior_only_tags_survive_a_label_change_in_vikunja() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_label_renamed_in_vikunja_renames_the_tag_on_every_host_at_the_next_reconcile() {
     let sys = start(quiet()).await;
-    let (id, uuid) = vikunja_made(&sys, "Sort the garage").await;
-    let label = sys.sim.create_label("Errand");
-    sys.sim.add_label(id, label.id).unwrap();
-    let u = uuid.clone();
-    on_every_host(&sys, "+Errand", move |t| {
-        s(t, "uuid") == u && tags(t) == ["Errand"]
-    })
-    .await;
+    let (id, uuid, label) =
+        vikunja_made_with_label(&sys, "Sort the garage", "Errand", "Errand").await;
 
     // A rename fires no webhook and bumps no task's `updated` (reference §1.2, §3.3): only a
     // full reconcile sees it.
