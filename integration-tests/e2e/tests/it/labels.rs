@@ -133,6 +133,30 @@ async fn settle(sys: &System, notices: &mut Subscriber) -> Vec<HostApplied> {
     before
 }
 
+/// Takes `off` (`-tag` arguments) off the laptop's task `uuid` (Vikunja's `id`) when that leaves
+/// it without tags; waits until Vikunja and every host show none and everything has settled.
+/// Returns the API calls it took and the host notices that came before the settling marker.
+async fn take_every_tag_off(
+    sys: &System,
+    notices: &mut Subscriber,
+    id: i64,
+    uuid: &str,
+    off: &[&str],
+) -> (Vec<String>, Vec<HostApplied>) {
+    sys.sim.clear_requests();
+    let mut args = vec![uuid, "modify"];
+    args.extend_from_slice(off);
+    sys.host("laptop").ok(&args);
+    vikunja_task(sys, id, "no labels", |t| titles(t).is_empty()).await;
+    let u = uuid.to_string();
+    on_every_host(sys, "no tags", move |t| {
+        s(t, "uuid") == u && tags(t).is_empty()
+    })
+    .await;
+    let before = settle(sys, notices).await;
+    (sys.sim.calls(), before)
+}
+
 /// What each host applied of `uuid`, among `notices`.
 fn applied(notices: &[HostApplied], uuid: &str) -> Vec<String> {
     notices
@@ -293,16 +317,7 @@ async fn removing_the_last_tag_empties_the_labels_and_nothing_bounces_back() {
     let mut notices = sys.applied_notices().await.unwrap();
     settle(&sys, &mut notices).await;
 
-    sys.sim.clear_requests();
-    sys.host("laptop").ok(&[&uuid, "modify", "-errand"]);
-    vikunja_task(&sys, id, "no labels", |t| titles(t).is_empty()).await;
-    let u = uuid.clone();
-    on_every_host(&sys, "no tags", move |t| {
-        s(t, "uuid") == u && tags(t).is_empty()
-    })
-    .await;
-    let before = settle(&sys, &mut notices).await;
-    let made = sys.sim.calls();
+    let (made, before) = take_every_tag_off(&sys, &mut notices, id, &uuid, &["-errand"]).await;
     eprintln!("last tag removed: {made:?}");
     assert_eq!(made, ["DELETE /api/v1/tasks/{id}/labels/{labelID}"]);
     assert!(
@@ -328,16 +343,8 @@ async fn emptying_several_labels_takes_one_bulk_call_and_nothing_bounces_back() 
     let mut notices = sys.applied_notices().await.unwrap();
     settle(&sys, &mut notices).await;
 
-    sys.sim.clear_requests();
-    sys.host("laptop").ok(&[&uuid, "modify", "-a", "-b", "-c"]);
-    vikunja_task(&sys, id, "no labels", |t| titles(t).is_empty()).await;
-    let u = uuid.clone();
-    on_every_host(&sys, "no tags", move |t| {
-        s(t, "uuid") == u && tags(t).is_empty()
-    })
-    .await;
-    let before = settle(&sys, &mut notices).await;
-    let made = sys.sim.calls();
+    let (made, before) =
+        take_every_tag_off(&sys, &mut notices, id, &uuid, &["-a", "-b", "-c"]).await;
     eprintln!("three labels removed: {made:?}");
     // One bulk set beats three removes; an empty bulk set fires no webhook at all.
     assert_eq!(made, ["POST /api/v1/tasks/{id}/labels/bulk"]);
