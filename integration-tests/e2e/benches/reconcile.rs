@@ -10,7 +10,6 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use vsync_bus::control::ReconcileRequest;
 use vsync_e2e::*;
 
 fn main() {
@@ -136,29 +135,13 @@ async fn run() {
     assert_eq!(sys.sim.tasks().len(), total, "no duplicates in Vikunja");
 
     // Settle: the hosts' own first passes.
-    vikunja_sync::ctl::reconcile(
-        &bus,
-        &ReconcileRequest {
-            full: true,
-            project: None,
-        },
-    )
-    .await
-    .unwrap();
+    reconcile_now(&bus, true).await;
 
     // (b) no-op reconcile
     let before = runs(&counter);
     sys.sim.clear_requests();
     let t0 = Instant::now();
-    let r = vikunja_sync::ctl::reconcile(
-        &bus,
-        &ReconcileRequest {
-            full: true,
-            project: None,
-        },
-    )
-    .await
-    .unwrap();
+    let r = reconcile_now(&bus, true).await;
     rows.push(Row {
         what: "no-op reconcile (full)",
         ms: t0.elapsed().as_secs_f64() * 1e3,
@@ -198,15 +181,7 @@ async fn run() {
     let before = runs(&counter);
     sys.sim.clear_requests();
     let t0 = Instant::now();
-    let r = vikunja_sync::ctl::reconcile(
-        &bus,
-        &ReconcileRequest {
-            full: true,
-            project: None,
-        },
-    )
-    .await
-    .unwrap();
+    let r = reconcile_now(&bus, true).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let in_vikunja = sys

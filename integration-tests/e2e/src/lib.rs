@@ -103,6 +103,22 @@ pub async fn test_bus(sys: &System) -> vsync_bus::Bus {
     .expect("connect to the test's nats-server")
 }
 
+/// One reconcile of every project now, as `vikunja-sync reconcile [--full]` asks for it; fails
+/// the test when it reports an error.
+pub async fn reconcile_now(bus: &vsync_bus::Bus, full: bool) -> reconciler::ReconcileReply {
+    let r = vikunja_sync::ctl::reconcile(
+        bus,
+        &vsync_bus::control::ReconcileRequest {
+            full,
+            project: None,
+        },
+    )
+    .await
+    .expect("the reconciler answers");
+    assert!(r.error.is_empty(), "{}", r.error);
+    r
+}
+
 /// The id of the top-level project titled `title`.
 pub fn project_id(sys: &System, title: &str) -> i64 {
     sys.sim

@@ -633,17 +633,7 @@ async fn a_label_renamed_in_vikunja_renames_the_tag_on_every_host_at_the_next_re
         .await
         .unwrap();
     assert!(res.status().is_success(), "{}", res.status());
-    let bus = test_bus(&sys).await;
-    let r = vikunja_sync::ctl::reconcile(
-        &bus,
-        &vsync_bus::control::ReconcileRequest {
-            full: true,
-            project: None,
-        },
-    )
-    .await
-    .unwrap();
-    assert!(r.error.is_empty(), "{}", r.error);
+    reconcile_now(&test_bus(&sys).await, true).await;
     let u = uuid.clone();
     on_every_host(&sys, "the renamed tag", move |t| {
         s(t, "uuid") == u && tags(t) == ["Chores"]

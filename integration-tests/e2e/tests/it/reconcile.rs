@@ -2,21 +2,10 @@
 
 use std::time::Duration;
 
-use vsync_bus::control::ReconcileRequest;
 use vsync_e2e::*;
 
 async fn reconcile(sys: &System, full: bool) -> reconciler::ReconcileReply {
-    let r = vikunja_sync::ctl::reconcile(
-        &test_bus(sys).await,
-        &ReconcileRequest {
-            full,
-            project: None,
-        },
-    )
-    .await
-    .unwrap();
-    assert!(r.error.is_empty(), "{}", r.error);
-    r
+    reconcile_now(&test_bus(sys).await, full).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
