@@ -13,12 +13,7 @@ use std::time::{Duration, Instant};
 use vsync_e2e::*;
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(run());
+    vsync_e2e::procs::run_bench(run());
 }
 
 fn runs(counter: &Path) -> usize {
@@ -35,14 +30,8 @@ struct Row {
 }
 
 async fn run() {
-    let projects: usize = std::env::var("BENCH_PROJECTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
-    let per: usize = std::env::var("BENCH_TASKS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100);
+    let projects: usize = vsync_e2e::procs::env_usize("BENCH_PROJECTS", 10);
+    let per: usize = vsync_e2e::procs::env_usize("BENCH_TASKS", 100);
     let dir = tempfile::tempdir().unwrap();
     // A `task` that counts its runs (the benchmark's own checks use the real one).
     let real = vsync_harness::find_program("task", "TASK_BIN", &["/usr/bin", "/usr/local/bin"])

@@ -39,7 +39,7 @@ use std::time::{Duration, Instant, SystemTime};
 use futures::{FutureExt, StreamExt};
 use serde_json::Value;
 use vikunja_sim::model::ts;
-use vsync_e2e::procs::{ProcOptions, ProcSystem, is_periodic, percentile};
+use vsync_e2e::procs::{ProcOptions, ProcSystem, env_usize, is_periodic, percentile};
 use vsync_harness::TwHost;
 use vsync_proto::HostApplied;
 
@@ -52,19 +52,7 @@ const WAIT: Duration = Duration::from_secs(30);
 const TICK: Duration = Duration::from_millis(2);
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(run());
-}
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    vsync_e2e::procs::run_bench(run());
 }
 
 /// One benchmark task: its uuid, Vikunja id, and what we last set.

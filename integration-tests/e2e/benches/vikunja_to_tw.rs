@@ -17,19 +17,11 @@ use vsync_e2e::procs::{ProcSystem, percentile};
 use vsync_proto::HostApplied;
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(run());
+    vsync_e2e::procs::run_bench(run());
 }
 
 async fn run() {
-    let n: usize = std::env::var("BENCH_WEBHOOKS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(200);
+    let n: usize = vsync_e2e::procs::env_usize("BENCH_WEBHOOKS", 200);
     let otlp = std::env::var("BENCH_OTLP")
         .ok()
         .filter(|v| !v.is_empty() && v != "0");
