@@ -190,3 +190,11 @@ pub fn export(bin: &std::path::Path, rc: &std::path::Path, data: &std::path::Pat
 pub fn s<'a>(t: &'a Value, k: &str) -> &'a str {
     t.get(k).and_then(Value::as_str).unwrap_or("")
 }
+
+/// The descriptions of a Taskwarrior task's annotations, in order.
+pub fn annotations(t: &Value) -> Vec<&str> {
+    t["annotations"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|n| n["description"].as_str()).collect())
+        .unwrap_or_default()
+}

@@ -26,13 +26,7 @@ async fn a_task_created_in_vikunja_reaches_both_hosts() {
         assert_eq!(s(&t, "due"), "20260301T090000Z");
         assert_eq!(s(&t, "priority"), "H");
         assert_eq!(t["vikunja_id"].as_f64(), Some(task.id as f64));
-        let notes: Vec<&str> = t["annotations"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a["description"].as_str().unwrap())
-            .collect();
-        assert_eq!(notes, ["tomatoes", "basil"]);
+        assert_eq!(annotations(&t), ["tomatoes", "basil"]);
     }
     sys.shutdown().await.unwrap();
 }

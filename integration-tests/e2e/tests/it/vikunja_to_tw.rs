@@ -49,13 +49,7 @@ async fn every_mapped_field_reaches_both_hosts_with_zero_api_calls_and_local_att
         assert_eq!(s(t, "due"), "20260501T080000Z");
         assert_eq!(s(t, "scheduled"), "20260430T080000Z");
         assert_eq!(s(t, "priority"), "M");
-        let notes: Vec<&str> = t["annotations"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a["description"].as_str().unwrap())
-            .collect();
-        assert_eq!(notes, ["book flights", "pack & go"]);
+        assert_eq!(annotations(t), ["book flights", "pack & go"]);
         assert_eq!(s(t, "estimate"), "PT2H", "UDA survives");
         assert_eq!(
             s(t, "wait"),
