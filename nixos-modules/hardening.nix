@@ -2,6 +2,38 @@
 # plain function imported by the unit definitions). The set follows nixpkgs'
 # nats.nix, ncps.nix and mosquitto.nix; `systemd-analyze security <unit>` scores it.
 { lib }:
+let
+  # What system and user services both get.
+  common = {
+    LockPersonality = true;
+    MemoryDenyWriteExecute = true;
+    NoNewPrivileges = true;
+    PrivateTmp = true;
+    ProtectClock = true;
+    ProtectControlGroups = true;
+    ProtectHostname = true;
+    ProtectKernelLogs = true;
+    ProtectKernelModules = true;
+    ProtectKernelTunables = true;
+    ProtectSystem = "strict";
+    # AF_UNIX: sd_notify readiness (Type=notify) goes through a Unix socket
+    RestrictAddressFamilies = [
+      "AF_UNIX"
+      "AF_INET"
+      "AF_INET6"
+    ];
+    RestrictNamespaces = true;
+    RestrictRealtime = true;
+    RestrictSUIDSGID = true;
+    SystemCallArchitectures = "native";
+    SystemCallFilter = [
+      "@system-service"
+      "~@privileged"
+      "~@resources"
+    ];
+    UMask = "0077";
+  };
+in
 {
   # System services: DynamicUser, a read-only file system and no capabilities.
   system =
@@ -9,44 +41,18 @@
       # a privileged listen port (< 1024) needs CAP_NET_BIND_SERVICE and no user namespace
       bindPrivilegedPort ? false,
     }:
-    {
+    common
+    // {
       DynamicUser = true;
       CapabilityBoundingSet = if bindPrivilegedPort then [ "CAP_NET_BIND_SERVICE" ] else "";
       DevicePolicy = "closed";
-      LockPersonality = true;
-      MemoryDenyWriteExecute = true;
-      NoNewPrivileges = true;
       PrivateDevices = true;
       PrivateMounts = true;
-      PrivateTmp = true;
       PrivateUsers = !bindPrivilegedPort;
       ProcSubset = "pid";
-      ProtectClock = true;
-      ProtectControlGroups = true;
       ProtectHome = true;
-      ProtectHostname = true;
-      ProtectKernelLogs = true;
-      ProtectKernelModules = true;
-      ProtectKernelTunables = true;
       ProtectProc = "invisible";
-      ProtectSystem = "strict";
       RemoveIPC = true;
-      # AF_UNIX: sd_notify readiness (Type=notify) goes through a Unix socket
-      RestrictAddressFamilies = [
-        "AF_UNIX"
-        "AF_INET"
-        "AF_INET6"
-      ];
-      RestrictNamespaces = true;
-      RestrictRealtime = true;
-      RestrictSUIDSGID = true;
-      SystemCallArchitectures = "native";
-      SystemCallFilter = [
-        "@system-service"
-        "~@privileged"
-        "~@resources"
-      ];
-      UMask = "0077";
     }
     // lib.optionalAttrs bindPrivilegedPort { AmbientCapabilities = [ "CAP_NET_BIND_SERVICE" ]; };
 
@@ -58,34 +64,9 @@
     {
       readWritePaths ? [ ],
     }:
-    {
-      LockPersonality = true;
-      MemoryDenyWriteExecute = true;
-      NoNewPrivileges = true;
-      PrivateTmp = true;
-      ProtectClock = true;
-      ProtectControlGroups = true;
-      ProtectHostname = true;
-      ProtectKernelLogs = true;
-      ProtectKernelModules = true;
-      ProtectKernelTunables = true;
-      ProtectSystem = "strict";
+    common
+    // {
       # "-": a path that does not exist yet is skipped instead of failing the unit
       ReadWritePaths = map (p: "-${p}") readWritePaths;
-      RestrictAddressFamilies = [
-        "AF_UNIX"
-        "AF_INET"
-        "AF_INET6"
-      ];
-      RestrictNamespaces = true;
-      RestrictRealtime = true;
-      RestrictSUIDSGID = true;
-      SystemCallArchitectures = "native";
-      SystemCallFilter = [
-        "@system-service"
-        "~@privileged"
-        "~@resources"
-      ];
-      UMask = "0077";
     };
 }
