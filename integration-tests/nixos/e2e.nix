@@ -32,22 +32,8 @@ in
     server =
       { pkgs, ... }:
       {
+        imports = [ ./vikunja.nix ];
         virtualisation.memorySize = 2048;
-
-        services.vikunja = {
-          enable = true;
-          frontendScheme = "http";
-          frontendHostname = "server";
-          settings = {
-            service.enableregistration = true;
-            # webhooks go to webhook-ingress on 127.0.0.1 (a non-routable address)
-            outgoingrequests.allownonroutableips = true;
-            webhooks = {
-              enabled = true;
-              allownonroutableips = true;
-            };
-          };
-        };
 
         services.vikunja-sync = {
           enable = true;

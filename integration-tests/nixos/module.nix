@@ -18,21 +18,8 @@ in
   nodes.machine =
     { pkgs, ... }:
     {
+      imports = [ ./vikunja.nix ];
       virtualisation.memorySize = 2048;
-
-      services.vikunja = {
-        enable = true;
-        frontendScheme = "http";
-        frontendHostname = "machine";
-        settings = {
-          service.enableregistration = true;
-          outgoingrequests.allownonroutableips = true;
-          webhooks = {
-            enabled = true;
-            allownonroutableips = true;
-          };
-        };
-      };
 
       users.users.alice = {
         isNormalUser = true;
