@@ -600,22 +600,27 @@ impl Watcher {
             }
         }
         let ours: Vec<TwTask> = last.into_values().collect();
-        if !ours.is_empty() {
-            self.verify(&ours).await;
+        // One `task export` for both checks.
+        let uuids: Vec<&str> = ours.iter().chain(&own).map(TwTask::uuid).collect();
+        if uuids.is_empty() {
+            return;
         }
-        if !own.is_empty() {
-            self.verify_own(&own, m.at_us).await;
-        }
+        let exported = match self.tw.export_uuids(&uuids).await {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot verify concurrent writes");
+                return;
+            }
+        };
+        self.verify_ours(&ours, &exported);
+        self.verify_own(&own, &exported, m.at_us);
     }
 
-    /// The user's command wrote `reported` (its hook says so); if the file shows the state from
-    /// before the command instead, our concurrent import overwrote it: show canonical state again
-    /// once it has this change. (A file showing something else, e.g. what another hook of the
-    /// user's added on TW 3, is left alone.)
-    async fn verify_own(&mut self, reported: &[TwTask], at_us: i64) {
-        let Some(exported) = self.export_again(reported, "a local command").await else {
-            return;
-        };
+    /// The user's command wrote `reported` (its hook says so); if the file (`exported`) shows the
+    /// state from before the command instead, our concurrent import overwrote it: show canonical
+    /// state again once it has this change. (A file showing something else, e.g. what another
+    /// hook of the user's added on TW 3, is left alone.)
+    fn verify_own(&mut self, reported: &[TwTask], exported: &[TwTask], at_us: i64) {
         for t in reported {
             let now = exported.iter().find(|e| e.uuid() == t.uuid()).map(tw::view);
             let before = self.mirror.get(t.uuid()).map(tw::view);
@@ -687,24 +692,9 @@ impl Watcher {
         all_ok
     }
 
-    /// `tasks` as the file holds them now, to check one of two concurrent writes; `None` (logged)
-    /// when `task export` fails.
-    async fn export_again(&self, tasks: &[TwTask], what: &str) -> Option<Vec<TwTask>> {
-        let uuids: Vec<&str> = tasks.iter().map(TwTask::uuid).collect();
-        match self.tw.export_uuids(&uuids).await {
-            Ok(e) => Some(e),
-            Err(e) => {
-                tracing::warn!(error = %e, what, "cannot verify a write");
-                None
-            }
-        }
-    }
-
-    /// Re-exports what we imported: a concurrent user command may have overwritten it (TW 2.6).
-    async fn verify(&mut self, imported: &[TwTask]) {
-        let Some(exported) = self.export_again(imported, "our import").await else {
-            return;
-        };
+    /// What we imported, against the file re-exported (`exported`): a concurrent user command
+    /// may have overwritten it (TW 2.6).
+    fn verify_ours(&mut self, imported: &[TwTask], exported: &[TwTask]) {
         for t in imported {
             let now = exported.iter().find(|e| e.uuid() == t.uuid());
             if now.map(tw::view) != Some(tw::view(t)) {
