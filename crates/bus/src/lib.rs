@@ -392,9 +392,9 @@ impl Bus {
             .watch_with_history(">")
             .await
             .map_err(|e| err(&e))?;
-        let mut out: Vec<TaskState> = Vec::new();
-        let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-        let mut keys = std::collections::HashSet::new();
+        // Each key delivered, with its newest state (`None`: deleted, or not a state).
+        let mut by_key: std::collections::HashMap<String, Option<TaskState>> =
+            std::collections::HashMap::new();
         // The pending count can stay above 0 for good: an older revision counted as pending is
         // removed from the bucket when its key is rewritten, before it is delivered (seen with a
         // host listing while 50 changes landed). So a pause in deliveries also ends the listing;
@@ -404,25 +404,17 @@ impl Bus {
             let entry = match tokio::time::timeout(wait, watch.next()).await {
                 Ok(Some(entry)) => entry.map_err(|e| err(&e))?,
                 Ok(None) => break,
-                Err(_) if out.is_empty() && wait > LISTING_PAUSE => {
+                // Nothing at all yet, while the bucket has messages.
+                Err(_) if wait > LISTING_PAUSE => {
                     return Err(err(&"timed out reading canonical state"));
                 }
                 Err(_) => break,
             };
             wait = LISTING_PAUSE;
-            keys.insert(entry.key.clone());
-            if entry.operation == kv::Operation::Put
-                && let Ok(s) = TaskState::decode(entry.value)
-            {
-                // A key rewritten during the listing comes again: keep its newest state.
-                match seen.get(&s.uuid) {
-                    Some(&i) => out[i] = s,
-                    None => {
-                        seen.insert(s.uuid.clone(), out.len());
-                        out.push(s);
-                    }
-                }
-            }
+            let state = (entry.operation == kv::Operation::Put)
+                .then(|| TaskState::decode(entry.value).ok())
+                .flatten();
+            by_key.insert(entry.key, state);
             if entry.delta == 0 {
                 break;
             }
@@ -438,11 +430,12 @@ impl Bus {
         while let Some(subject) = subjects.next().await {
             let (subject, _) = subject.map_err(|e| err(&e))?;
             if let Some(key) = subject.strip_prefix(&prefix)
-                && !keys.contains(key)
+                && !by_key.contains_key(key)
             {
                 missed.push(key.to_string());
             }
         }
+        let mut out: Vec<TaskState> = by_key.into_values().flatten().collect();
         for key in missed {
             if let Some((s, _)) = self.load_state(&key).await? {
                 out.push(s);
