@@ -11,7 +11,6 @@ use std::time::Duration;
 
 pub use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-pub use vsync_model::TagMap;
 
 /// Prefix of environment overrides.
 pub const ENV_PREFIX: &str = "VIKUNJA_SYNC_";
@@ -54,7 +53,20 @@ pub struct Config {
     pub telemetry: Telemetry,
     pub metrics: Metrics,
     pub reconcile: Reconcile,
-    pub labels: TagMap,
+    pub labels: Labels,
+}
+
+/// `[labels]`: how Taskwarrior tags and Vikunja labels map. Plain settings; the model's
+/// `TagMap` is built from them.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Labels {
+    /// Lower-case every label title as a tag.
+    pub lowercase: bool,
+    /// Tags that are never synced.
+    pub exclude: Vec<String>,
+    /// Tags starting with this prefix stay in Taskwarrior only.
+    pub tw_only_prefix: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -84,3 +84,22 @@ fn durations_take_units() {
     assert_eq!(duration::parse("5m"), Ok(Duration::from_secs(300)));
     assert!(duration::parse("5 weeks").is_err());
 }
+
+#[test]
+fn the_labels_section_is_plain_settings() {
+    let c = Config::parse(
+        "[labels]\nlowercase = true\nexclude = [\"next\"]\ntw_only_prefix = \"tw.\"\n",
+        [],
+    )
+    .expect("parses");
+    assert_eq!(
+        c.labels,
+        Labels {
+            lowercase: true,
+            exclude: vec!["next".into()],
+            tw_only_prefix: Some("tw.".into()),
+        }
+    );
+    let err = Config::parse("[labels]\nlowercased = true\n", []).expect_err("typo");
+    assert!(err.to_string().contains("lowercased"), "{err}");
+}

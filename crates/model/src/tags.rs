@@ -11,8 +11,6 @@
 //! and Taskwarrior's virtual tags (a label titled `OVERDUE` stays in Vikunja only: as a tag it
 //! would read as the virtual one).
 
-use serde::Deserialize;
-
 /// Taskwarrior's virtual tags (2.6 and 3.x): computed, never stored, reserved in filters.
 pub const VIRTUAL_TAGS: &[&str] = &[
     "ACTIVE",
@@ -50,8 +48,8 @@ pub const VIRTUAL_TAGS: &[&str] = &[
 ];
 
 /// How tags and labels map; the defaults keep titles as they are where Taskwarrior allows it.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(default)]
+/// Built from the operator's `[labels]` section ([`vsync_config::Labels`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TagMap {
     /// Lower-case every label title as a tag (labels created from tags keep the tag's case).
     pub lowercase: bool,
@@ -59,6 +57,16 @@ pub struct TagMap {
     pub exclude: Vec<String>,
     /// Tags starting with this prefix stay in Taskwarrior only.
     pub tw_only_prefix: Option<String>,
+}
+
+impl From<&vsync_config::Labels> for TagMap {
+    fn from(l: &vsync_config::Labels) -> Self {
+        TagMap {
+            lowercase: l.lowercase,
+            exclude: l.exclude.clone(),
+            tw_only_prefix: l.tw_only_prefix.clone(),
+        }
+    }
 }
 
 impl TagMap {
@@ -269,11 +277,11 @@ mod tests {
 
     #[test]
     fn excluded_prefixed_and_virtual_tags_stay_in_taskwarrior() {
-        let map = TagMap {
+        let map = TagMap::from(&vsync_config::Labels {
             exclude: vec!["next".into()],
             tw_only_prefix: Some("tw.".into()),
             ..Default::default()
-        };
+        });
         assert_eq!(map.tag_to_label("next"), None);
         assert_eq!(map.tag_to_label("tw.private"), None);
         assert_eq!(map.tag_to_label("OVERDUE"), None);

@@ -63,7 +63,7 @@ impl App {
             bus,
             api,
             projects: Mutex::new(tree),
-            tags: cfg.labels.clone(),
+            tags: (&cfg.labels).into(),
             dirty: Mutex::new(BTreeSet::new()),
             known_links: Mutex::new(Default::default()),
             metrics,
