@@ -1,0 +1,30 @@
+//! Project endpoints: the listing, read, create.
+
+use serde_json::json;
+
+use crate::error::VikunjaError;
+use crate::transport::Request;
+use crate::{Project, VikunjaClient};
+
+impl VikunjaClient {
+    /// Every real project (pseudo-projects with id <= 0 skipped), archived ones included.
+    pub async fn projects(&self) -> Result<Vec<Project>, VikunjaError> {
+        let query = [("is_archived", "true")];
+        let all: Vec<Project> = self
+            .transport
+            .all_pages("/projects", "/projects", &query)
+            .await?;
+        Ok(all.into_iter().filter(|p| p.id > 0).collect())
+    }
+
+    pub async fn get_project(&self, id: i64) -> Result<Project, VikunjaError> {
+        self.json(Request::get("/projects/{id}", format!("/projects/{id}")))
+            .await
+    }
+
+    pub async fn create_project(&self, title: &str, parent: i64) -> Result<Project, VikunjaError> {
+        let body = json!({"title": title, "parent_project_id": parent});
+        self.json(Request::create("/projects", "/projects".into(), &body))
+            .await
+    }
+}
