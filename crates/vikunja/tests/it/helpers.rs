@@ -1,0 +1,68 @@
+//! A simulator with a client pointed at it, and the simulator's request log in short form.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde_json::json;
+use vikunja_sim::{SimConfig, Simulator};
+use vsync_model::VikunjaTask;
+use vsync_vikunja::{Retry, VikunjaClient};
+
+pub struct Fixture {
+    pub sim: Simulator,
+    pub api: VikunjaClient,
+}
+
+/// Retries that would be over in milliseconds if the client only backed off.
+pub fn quick_retry(attempts: u32) -> Retry {
+    Retry {
+        attempts,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+        ..Retry::default()
+    }
+}
+
+pub async fn start(cfg: SimConfig, retry: Retry) -> Fixture {
+    start_with_timeout(cfg, retry, Duration::from_secs(10)).await
+}
+
+pub async fn start_with_timeout(cfg: SimConfig, retry: Retry, timeout: Duration) -> Fixture {
+    let sim = Simulator::start(cfg).await.expect("simulator starts");
+    let api = client(&sim, &sim.token(), timeout).with_retry(retry);
+    Fixture { sim, api }
+}
+
+pub fn client(sim: &Simulator, token: &str, timeout: Duration) -> VikunjaClient {
+    let base = format!("{}/api/v1", sim.base_url());
+    VikunjaClient::new(&base, SecretString::from(token.to_string()), timeout).expect("client")
+}
+
+/// A new task's body for `create_task`.
+pub fn new_task(title: &str) -> VikunjaTask {
+    VikunjaTask::from_value(json!({ "title": title })).expect("object")
+}
+
+/// The statuses the simulator answered on `route` (e.g. `GET /api/v1/tasks/{id}`), in order.
+pub fn statuses(sim: &Simulator, call: &str) -> Vec<u16> {
+    sim.requests()
+        .iter()
+        .filter(|r| format!("{} {}", r.method, r.route) == call)
+        .map(|r| r.status)
+        .collect()
+}
+
+/// The `page` of every request on `route`, in order.
+pub fn pages(sim: &Simulator, route: &str) -> Vec<u32> {
+    sim.requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.route == route)
+        .map(|r| {
+            r.query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("page="))
+                .and_then(|p| p.parse().ok())
+                .unwrap_or_else(|| panic!("no page in {:?}", r.query))
+        })
+        .collect()
+}

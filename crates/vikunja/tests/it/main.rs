@@ -1,0 +1,8 @@
+//! The Vikunja client against the simulator: paging, retries, rate limits, timeouts and
+//! Vikunja's error bodies, each checked in the simulator's request log.
+
+mod errors;
+mod helpers;
+mod paging;
+mod rate_limit;
+mod retries;

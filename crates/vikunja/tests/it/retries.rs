@@ -1,0 +1,111 @@
+//! 5xx and timeouts are retried as the policy says, creates only when it allows, 4xx never.
+
+use std::time::{Duration, Instant};
+
+use vikunja_sim::SimConfig;
+use vsync_vikunja::{ErrorKind, Retry};
+
+use crate::helpers::{new_task, quick_retry, start, start_with_timeout, statuses};
+
+#[tokio::test]
+async fn server_errors_are_retried_until_vikunja_answers() {
+    let f = start(SimConfig::default(), quick_retry(5)).await;
+    let id = f.sim.create_task(1, "still there").id;
+    f.sim.fail_next(2, 503);
+    let t = f.api.get_task(id).await.expect("answered on the third try");
+    assert_eq!(t.title(), "still there");
+    assert_eq!(statuses(&f.sim, "GET /api/v1/tasks/{id}"), [503, 503, 200]);
+    assert_eq!(f.api.calls(), 3);
+}
+
+#[tokio::test]
+async fn retries_end_after_the_policys_attempts() {
+    let f = start(SimConfig::default(), quick_retry(3)).await;
+    f.sim.fail_next(10, 500);
+    let e = f.api.get_task(1).await.expect_err("still failing");
+    assert_eq!(e.kind(), ErrorKind::Unavailable);
+    assert_eq!(e.status(), Some(500));
+    assert!(e.is_transient());
+    assert_eq!(statuses(&f.sim, "GET /api/v1/tasks/{id}"), [500, 500, 500]);
+}
+
+#[tokio::test]
+async fn client_errors_are_not_retried() {
+    let f = start(SimConfig::default(), quick_retry(5)).await;
+    let e = f.api.get_task(4711).await.expect_err("no such task");
+    assert!(e.is_not_found());
+    assert_eq!(statuses(&f.sim, "GET /api/v1/tasks/{id}"), [404]);
+}
+
+#[tokio::test]
+async fn a_create_is_repeated_after_a_5xx_only_when_the_policy_allows() {
+    let careful = Retry {
+        retry_creates: false,
+        ..quick_retry(5)
+    };
+    let f = start(SimConfig::default(), careful).await;
+    f.sim.fail_next(1, 502);
+    let e = f
+        .api
+        .create_task(1, &new_task("once"))
+        .await
+        .expect_err("not repeated");
+    assert_eq!(e.kind(), ErrorKind::Unavailable);
+    assert_eq!(statuses(&f.sim, "PUT /api/v1/projects/{id}/tasks"), [502]);
+    assert!(f.sim.tasks().is_empty());
+
+    // Today's default repeats it (the simulator's injected failure changed nothing).
+    let f = start(SimConfig::default(), quick_retry(5)).await;
+    f.sim.fail_next(1, 502);
+    f.api
+        .create_task(1, &new_task("once"))
+        .await
+        .expect("repeated");
+    assert_eq!(
+        statuses(&f.sim, "PUT /api/v1/projects/{id}/tasks"),
+        [502, 201]
+    );
+    assert_eq!(f.sim.tasks().len(), 1);
+}
+
+#[tokio::test]
+async fn a_request_without_an_answer_in_time_is_retried_then_reported_as_a_timeout() {
+    let timeout = Duration::from_millis(100);
+    let f = start_with_timeout(SimConfig::default(), quick_retry(3), timeout).await;
+    f.sim.set_latency(Duration::from_secs(2));
+    let started = Instant::now();
+    let e = f.api.get_task(1).await.expect_err("too slow");
+    assert_eq!(e.kind(), ErrorKind::Timeout);
+    assert!(e.is_transient());
+    assert_eq!(f.api.calls(), 3, "every attempt timed out");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "each attempt ends at the client's timeout, {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_create_without_an_answer_is_not_repeated_when_the_policy_says_so() {
+    let careful = Retry {
+        retry_creates: false,
+        ..quick_retry(3)
+    };
+    let timeout = Duration::from_millis(100);
+    let f = start_with_timeout(SimConfig::default(), careful, timeout).await;
+    f.sim.set_latency(Duration::from_secs(2));
+    let e = f
+        .api
+        .create_task(1, &new_task("maybe made"))
+        .await
+        .expect_err("too slow");
+    assert_eq!(e.kind(), ErrorKind::Timeout);
+    assert_eq!(
+        f.api.calls(),
+        1,
+        "a create that may have committed is not sent again"
+    );
+    // A read is still retried under the same policy.
+    f.api.get_task(1).await.expect_err("too slow");
+    assert_eq!(f.api.calls(), 4);
+}
