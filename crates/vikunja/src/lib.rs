@@ -1,10 +1,10 @@
 //! The one Vikunja API v1 client every service uses, in three layers:
 //!
-//! - **transport** ([`transport`], [`retry`]): one pooled HTTP client, the token read once (from a
+//! - **transport** (`transport`, `retry`): one pooled HTTP client, the token read once (from a
 //!   file, by the caller), one span per call named after its route template with the trace
 //!   context in the request headers, retries with backoff and jitter on 5xx and timeouts, and
 //!   waiting out 429 until `Retry-After`/`X-RateLimit-Reset`, bounded by the [`Retry`] policy;
-//! - **errors** ([`error`]): Vikunja's `{code, message}` body as a [`VikunjaError`] whose
+//! - **errors** (`error`): Vikunja's `{code, message}` body as a [`VikunjaError`] whose
 //!   [`ErrorKind`] callers branch on;
 //! - **endpoints** (`tasks`, `projects`, `labels`, `webhooks`, with `paging` until
 //!   `x-pagination-total-pages`): the typed methods of [`VikunjaClient`].
