@@ -23,6 +23,14 @@ pub fn quick_retry(attempts: u32) -> Retry {
     }
 }
 
+/// [`quick_retry`] that never sends a create twice after a timeout or 5xx.
+pub fn creates_not_repeated(attempts: u32) -> Retry {
+    Retry {
+        retry_creates: false,
+        ..quick_retry(attempts)
+    }
+}
+
 pub async fn start(cfg: SimConfig, retry: Retry) -> Fixture {
     start_with_timeout(cfg, retry, Duration::from_secs(10)).await
 }

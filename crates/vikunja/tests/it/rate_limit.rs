@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use vikunja_sim::{RateLimit, SimConfig};
 use vsync_vikunja::{ErrorKind, Retry};
 
-use crate::helpers::{new_task, quick_retry, start, statuses};
+use crate::helpers::{creates_not_repeated, new_task, quick_retry, start, statuses};
 
 fn limited(limit: u32, period: Duration) -> SimConfig {
     SimConfig {
@@ -63,11 +63,7 @@ async fn the_wait_for_a_rate_limit_is_bounded() {
 
 #[tokio::test]
 async fn a_rate_limited_create_is_repeated_even_when_creates_are_not() {
-    let careful = Retry {
-        retry_creates: false,
-        ..quick_retry(5)
-    };
-    let f = start(limited(1, Duration::from_secs(1)), careful).await;
+    let f = start(limited(1, Duration::from_secs(1)), creates_not_repeated(5)).await;
     f.api.get_project(1).await.expect("within the limit");
     f.api
         .create_task(1, &new_task("after the wait"))

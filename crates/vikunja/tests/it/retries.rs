@@ -3,9 +3,11 @@
 use std::time::{Duration, Instant};
 
 use vikunja_sim::SimConfig;
-use vsync_vikunja::{ErrorKind, Retry};
+use vsync_vikunja::ErrorKind;
 
-use crate::helpers::{new_task, quick_retry, start, start_with_timeout, statuses};
+use crate::helpers::{
+    creates_not_repeated, new_task, quick_retry, start, start_with_timeout, statuses,
+};
 
 #[tokio::test]
 async fn server_errors_are_retried_until_vikunja_answers() {
@@ -39,11 +41,7 @@ async fn client_errors_are_not_retried() {
 
 #[tokio::test]
 async fn a_create_is_repeated_after_a_5xx_only_when_the_policy_allows() {
-    let careful = Retry {
-        retry_creates: false,
-        ..quick_retry(5)
-    };
-    let f = start(SimConfig::default(), careful).await;
+    let f = start(SimConfig::default(), creates_not_repeated(5)).await;
     f.sim.fail_next(1, 502);
     let e = f
         .api
@@ -87,12 +85,8 @@ async fn a_request_without_an_answer_in_time_is_retried_then_reported_as_a_timeo
 
 #[tokio::test]
 async fn a_create_without_an_answer_is_not_repeated_when_the_policy_says_so() {
-    let careful = Retry {
-        retry_creates: false,
-        ..quick_retry(3)
-    };
     let timeout = Duration::from_millis(100);
-    let f = start_with_timeout(SimConfig::default(), careful, timeout).await;
+    let f = start_with_timeout(SimConfig::default(), creates_not_repeated(3), timeout).await;
     f.sim.set_latency(Duration::from_secs(2));
     let e = f
         .api
