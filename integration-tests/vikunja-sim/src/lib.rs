@@ -1,64 +1,115 @@
 //! # vikunja-sim
 //!
-//! A stateful, in-process simulator of Vikunja's REST API v1 for the end-to-end tests,
-//! benchmarks and `vikunja-sync demo`. It follows `shared/reference/vikunja-api.md`:
-//! PUT creates and POST replaces (§3.4), paging caps at `max_items_per_page`, tasks are
-//! soft-deleted, a repeating task marked done reopens with shifted dates, and every change
-//! fires signed webhooks to the project's webhooks and its ancestors', asynchronously and
-//! with the data re-read at delivery time.
+//! A stateful, in-process simulator of Vikunja's REST API for the end-to-end tests,
+//! benchmarks and the demo (a test fixture, never a dependency of a product crate). It
+//! follows `shared/reference/vikunja-api.md`: PUT creates and POST replaces (§3.4), paging
+//! caps at `max_items_per_page`, tasks are soft-deleted, a repeating task marked done
+//! reopens with shifted dates, and every change fires signed webhooks to the project's
+//! webhooks and its ancestors', asynchronously, re-read as the user who made it (§1.3, §8).
 //!
-//! [`Simulator::start`] binds `127.0.0.1:0`; the API lives under `<base_url>/api/v1` and
-//! needs `Authorization: Bearer <token>` (except `/info`). The "user actions"
+//! [`Simulator::start`] binds `127.0.0.1:0`. The API lives under `<base_url>/api/v1`
+//! (`/api/v2/tasks/{id}` from 2.4.0) and needs `Authorization: Bearer <token>`, except
+//! `/info`; CalDAV (`PROPFIND /dav/projects/{id}/`) takes HTTP Basic. The "user actions"
 //! ([`Simulator::create_task`], [`Simulator::update_task`], …) are what a person does in the
-//! web UI as user 1 and fire the same webhooks as the API call would. Faults (latency,
-//! failures, rate limits, dropped or duplicated deliveries) can be injected at any time.
+//! web UI, as user 1 unless [`Simulator::as_user`] or [`Simulator::via_link_share`] says
+//! otherwise, and fire the same webhooks as the API call would.
+//!
+//! ## Server settings ([`SimConfig`], fixed at start)
+//!
+//! | Setting | Default | Effect |
+//! |---|---|---|
+//! | `version` | `v2.5.0-sim` | `/info` `version`, `User-Agent`; `/api/v2` from 2.4.0, API tokens on CalDAV from 2.3.0 |
+//! | `webhooks_enabled` | true | false: webhook routes 404, no deliveries, no `projects_webhooks` token group |
+//! | `allow_non_routable_ips` | true (Vikunja: false) | false: deliveries to loopback/private targets fail and are dropped |
+//! | `max_items_per_page`, `rate_limit`, `latency`, `token` | 50, none, 0, `tk_sim_token` | paging cap, 429 window, delay, the all-routes token |
+//!
+//! ## Fault controls (any time, from the test)
+//!
+//! | Fault | How a test sets it |
+//! |---|---|
+//! | latency, all / per route / per project | [`Simulator::set_latency`]; `inject(Requests::to("GET /api/v1/projects/{id}/tasks").in_project(p), Fault::Latency(d), When::Always)` |
+//! | status before any change (5xx on the Nth call, 503 for a while) | `inject(requests, Fault::status(503), When::For(d))`, `When::Nth(n)`, `When::Next(n)`; [`Simulator::fail_next`] |
+//! | 429 with `Retry-After` | `inject(requests, Fault::too_many_requests(d), when)`; Vikunja's own limiter: [`Simulator::set_rate_limit`] |
+//! | response lost after commit / answered late | `Fault::LoseResponse` (connection dropped), `Fault::AnswerLate(d)` |
+//! | connection refused | [`Simulator::go_offline`], [`Simulator::go_online`], [`Simulator::go_offline_for`] |
+//! | missing pagination header | `Fault::omit_header("x-pagination-total-pages")` |
+//! | a change between two pages | [`Simulator::after_request`] with `Requests::…with_param("page", "1")` |
+//! | dropped / duplicated / delayed / unreachable delivery | [`Simulator::inject_delivery`] with [`DeliveryFault`]; [`Simulator::set_webhook_delivery`], [`Simulator::set_duplicate_deliveries`] |
+//! | reordered deliveries | [`Simulator::hold_deliveries`], then [`Simulator::release_deliveries`]`(Release::Reversed)` |
+//! | scoped API token (401 outside its scope) | [`Simulator::create_token`] |
+//!
+//! [`Simulator::remove_fault`], [`Simulator::clear_faults`] and [`Simulator::fault_hits`]
+//! manage injected faults; every [`LoggedRequest`] lists the faults applied to it.
 //!
 //! Route templates as logged in [`LoggedRequest::route`]: `/api/v1/info`, `/api/v1/user`,
-//! `/api/v1/projects`, `/api/v1/projects/{id}`, `/api/v1/projects/{id}/tasks`,
+//! `/api/v1/routes`, `/api/v1/projects`, `/api/v1/projects/{id}`, `/api/v1/projects/{id}/tasks`,
 //! `/api/v1/projects/{id}/webhooks`, `/api/v1/projects/{id}/webhooks/{webhookID}`,
 //! `/api/v1/webhooks/events`, `/api/v1/tasks`, `/api/v1/tasks/{id}`,
 //! `/api/v1/tasks/{id}/labels`, `/api/v1/tasks/{id}/labels/{labelID}`,
 //! `/api/v1/tasks/{id}/labels/bulk`, `/api/v1/tasks/{id}/assignees`,
-//! `/api/v1/tasks/{id}/assignees/{userID}`, `/api/v1/labels`, `/api/v1/labels/{id}`;
-//! `""` for a path no route matches.
+//! `/api/v1/tasks/{id}/assignees/{userID}`, `/api/v1/tasks/{id}/comments`,
+//! `/api/v1/tasks/{id}/attachments`, `/api/v1/tasks/{id}/attachments/{attachmentID}`,
+//! `/api/v1/labels`, `/api/v1/labels/{id}`, `/api/v2/tasks/{id}`, `/dav/projects/{id}`,
+//! `/dav/projects/{id}/`; `""` for a path no route matches.
 
+mod actions;
+mod controls;
 mod delivery;
 mod error;
+mod faults;
 mod filter;
+mod inspect;
 pub mod model;
 mod routes;
+mod server;
 mod shared;
 mod state;
+mod tokens;
+mod version;
 
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use serde_json::json;
 use tokio::task::JoinHandle;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 pub use delivery::{Delivery, DeliveryOutcome, VERSION, sign as webhook_signature};
 pub use error::SimError;
-pub use model::{
-    Label, Project, ProjectView, Reminder, Task, User, WEBHOOK_EVENTS, Webhook, ZERO_TIME,
+pub use faults::{
+    Deliveries, DeliveryFault, Fault, FaultId, Hook, RateLimit, Release, Requests, When,
 };
+pub use model::{
+    Attachment, Comment, Label, Project, ProjectView, Reminder, Task, User, WEBHOOK_EVENTS,
+    Webhook, ZERO_TIME,
+};
+pub use state::Actor;
 
 use delivery::Deliverer;
-use shared::{Faults, Shared, lock};
-use state::{LabelInput, ProjectInput, State};
+use faults::Faults;
+use server::{Availability, Conn, SimListener};
+use shared::{Server, Shared, lock};
+use state::State;
+use tokens::Tokens;
+use version::Version;
 
-/// How the simulator starts.
+/// How the simulator starts: the server's configuration.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
-    /// The API token user 1 ("demo") authenticates with.
+    /// The API token user 1 ("demo") authenticates with; it may call every route.
     pub token: String,
     /// `service.maxitemsperpage`: default and cap of `per_page`.
     pub max_items_per_page: usize,
     /// Delay before every API response.
     pub latency: Duration,
     pub rate_limit: Option<RateLimit>,
+    /// What `/api/v1/info` says; decides which features exist (see the crate docs).
+    pub version: String,
+    /// `webhooks.enabled`.
+    pub webhooks_enabled: bool,
+    /// `outgoingrequests.allownonroutableips`; true by default here (Vikunja's default is
+    /// false) because the tests' receivers listen on 127.0.0.1.
+    pub allow_non_routable_ips: bool,
 }
 
 impl Default for SimConfig {
@@ -68,15 +119,11 @@ impl Default for SimConfig {
             max_items_per_page: 50,
             latency: Duration::ZERO,
             rate_limit: None,
+            version: VERSION.into(),
+            webhooks_enabled: true,
+            allow_non_routable_ips: true,
         }
     }
-}
-
-/// At most `limit` API requests per `period` (a fixed window); beyond that 429.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RateLimit {
-    pub limit: u32,
-    pub period: Duration,
 }
 
 /// One API request as it was answered (refused ones included).
@@ -88,26 +135,32 @@ pub struct LoggedRequest {
     pub route: String,
     /// The raw query string, still percent-encoded.
     pub query: String,
+    /// The status answered (for a lost response: the one the client never got).
     pub status: u16,
     /// The request body.
     pub body: String,
     pub at: SystemTime,
+    /// The injected faults applied to this request.
+    pub faults: Vec<Fault>,
 }
 
-struct Tasks {
+pub(crate) struct Tasks {
     server: Mutex<Option<JoinHandle<()>>>,
     worker: Mutex<Option<JoinHandle<()>>>,
     cancel: CancellationToken,
+    availability: Arc<Availability>,
     /// Stops everything once the last handle is dropped.
     _guard: DropGuard,
 }
 
-/// A running simulator; clones share it.
+/// A running simulator; clones share it. A clone from [`Simulator::as_user`] or
+/// [`Simulator::via_link_share`] makes its user actions as someone else.
 #[derive(Clone)]
 pub struct Simulator {
-    shared: Arc<Shared>,
-    addr: SocketAddr,
-    tasks: Arc<Tasks>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) addr: SocketAddr,
+    pub(crate) tasks: Arc<Tasks>,
+    pub(crate) actor: Actor,
 }
 
 impl Simulator {
@@ -119,19 +172,25 @@ impl Simulator {
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(std::io::Error::other)?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let (deliverer, rx) = Deliverer::new();
+        let (listener, availability) = SimListener::bind().await?;
+        let addr = listener.addr();
+        let cancel = CancellationToken::new();
+        let (deliverer, rx) = Deliverer::new(client, cancel.clone());
         let shared = Arc::new(Shared {
-            token: cfg.token,
-            max_per_page: cfg.max_items_per_page.max(1),
+            server: Server {
+                version: Version::parse(&cfg.version),
+                max_per_page: cfg.max_items_per_page.max(1),
+                webhooks_enabled: cfg.webhooks_enabled,
+                allow_non_routable_ips: cfg.allow_non_routable_ips,
+            },
+            tokens: Mutex::new(Tokens::new(&cfg.token)),
             state: Mutex::new(State::new()),
             faults: Faults::new(cfg.latency, cfg.rate_limit),
             requests: Mutex::new(Vec::new()),
             deliverer,
+            handle: std::sync::OnceLock::new(),
         });
-        let cancel = CancellationToken::new();
-        let app = routes::router(Arc::clone(&shared));
+        let app = routes::router(Arc::clone(&shared)).into_make_service_with_connect_info::<Conn>();
         let stop = cancel.clone();
         let server = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app)
@@ -141,22 +200,20 @@ impl Simulator {
                 tracing::error!(error = %e, "vikunja-sim server stopped");
             }
         });
-        let worker = tokio::spawn(delivery::run(
-            Arc::clone(&shared),
-            client,
-            rx,
-            cancel.clone(),
-        ));
-        let tasks = Tasks {
+        let worker = tokio::spawn(delivery::run(Arc::clone(&shared), rx));
+        let tasks = Arc::new(Tasks {
             server: Mutex::new(Some(server)),
             worker: Mutex::new(Some(worker)),
             _guard: cancel.clone().drop_guard(),
             cancel,
-        };
+            availability,
+        });
+        let _ = shared.handle.set((addr, Arc::downgrade(&tasks)));
         Ok(Simulator {
             shared,
             addr,
-            tasks: Arc::new(tasks),
+            tasks,
+            actor: Actor::User(state::DOER_ID),
         })
     }
 
@@ -165,9 +222,9 @@ impl Simulator {
         format!("http://{}", self.addr)
     }
 
-    /// The bearer token the API accepts.
+    /// The bearer token the API accepts for every route.
     pub fn token(&self) -> String {
-        self.shared.token.clone()
+        lock(&self.shared.tokens).default_secret().to_owned()
     }
 
     /// Stops serving and drops pending deliveries.
@@ -186,195 +243,5 @@ impl Simulator {
             let _ = worker.await;
         }
         self.shared.deliverer.reset();
-    }
-
-    // ---- user actions (user 1 in the web UI) ----
-
-    /// Panics if the parent project does not exist or is archived.
-    pub fn create_project(&self, title: &str, parent_project_id: i64) -> Project {
-        let input = ProjectInput {
-            title: title.into(),
-            parent_project_id: Some(parent_project_id),
-            ..ProjectInput::default()
-        };
-        self.shared
-            .mutate(|st| st.create_project(input))
-            .unwrap_or_else(|e| panic!("create_project({title:?}, {parent_project_id}): {e}"))
-    }
-
-    /// Edits the project as the UI does (the whole object is sent back); `None` if it does
-    /// not exist or the change is refused.
-    pub fn update_project(&self, id: i64, f: impl FnOnce(&mut Project)) -> Option<Project> {
-        let mut p = self.project(id)?;
-        f(&mut p);
-        self.shared
-            .mutate(|st| st.update_project(id, ProjectInput::from_project(&p)))
-            .ok()
-    }
-
-    /// Deletes the project and its children, hard-deleting their tasks; only
-    /// `project.deleted` fires, to each deleted project's own webhooks.
-    pub fn delete_project(&self, id: i64) -> bool {
-        self.shared.mutate(|st| st.delete_project(id)).is_ok()
-    }
-
-    /// Panics if the project does not exist or is archived, or the title is empty.
-    pub fn create_task(&self, project_id: i64, title: &str) -> Task {
-        self.create_task_with(project_id, json!({ "title": title }))
-            .unwrap_or_else(|e| panic!("create_task({project_id}, {title:?}): {e}"))
-    }
-
-    /// Same semantics as `PUT /projects/{id}/tasks` with `body`.
-    pub fn create_task_with(
-        &self,
-        project_id: i64,
-        body: serde_json::Value,
-    ) -> Result<Task, SimError> {
-        self.shared.mutate(|st| st.create_task(project_id, &body))
-    }
-
-    /// A UI edit: the task as stored, changed by `f`, sent back whole through the
-    /// `POST /tasks/{id}` logic (bumps `updated`, fires `task.updated`, applies the repeat
-    /// logic). Label changes in `f` are ignored, as by the API: use [`Simulator::add_label`].
-    pub fn update_task(&self, id: i64, f: impl FnOnce(&mut Task)) -> Option<Task> {
-        let mut t = self.task(id)?;
-        f(&mut t);
-        let body = serde_json::to_value(&t).ok()?;
-        self.shared.mutate(|st| st.update_task(id, &body)).ok()
-    }
-
-    /// Soft-deletes the task (fires `task.deleted` with the snapshot); false if it does not exist.
-    pub fn delete_task(&self, id: i64) -> bool {
-        self.shared.mutate(|st| st.delete_task(id)).is_ok()
-    }
-
-    /// Creates a label (no webhook event exists for labels). Titles need not be unique.
-    pub fn create_label(&self, title: &str) -> Label {
-        let input = LabelInput {
-            title: title.into(),
-            ..LabelInput::default()
-        };
-        self.shared
-            .mutate(|st| st.create_label(input))
-            .unwrap_or_else(|e| panic!("create_label({title:?}): {e}"))
-    }
-
-    /// Puts a label on a task: bumps `updated`, fires `task.updated` (8001 if already there).
-    pub fn add_label(&self, task_id: i64, label_id: i64) -> Result<(), SimError> {
-        self.shared.mutate(|st| st.add_label(task_id, label_id))
-    }
-
-    /// Takes a label off a task: bumps `updated`, fires `task.updated`.
-    pub fn remove_label(&self, task_id: i64, label_id: i64) -> Result<(), SimError> {
-        self.shared.mutate(|st| st.remove_label(task_id, label_id))
-    }
-
-    /// Assigns a user: fires `task.assignee.created` and `task.updated`.
-    pub fn add_assignee(&self, task_id: i64, user_id: i64) -> Result<(), SimError> {
-        self.shared.mutate(|st| st.add_assignee(task_id, user_id))
-    }
-
-    /// Unassigns a user: fires `task.assignee.deleted` and `task.updated`.
-    pub fn remove_assignee(&self, task_id: i64, user_id: i64) -> Result<(), SimError> {
-        self.shared
-            .mutate(|st| st.remove_assignee(task_id, user_id))
-    }
-
-    // ---- inspection ----
-
-    /// A live (not deleted) task as `GET /tasks/{id}` shows it.
-    pub fn task(&self, id: i64) -> Option<Task> {
-        self.shared.read(|st| st.task(id))
-    }
-
-    /// Every live task, archived projects included, by id.
-    pub fn tasks(&self) -> Vec<Task> {
-        self.shared.read(|st| {
-            st.tasks
-                .values()
-                .filter(|t| !t.deleted)
-                .map(|t| st.render_task(t))
-                .collect()
-        })
-    }
-
-    /// A project as `GET /projects/{id}` shows it.
-    pub fn project(&self, id: i64) -> Option<Project> {
-        self.shared
-            .read(|st| st.projects.get(&id).map(|p| st.render_project(p)))
-    }
-
-    /// Every real project (no pseudo projects), archived included, by id.
-    pub fn projects(&self) -> Vec<Project> {
-        self.shared
-            .read(|st| st.projects.values().map(|p| st.render_project(p)).collect())
-    }
-
-    /// Every label, by id.
-    pub fn labels(&self) -> Vec<Label> {
-        self.shared.read(|st| st.labels.values().cloned().collect())
-    }
-
-    /// The project's own webhooks with their stored secrets (the API never shows them).
-    pub fn webhooks(&self, project_id: i64) -> Vec<Webhook> {
-        self.shared.read(|st| st.project_webhooks(project_id))
-    }
-
-    /// Every API request so far, in arrival order.
-    pub fn requests(&self) -> Vec<LoggedRequest> {
-        lock(&self.shared.requests).clone()
-    }
-
-    /// Every API request so far (since the last `clear_requests`), as `METHOD route`.
-    pub fn calls(&self) -> Vec<String> {
-        lock(&self.shared.requests)
-            .iter()
-            .map(|r| format!("{} {}", r.method, r.route))
-            .collect()
-    }
-
-    /// Empties the request log.
-    pub fn clear_requests(&self) {
-        lock(&self.shared.requests).clear();
-    }
-
-    /// Every delivery attempt so far, in the order they were made.
-    pub fn deliveries(&self) -> Vec<Delivery> {
-        lock(&self.shared.deliverer.log).clone()
-    }
-
-    /// True once no delivery is queued, in flight or waiting for a retry.
-    pub async fn wait_deliveries_idle(&self, timeout: Duration) -> bool {
-        self.shared.deliverer.wait_idle(timeout).await
-    }
-
-    // ---- fault injection ----
-
-    /// Delays every API response by `d` from now on.
-    pub fn set_latency(&self, d: Duration) {
-        self.shared.faults.set_latency(d);
-    }
-
-    /// The next `n` API requests answer `status` with a `{"message":…}` body, before any change.
-    pub fn fail_next(&self, n: usize, status: u16) {
-        self.shared.faults.fail_next(n, status);
-    }
-
-    /// Replaces the limit and starts a new window.
-    pub fn set_rate_limit(&self, rl: Option<RateLimit>) {
-        self.shared.faults.set_rate_limit(rl);
-    }
-
-    /// `false`: changes still happen but no webhook is delivered for them.
-    pub fn set_webhook_delivery(&self, on: bool) {
-        self.shared.deliverer.enabled.store(on, Ordering::SeqCst);
-    }
-
-    /// Each delivery is sent `n` times (Vikunja #1724); default 1.
-    pub fn set_duplicate_deliveries(&self, n: usize) {
-        self.shared
-            .deliverer
-            .copies
-            .store(n.max(1), Ordering::SeqCst);
     }
 }

@@ -137,7 +137,7 @@ pub struct Task {
     pub index: i64,
     #[serde(default)]
     pub related_tasks: serde_json::Map<String, Value>,
-    pub attachments: Option<Vec<Value>>,
+    pub attachments: Option<Vec<Attachment>>,
     pub cover_image_attachment_id: i64,
     pub is_favorite: bool,
     #[serde(with = "ts", default = "zero_time")]
@@ -149,6 +149,44 @@ pub struct Task {
     pub position: f64,
     pub reactions: Option<Value>,
     pub created_by: Option<User>,
+    /// The CalDAV UID: stored, but never in Vikunja's JSON (`json:"-"`) nor filterable.
+    #[serde(skip)]
+    pub uid: String,
+}
+
+/// A file attached to a task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub id: i64,
+    pub task_id: i64,
+    pub created_by: Option<User>,
+    pub file: AttachedFile,
+    #[serde(with = "ts", default = "zero_time")]
+    pub created: OffsetDateTime,
+}
+
+/// The stored file of an [`Attachment`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttachedFile {
+    pub id: i64,
+    pub name: String,
+    pub mime: String,
+    pub size: i64,
+    #[serde(with = "ts", default = "zero_time")]
+    pub created: OffsetDateTime,
+}
+
+/// A task comment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comment {
+    pub id: i64,
+    pub comment: String,
+    pub author: Option<User>,
+    pub reactions: Option<Value>,
+    #[serde(with = "ts", default = "zero_time")]
+    pub created: OffsetDateTime,
+    #[serde(with = "ts", default = "zero_time")]
+    pub updated: OffsetDateTime,
 }
 
 /// One of a project's views (list, gantt, table, kanban).

@@ -32,7 +32,7 @@ async fn list(State(sh): Sh, Query(q): Query<Params>) -> ApiResult {
             .cloned()
             .collect()
     });
-    paged(labels, &q, sh.max_per_page)
+    paged(labels, &q, sh.server.max_per_page)
 }
 
 async fn read(State(sh): Sh, Path(raw): Path<String>) -> ApiResult {
@@ -59,7 +59,11 @@ async fn remove(State(sh): Sh, Path(raw): Path<String>) -> ApiResult {
 
 async fn task_labels(State(sh): Sh, Path(raw): Path<String>, Query(q): Query<Params>) -> ApiResult {
     let tid = id(&raw)?;
-    paged(sh.read(|st| st.task_labels(tid))?, &q, sh.max_per_page)
+    paged(
+        sh.read(|st| st.task_labels(tid))?,
+        &q,
+        sh.server.max_per_page,
+    )
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -1,27 +1,26 @@
-//! The `/api/v1` router and the gate every request passes: request log, latency, rate limit,
-//! injected failures, bearer token.
+//! The router: the `/api/v1` routes (`/api/v2` and the webhook routes only when the server
+//! has them), CalDAV, and the gate in front of all of them.
 
+mod gate;
 mod labels;
+mod meta;
 mod projects;
+pub(crate) mod scopes;
 mod tasks;
 mod webhooks;
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use axum::Json;
 use axum::Router;
-use axum::body::{Body, Bytes, to_bytes};
-use axum::extract::{MatchedPath, Request, State};
+use axum::body::Bytes;
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::LoggedRequest;
-use crate::delivery::VERSION;
 use crate::error::SimError;
 use crate::shared::Shared;
 
@@ -31,109 +30,24 @@ pub(crate) type ApiResult = Result<Response, SimError>;
 pub(crate) type Params = Vec<(String, String)>;
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
-        .route("/api/v1/info", get(info))
-        .route("/api/v1/user", get(current_user))
+    let mut app = Router::new()
+        .merge(meta::routes())
         .merge(projects::routes())
         .merge(tasks::routes())
-        .merge(labels::routes())
-        .merge(webhooks::routes())
-        .fallback(not_found)
-        .layer(middleware::from_fn_with_state(Arc::clone(&shared), gate))
+        .merge(labels::routes());
+    if shared.server.webhooks_enabled {
+        app = app.merge(webhooks::routes());
+    }
+    app.fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            gate::gate,
+        ))
         .with_state(shared)
-}
-
-async fn info(State(sh): Sh) -> Response {
-    Json(json!({
-        "version": VERSION,
-        "frontend_url": "",
-        "motd": "",
-        "link_sharing_enabled": true,
-        "max_file_size": "20MB",
-        "max_items_per_page": sh.max_per_page,
-        "available_migrators": [],
-        "task_attachments_enabled": true,
-        "enabled_background_providers": [],
-        "totp_enabled": false,
-        "legal": {"imprint_url": "", "privacy_policy_url": ""},
-        "caldav_enabled": false,
-        "auth": {"local": {"enabled": true}, "openid_connect": {"enabled": false, "providers": null}},
-        "email_reminders_enabled": false,
-        "user_deletion_enabled": true,
-        "task_comments_enabled": true,
-        "demo_mode_enabled": false,
-        "webhooks_enabled": true,
-        "public_teams_enabled": false,
-    }))
-    .into_response()
-}
-
-async fn current_user(State(sh): Sh) -> Response {
-    Json(sh.read(|st| st.doer())).into_response()
 }
 
 async fn not_found() -> Response {
     SimError::plain(404, "Not Found").into_response()
-}
-
-fn authorized(header: Option<&str>, token: &str) -> bool {
-    header
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .is_some_and(|t| t.trim() == token)
-}
-
-/// Every request passes here, refused ones included, and lands in the request log.
-async fn gate(State(sh): Sh, req: Request, next: Next) -> Response {
-    let method = req.method().to_string();
-    let path = req.uri().path().to_owned();
-    let query = req.uri().query().unwrap_or("").to_owned();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or_default();
-    let auth = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let (parts, body) = req.into_parts();
-    let bytes = to_bytes(body, 64 << 20).await.unwrap_or_default();
-    let body_text = String::from_utf8_lossy(&bytes).into_owned();
-    let req = Request::from_parts(parts, Body::from(bytes));
-
-    let latency = sh.faults.latency();
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    let rate = sh.faults.rate_tick();
-    let mut resp = if rate.as_ref().is_some_and(|r| r.exceeded) {
-        SimError::plain(429, "Too Many Requests").into_response()
-    } else if let Some(status) = sh.faults.take_failure() {
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let message = status.canonical_reason().unwrap_or("Injected failure");
-        (status, Json(json!({ "message": message }))).into_response()
-    } else if route != "/api/v1/info" && !authorized(auth.as_deref(), &sh.token) {
-        SimError::unauthorized().into_response()
-    } else {
-        next.run(req).await
-    };
-    if let Some(r) = rate {
-        let h = resp.headers_mut();
-        h.insert("X-RateLimit-Limit", HeaderValue::from(r.limit));
-        h.insert("X-RateLimit-Remaining", HeaderValue::from(r.remaining));
-        h.insert("X-RateLimit-Reset", HeaderValue::from(r.reset));
-    }
-    sh.log_request(LoggedRequest {
-        method,
-        path,
-        route,
-        query,
-        status: resp.status().as_u16(),
-        body: body_text,
-        at: SystemTime::now(),
-    });
-    resp
 }
 
 /// The first value of a query parameter (also accepts the `name[]` form).

@@ -24,7 +24,7 @@ async fn list(State(sh): Sh, Query(q): Query<Params>) -> ApiResult {
     let archived = param(&q, "is_archived") == Some("true");
     let search = param(&q, "s").unwrap_or("");
     let projects = sh.read(|st| st.list_projects(archived, search));
-    paged(projects, &q, sh.max_per_page)
+    paged(projects, &q, sh.server.max_per_page)
 }
 
 async fn read(State(sh): Sh, Path(raw): Path<String>) -> ApiResult {

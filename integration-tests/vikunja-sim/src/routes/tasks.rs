@@ -64,7 +64,7 @@ fn list(sh: &Shared, project: Option<i64>, q: &Params) -> ApiResult {
             .collect())
     })?;
     sort_tasks(&mut tasks, &params(q, "sort_by"), &params(q, "order_by"))?;
-    paged(tasks, q, sh.max_per_page)
+    paged(tasks, q, sh.server.max_per_page)
 }
 
 async fn list_all(State(sh): Sh, Query(q): Query<Params>) -> ApiResult {
@@ -144,7 +144,7 @@ async fn assignees(State(sh): Sh, Path(raw): Path<String>, Query(q): Query<Param
     let users = sh
         .read(|st| st.task(tid).map(|t| t.assignees.unwrap_or_default()))
         .ok_or_else(SimError::task_missing)?;
-    paged(users, &q, sh.max_per_page)
+    paged(users, &q, sh.server.max_per_page)
 }
 
 async fn remove_assignee(

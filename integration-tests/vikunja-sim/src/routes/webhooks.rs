@@ -31,7 +31,7 @@ async fn list(State(sh): Sh, Path(raw): Path<String>, Query(q): Query<Params>) -
     paged(
         hooks.iter().map(Webhook::masked).collect(),
         &q,
-        sh.max_per_page,
+        sh.server.max_per_page,
     )
 }
 

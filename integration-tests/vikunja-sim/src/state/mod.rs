@@ -1,8 +1,11 @@
-//! The simulated database: rows, id sequences, rendering to Vikunja's JSON, and the
-//! outbox of events a change produces (delivered once the change is committed).
+//! The simulated database: rows, id sequences and lookups. Rendering, events and each kind
+//! of change live in the submodules.
 
+mod events;
+mod extras;
 mod labels;
 mod projects;
+mod render;
 mod repeat;
 mod tasks;
 
@@ -11,18 +14,22 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 use time::OffsetDateTime;
 
+pub use events::Actor;
+pub(crate) use events::Event;
 pub(crate) use labels::{LabelInput, WebhookInput};
 pub(crate) use projects::ProjectInput;
 
 use crate::error::SimError;
-use crate::model::{Label, Project, ProjectView, Reminder, Task, User, Webhook, ZERO_TIME, now_s};
+use crate::model::{
+    Attachment, Comment, Label, ProjectView, Reminder, User, Webhook, ZERO_TIME, now_s,
+};
 
 /// The user every token and every UI action acts as.
 pub(crate) const DOER_ID: i64 = 1;
 /// The default project, which cannot be deleted or archived.
 pub(crate) const DEFAULT_PROJECT_ID: i64 = 1;
 
-/// A stored task; labels, assignees and the doer's favourite flag are joined in on render.
+/// A stored task; labels, assignees and the viewer's favourite flag are joined in on render.
 #[derive(Debug, Clone)]
 pub(crate) struct TaskRow {
     pub id: i64,
@@ -49,7 +56,9 @@ pub(crate) struct TaskRow {
     pub deleted: bool,
     pub labels: Vec<i64>,
     pub assignees: Vec<i64>,
-    pub favorite: bool,
+    pub attachments: Vec<Attachment>,
+    /// The CalDAV UID: a fresh UUID on create, or what a CalDAV client sent.
+    pub uid: String,
 }
 
 /// A stored project.
@@ -69,21 +78,6 @@ pub(crate) struct ProjectRow {
     pub updated: OffsetDateTime,
 }
 
-/// One event as dispatched after commit; the delivery worker fans it out and re-reads the data.
-#[derive(Debug, Clone)]
-pub(crate) struct Event {
-    pub name: &'static str,
-    /// The project whose webhooks (and, unless `own_only`, its ancestors') receive it.
-    pub project_id: i64,
-    /// `project.deleted`: the ancestors are looked up after the row is gone, so only own webhooks.
-    pub own_only: bool,
-    pub task_id: Option<i64>,
-    /// Fallback when the task cannot be re-read (deleted): the snapshot taken at the change.
-    pub task: Option<Task>,
-    pub project: Option<Project>,
-    pub assignee: Option<User>,
-}
-
 /// The whole simulated database.
 #[derive(Debug)]
 pub(crate) struct State {
@@ -92,11 +86,17 @@ pub(crate) struct State {
     pub tasks: BTreeMap<i64, TaskRow>,
     pub labels: BTreeMap<i64, Label>,
     pub webhooks: BTreeMap<i64, Webhook>,
+    pub comments: BTreeMap<i64, (i64, Comment)>,
+    /// (user, task) pairs: favourites are per user.
+    pub favorites: BTreeSet<(i64, i64)>,
+    /// Who the change in progress is made by; the token's owner unless a user action says.
+    pub actor: Actor,
     next_project: i64,
     next_task: i64,
     next_label: i64,
     next_webhook: i64,
     next_view: i64,
+    next_file: i64,
     /// Events of the change in progress; the caller sends them on once it succeeded.
     pub outbox: Vec<Event>,
 }
@@ -127,11 +127,15 @@ impl State {
             tasks: BTreeMap::new(),
             labels: BTreeMap::new(),
             webhooks: BTreeMap::new(),
+            comments: BTreeMap::new(),
+            favorites: BTreeSet::new(),
+            actor: Actor::User(DOER_ID),
             next_project: 0,
             next_task: 0,
             next_label: 0,
             next_webhook: 0,
             next_view: 0,
+            next_file: 0,
             outbox: Vec::new(),
         };
         let inbox = ProjectInput {
@@ -157,6 +161,10 @@ impl State {
             created: ZERO_TIME,
             updated: ZERO_TIME,
         })
+    }
+
+    pub(crate) fn next_file_id(&mut self) -> i64 {
+        seq(&mut self.next_file)
     }
 
     pub(crate) fn next_task_id(&mut self) -> i64 {
@@ -253,81 +261,6 @@ impl State {
         }
     }
 
-    pub fn render_project(&self, p: &ProjectRow) -> Project {
-        Project {
-            id: p.id,
-            title: p.title.clone(),
-            description: p.description.clone(),
-            identifier: p.identifier.clone(),
-            hex_color: p.hex_color.clone(),
-            parent_project_id: p.parent_project_id,
-            owner: Some(self.doer()),
-            is_archived: p.is_archived,
-            background_information: None,
-            background_blur_hash: String::new(),
-            is_favorite: p.is_favorite,
-            position: p.position,
-            views: Some(p.views.clone()),
-            max_permission: 2,
-            created: p.created,
-            updated: p.updated,
-        }
-    }
-
-    /// `#<index>`, or `IDENT-<index>` when the project has an identifier.
-    fn task_identifier(&self, t: &TaskRow) -> String {
-        match self.projects.get(&t.project_id) {
-            Some(p) if !p.identifier.is_empty() => format!("{}-{}", p.identifier, t.index),
-            _ => format!("#{}", t.index),
-        }
-    }
-
-    /// The task as a fresh `GET /tasks/{id}` shows it.
-    pub fn render_task(&self, t: &TaskRow) -> Task {
-        let labels: Vec<Label> = t
-            .labels
-            .iter()
-            .filter_map(|id| self.labels.get(id).cloned())
-            .collect();
-        let assignees: Vec<User> = t.assignees.iter().filter_map(|id| self.user(*id)).collect();
-        Task {
-            id: t.id,
-            title: t.title.clone(),
-            description: t.description.clone(),
-            done: t.done,
-            done_at: t.done_at,
-            due_date: t.due_date,
-            reminders: non_empty(t.reminders.clone()),
-            project_id: t.project_id,
-            repeat_after: t.repeat_after,
-            repeat_mode: t.repeat_mode,
-            priority: t.priority,
-            start_date: t.start_date,
-            end_date: t.end_date,
-            assignees: non_empty(assignees),
-            labels: non_empty(labels),
-            hex_color: t.hex_color.clone(),
-            percent_done: t.percent_done,
-            identifier: self.task_identifier(t),
-            index: t.index,
-            related_tasks: serde_json::Map::new(),
-            attachments: None,
-            cover_image_attachment_id: t.cover_image_attachment_id,
-            is_favorite: t.favorite,
-            created: t.created,
-            updated: t.updated,
-            bucket_id: 0,
-            position: 0.0,
-            reactions: None,
-            created_by: self.user(t.created_by),
-        }
-    }
-
-    /// The live task, rendered, if it exists.
-    pub fn task(&self, id: i64) -> Option<Task> {
-        self.task_row(id).ok().map(|t| self.render_task(t))
-    }
-
     /// Projects whose tasks `GET /tasks` covers: all but the archived ones.
     pub fn unarchived_projects(&self) -> BTreeSet<i64> {
         self.projects
@@ -337,24 +270,25 @@ impl State {
             .collect()
     }
 
-    pub(crate) fn emit(&mut self, event: Event) {
-        self.outbox.push(event);
-    }
-
-    /// A task event (`task.*`), fanned out from the task's current project.
-    pub(crate) fn emit_task(&mut self, name: &'static str, task_id: i64, assignee: Option<User>) {
-        let Some(task) = self.task(task_id) else {
-            return;
+    /// The project a request path is about: `/projects/{id}…` (API or CalDAV) or the project
+    /// of the task in `/tasks/{id}…` (deleted tasks too).
+    pub fn project_of(&self, path: &str) -> Option<i64> {
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let after = |name: &str| {
+            segments
+                .iter()
+                .position(|s| *s == name)
+                .and_then(|i| segments.get(i + 1))
+                .and_then(|s| s.parse::<i64>().ok())
         };
-        self.emit(Event {
-            name,
-            project_id: task.project_id,
-            own_only: false,
-            task_id: Some(task_id),
-            task: Some(task),
-            project: None,
-            assignee,
-        });
+        match segments.get(2).copied() {
+            Some("projects") => after("projects"),
+            Some("tasks") => {
+                after("tasks").and_then(|id| self.tasks.get(&id).map(|t| t.project_id))
+            }
+            _ if segments.first() == Some(&"dav") => after("projects"),
+            _ => None,
+        }
     }
 }
 

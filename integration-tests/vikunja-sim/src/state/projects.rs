@@ -260,6 +260,8 @@ impl State {
             task: None,
             project: Some(out.clone()),
             assignee: None,
+            extra: None,
+            doer: self.actor,
         });
         Ok(out)
     }
@@ -291,6 +293,8 @@ impl State {
                 task: None,
                 project: Some(snapshot),
                 assignee: None,
+                extra: None,
+                doer: self.actor,
             });
         }
         Ok(())
@@ -308,7 +312,8 @@ impl State {
             .collect();
         rows.sort_by(|a, b| a.position.total_cmp(&b.position).then(a.id.cmp(&b.id)));
         let mut out = Vec::new();
-        if needle.is_empty() && self.tasks.values().any(|t| t.favorite && !t.deleted) {
+        let favorite = |t: &super::TaskRow| self.is_favorite(super::DOER_ID, t.id);
+        if needle.is_empty() && self.tasks.values().any(|t| favorite(t) && !t.deleted) {
             out.push(favorites_project(self));
         }
         out.extend(rows.into_iter().map(|p| self.render_project(p)));

@@ -189,6 +189,9 @@ impl State {
         )?;
         let assignees = self.new_assignees(&[], &input.assignees)?;
         let id = self.next_task_id();
+        if input.is_favorite {
+            self.set_favorite(id, true);
+        }
         let now = now_s();
         let row = TaskRow {
             id,
@@ -210,11 +213,12 @@ impl State {
             cover_image_attachment_id: input.cover_image_attachment_id,
             created: now,
             updated: now,
-            created_by: super::DOER_ID,
+            created_by: self.actor_id(),
             deleted: false,
             labels: Vec::new(),
             assignees: assignees.clone(),
-            favorite: input.is_favorite,
+            attachments: Vec::new(),
+            uid: uuid::Uuid::new_v4().to_string(),
         };
         self.tasks.insert(id, row);
         self.touch_project(project_id);
@@ -235,6 +239,15 @@ impl State {
         }
         let added = self.new_assignees(&old.assignees, &input.assignees)?;
         check_repeat_after(input.repeat_after)?;
+        // Checked on every update, so a cover whose attachment was deleted blocks the task.
+        let cover = input.cover_image_attachment_id;
+        if cover != 0 && !old.attachments.iter().any(|a| a.id == cover) {
+            return Err(SimError::new(
+                400,
+                4020,
+                "This attachment does not belong to that task.",
+            ));
+        }
         let moved = input.project_id != old.project_id;
         let new_index = if moved {
             self.next_index(input.project_id)
@@ -293,9 +306,9 @@ impl State {
         t.project_id = input.project_id;
         t.index = new_index;
         t.assignees = assignees;
-        t.favorite = input.is_favorite;
         t.updated = now_s();
         let project_id = t.project_id;
+        self.set_favorite(id, input.is_favorite);
         self.touch_project(project_id);
         self.emit_assigned(id, &added);
         self.emit_task("task.updated", id, None);
@@ -304,21 +317,13 @@ impl State {
 
     /// `DELETE /tasks/{id}`: soft delete; `task.deleted` carries the pre-delete snapshot.
     pub fn delete_task(&mut self, id: i64) -> Result<(), SimError> {
-        let snapshot = self.task(id).ok_or_else(SimError::task_missing)?;
-        self.writable_project(snapshot.project_id)?;
+        let project_id = self.task_row(id)?.project_id;
+        self.writable_project(project_id)?;
+        self.emit_task("task.deleted", id, None);
         if let Some(t) = self.tasks.get_mut(&id) {
             t.deleted = true;
         }
-        self.touch_project(snapshot.project_id);
-        self.emit(super::Event {
-            name: "task.deleted",
-            project_id: snapshot.project_id,
-            own_only: false,
-            task_id: Some(id),
-            task: Some(snapshot),
-            project: None,
-            assignee: None,
-        });
+        self.touch_project(project_id);
         Ok(())
     }
 

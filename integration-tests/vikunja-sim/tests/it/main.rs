@@ -3,6 +3,9 @@
 
 mod api;
 mod behaviour;
+mod delivery_faults;
 mod faults;
 mod helpers;
+mod offline;
+mod pagination;
 mod webhooks;
