@@ -168,6 +168,39 @@
               };
             };
 
+          # What the module makes of configurations no VM test can show (assertions, defaults,
+          # two users, a laptop): evaluated only, so `nix flake check` runs it without KVM.
+          moduleEval =
+            let
+              evalConfig =
+                modules:
+                let
+                  e = lib.nixosSystem {
+                    modules = [
+                      self.nixosModules.default
+                      {
+                        nixpkgs.hostPlatform = pkgs.stdenv.hostPlatform.system;
+                        boot.isContainer = true;
+                        system.stateVersion = lib.trivial.release;
+                      }
+                    ]
+                    ++ modules;
+                  };
+                in
+                e
+                // {
+                  failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) e.config.assertions);
+                };
+              cases = import ./integration-tests/nixos/eval-cases.nix { inherit lib evalConfig; };
+              failed = lib.filter (c: !c.ok) cases;
+            in
+            if failed == [ ] then
+              pkgs.runCommand "vikunja-sync-module-eval" { } ''
+                echo "${toString (lib.length cases)} module evaluation cases hold" > $out
+              ''
+            else
+              throw "module-eval: ${lib.concatMapStringsSep "; " (c: "${c.name}: ${c.detail}") failed}";
+
           # option docs render: every option has a type and a description
           optionDocs =
             let
@@ -202,6 +235,7 @@
             }
             // lib.optionalAttrs pkgs.stdenv.hostPlatform.isLinux {
               option-docs = optionDocs;
+              module-eval = moduleEval;
               # nix build .#checks.x86_64-linux.e2e (needs KVM)
               e2e = vmTest ./integration-tests/nixos/e2e.nix;
               module = vmTest ./integration-tests/nixos/module.nix;
@@ -217,8 +251,9 @@
               pkgs.natscli
               pkgs.taskwarrior3
               pkgs.protobuf
-              pkgs.jaeger
-            ];
+            ]
+            # Jaeger v2 is in nixpkgs since 2026 (NixOS/nixpkgs#512257)
+            ++ lib.optional (pkgs ? jaeger) pkgs.jaeger;
           };
         };
 

@@ -3,6 +3,12 @@
 #   1. every *.nix file parses            (nix-instantiate --parse)
 #   2. the module's option docs: every option under services.vikunja-sync has a
 #      description and a type             (lib.evalModules on nixpkgs' lib/)
+#   2b. the module evaluation cases of integration-tests/nixos/eval-cases.nix (the
+#      flake check module-eval, here on .ci/nix/stub-nixos.nix)
+#   2c. the Grafana dashboards: valid JSON, every metric a query uses is one the
+#      services describe, every panel links to Jaeger (.ci/check-dashboards.py)
+#   2d. the NATS authorization the module renders, on a real nats-server: anonymous
+#      refused, each host limited to its own subjects (.ci/check-bus-authorization.py)
 #   3. ../shared/tools/nix-eval-check .   (flake outputs, the module's units, the VM
 #      tests' nodes; evaluation only), when its inputs are in ~/.cache/nix-eval-check
 # Building packages and running the VM tests needs a real Nix: `nix flake check`
@@ -52,33 +58,24 @@ done
 echo
 echo "== 2. option docs of services.vikunja-sync"
 if [ "$have_inputs" = 1 ] && [ -x "$nix26_instantiate" ] && [ -f "$cache/nixpkgs-lib/lib/default.nix" ]; then
-  # The module evaluated with real lib/ and a free-form stand-in for the rest of
-  # NixOS; every option (including the per-user submodule's) must have a
-  # description and a declared type, and its documentation must render.
+  # The module evaluated with real lib/ and a free-form stand-in for the rest of NixOS
+  # (.ci/nix/stub-nixos.nix); every option (including the per-user and per-host
+  # submodules') must have a description and a declared type, and its documentation
+  # must render.
   expr=$(
     cat <<EOF
 let
   lib = import $cache/nixpkgs-lib/lib;
-  fake = name: { type = "derivation"; inherit name; outPath = "/nix/store/00000000000000000000000000000000-\${name}"; meta.mainProgram = name; };
-  pkgs = {
-    inherit lib;
-    formats = {
-      toml = _: { type = lib.types.attrsOf lib.types.anything; generate = name: _: fake name; };
-      yaml = _: { type = lib.types.attrsOf lib.types.anything; generate = name: _: fake name; };
-      json = _: { type = lib.types.attrsOf lib.types.anything; generate = name: _: fake name; };
-    };
-    taskwarrior3 = fake "taskwarrior3"; jaeger = fake "jaeger";
-    coreutils = fake "coreutils"; gnugrep = fake "gnugrep";
-    writeShellScript = name: _: fake name;
-  };
-  eval = lib.evalModules {
-    modules = [
-      { freeformType = lib.types.lazyAttrsOf lib.types.anything; config.networking.hostName = "host"; }
-      $root/nixos-modules
-      { services.vikunja-sync = { enable = true; taskwarrior.users.alice = { }; }; }
-    ];
-    specialArgs = { inherit pkgs; };
-  };
+  evalConfig = import $root/.ci/nix/stub-nixos.nix { inherit lib; root = $root; };
+  eval = evalConfig [
+    {
+      services.vikunja-sync = {
+        enable = true;
+        taskwarrior.users.alice = { };
+        server.nats.authorization.hosts.laptop.publicKey = "UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4";
+      };
+    }
+  ];
   docs = lib.optionAttrSetToDocList eval.options.services.vikunja-sync;
   visible = lib.filter (o: o.visible && !o.internal) docs;
   missing = map (o: o.name) (lib.filter (o: (o.description or null) == null || o.description == "" || o.type == "unspecified value") visible);
@@ -97,6 +94,62 @@ EOF
   fi
 else
   echo "SKIPPED option docs: inputs not present in $cache (see NIX.md)"
+fi
+
+# ---------------------------------------------------------------- 2b. module evaluation cases
+echo
+echo "== 2b. module evaluation cases (integration-tests/nixos/eval-cases.nix)"
+if [ "$have_inputs" = 1 ] && [ -x "$nix26_instantiate" ] && [ -f "$cache/nixpkgs-lib/lib/default.nix" ]; then
+  # The cases of the flake check `module-eval`, here without nixpkgs.
+  expr=$(
+    cat <<EOF
+let
+  lib = import $cache/nixpkgs-lib/lib;
+  evalConfig = import $root/.ci/nix/stub-nixos.nix { inherit lib; root = $root; };
+  cases = import $root/integration-tests/nixos/eval-cases.nix { inherit lib evalConfig; };
+in
+map (c: (if c.ok then "ok   " else "FAIL ") + c.name + lib.optionalString (!c.ok) " -- \${c.detail}") cases
+EOF
+  )
+  if out=$("$nix26_instantiate" --eval --strict --json --expr "$expr" 2>&1); then
+    lines=$(python3 -c 'import json,sys; print("\n".join(json.load(sys.stdin)))' <<<"$out")
+    echo "$lines" | sed 's/^/  /'
+    if grep -q '^FAIL' <<<"$lines"; then
+      echo "FAIL: module evaluation cases"
+      failures=$((failures + 1))
+    fi
+  else
+    echo "FAIL: module evaluation cases do not evaluate"
+    echo "$out" | tail -15
+    failures=$((failures + 1))
+  fi
+else
+  echo "SKIPPED module evaluation cases: inputs not present in $cache (see NIX.md)"
+fi
+
+# ---------------------------------------------------------------- 2c. dashboards
+echo
+echo "== 2c. Grafana dashboards (nixos-modules/dashboards)"
+if ! python3 "$root/.ci/check-dashboards.py" "$root"; then
+  echo "FAIL: dashboards"
+  failures=$((failures + 1))
+fi
+
+# ---------------------------------------------------------------- 2d. bus authorization
+echo
+echo "== 2d. the rendered bus authorization on a real nats-server"
+if [ "$have_inputs" = 1 ] && [ -x "$nix26_instantiate" ]; then
+  python3 "$root/.ci/check-bus-authorization.py" "$nix26_instantiate" "$cache/nixpkgs-lib" "$root" | sed 's/^/  /'
+  case "${PIPESTATUS[0]}" in
+    0) echo "bus authorization: OK" ;;
+    2) echo "SKIPPED bus authorization: needs nats-server and python3-cryptography" ;;
+    *)
+      echo "FAIL: bus authorization"
+      failures=$((failures + 1))
+      ;;
+  esac
+else
+  echo "SKIPPED bus authorization: inputs not present in $cache (see NIX.md)"
 fi
 
 # ---------------------------------------------------------------- 3. nix-eval-check
@@ -124,6 +177,8 @@ else
       tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C "$project"
     echo "(uncommitted changes: evaluating a copy of the work tree in $project)"
   fi
+  # packages the VM tests' nodes use that the tool's stub does not know by default
+  export NIX_EVAL_STUB_PKGS="${NIX_EVAL_STUB_PKGS:-jaeger}"
   if ! "$tool" "$project"; then
     failures=$((failures + 1))
   fi

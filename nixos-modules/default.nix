@@ -1,28 +1,35 @@
 # services.vikunja-sync: the NixOS module of vikunja-sync.
-#   server.*             webhook-ingress, reconciler, label-sync (+ optional local NATS, Jaeger)
-#   taskwarrior.users.*  tw-watcher as a user service and the Taskwarrior hook, per user
+#   server.*             webhook-ingress, reconciler, label-sync as system units (opt-in), with
+#                        an optional local NATS (nats.nix), Jaeger (jaeger.nix), Prometheus and
+#                        Grafana (monitoring.nix) and the operator CLI for admins (admin.nix)
+#   taskwarrior.users.*  per user: tw-watcher as the system unit vikunja-sync-tw-watcher@<user>
+#                        running as that user, and the Taskwarrior hook (taskwarrior.nix)
 # Options shared by both roles live here; every unit reads a TOML rendered from
-# `settings` (RFC 42) plus its own values (docs/ARCHITECTURE.md section 2).
+# `settings` (RFC 42) plus its credential paths (docs/ARCHITECTURE.md section 2).
 {
   config,
   lib,
   pkgs,
+  utils,
   ...
 }:
 let
   cfg = config.services.vikunja-sync;
-  vsLib = import ./lib.nix { inherit lib pkgs; };
-  inherit (lib) mkOption types;
+  vsLib = import ./lib.nix { inherit lib pkgs utils cfg; };
+  inherit (lib) mkDefault mkOption types;
 in
 {
   imports = [
     ./server.nix
+    ./nats.nix
     ./jaeger.nix
+    ./monitoring.nix
+    ./admin.nix
     ./taskwarrior.nix
   ];
 
   options.services.vikunja-sync = {
-    enable = lib.mkEnableOption "vikunja-sync, the two-way sync between Vikunja and Taskwarrior over NATS JetStream";
+    enable = lib.mkEnableOption "vikunja-sync, the two-way sync between Vikunja and Taskwarrior over NATS JetStream. On its own it runs nothing: the roles {option}`services.vikunja-sync.server.enable` and {option}`services.vikunja-sync.taskwarrior.users` decide what runs";
 
     package = mkOption {
       type = types.package;
@@ -48,12 +55,22 @@ in
       '';
       description = ''
         Configuration shared by every unit, rendered to the TOML file the binaries read
-        (see docs/ARCHITECTURE.md, "Operator contract"). Each unit's file is this
-        attribute set with that unit's own values on top: the typed options of this
-        module (bus URL, Vikunja URL, listen address, reconcile interval, the
-        Taskwarrior paths) and the paths of its credentials. Never put a secret here:
+        (see docs/ARCHITECTURE.md, "Operator contract"). The typed options of this module
+        (bus URL, Vikunja URL, listen address, reconcile interval, each user's Taskwarrior
+        paths) only set defaults here, so any key can be set in `settings` instead. Each
+        unit's file adds the paths of its own credentials. Never put a secret here:
         secrets are files, given with the `*File` options and passed with systemd's
-        `LoadCredential=`; the `*_file` keys are set by the module.
+        `LoadCredential=`.
+      '';
+    };
+
+    checkConfig = mkOption {
+      type = types.bool;
+      default = true;
+      description = ''
+        Whether to check every rendered configuration at build time with
+        `vikunja-sync config check`, so a misspelled key in `settings` fails the build
+        rather than a unit at run time. Skipped when cross-compiling.
       '';
     };
 
@@ -68,12 +85,14 @@ in
       credentialsFile = mkOption {
         type = vsLib.secretFileType;
         default = null;
-        example = "/run/secrets/vikunja-sync/nats.creds";
+        example = "/run/secrets/vikunja-sync/server.nk";
         description = ''
-          NATS credentials file (`.creds`: user JWT and NKey seed) for the server units,
-          passed to them with `LoadCredential=`. `null`: connect without credentials.
-          Taskwarrior users have their own option,
-          {option}`services.vikunja-sync.taskwarrior.users.<name>.credentialsFile`.
+          Credentials of the server identity on the bus, for webhook-ingress, reconciler,
+          label-sync and the admins' `vikunja-sync` (`[bus] credentials_file`, passed with
+          `LoadCredential=`): the NKey seed whose public key is
+          {option}`services.vikunja-sync.server.nats.authorization.serverKey`, or a NATS
+          `.creds` file. `null`: connect without credentials. Taskwarrior users have their
+          own, {option}`services.vikunja-sync.taskwarrior.users.<name>.credentialsFile`.
         '';
       };
     };
@@ -91,14 +110,16 @@ in
   };
 
   config = lib.mkIf cfg.enable {
-    services.vikunja-sync.settings = lib.mkMerge [
-      { bus.url = cfg.bus.url; }
-      (lib.mkIf (cfg.telemetry.otlpEndpoint != null) {
-        telemetry.otlp_endpoint = cfg.telemetry.otlpEndpoint;
-      })
-    ];
+    # The typed options only set defaults: `settings` may override any key they set.
+    services.vikunja-sync.settings = {
+      bus.url = mkDefault cfg.bus.url;
+      telemetry.otlp_endpoint = lib.mkIf (cfg.telemetry.otlpEndpoint != null) (
+        mkDefault cfg.telemetry.otlpEndpoint
+      );
+    };
 
-    # the operator CLI: `vikunja-sync status|reconcile|repair|adopt --config FILE`
-    environment.systemPackages = [ cfg.package ];
+    # the CLI for everyone (`vikunja-sync hook install`, ...); on a server the admin
+    # wrapper of the same name (admin.nix) takes precedence
+    environment.systemPackages = [ (lib.lowPrio cfg.package) ];
   };
 }

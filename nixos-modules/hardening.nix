@@ -3,20 +3,26 @@
 # nats.nix, ncps.nix and mosquitto.nix; `systemd-analyze security <unit>` scores it.
 { lib }:
 let
-  # What system and user services both get.
+  # What every unit gets.
   common = {
+    CapabilityBoundingSet = "";
+    DevicePolicy = "closed";
     LockPersonality = true;
     MemoryDenyWriteExecute = true;
     NoNewPrivileges = true;
+    PrivateDevices = true;
+    PrivateMounts = true;
     PrivateTmp = true;
+    ProcSubset = "pid";
     ProtectClock = true;
     ProtectControlGroups = true;
     ProtectHostname = true;
     ProtectKernelLogs = true;
     ProtectKernelModules = true;
     ProtectKernelTunables = true;
+    ProtectProc = "invisible";
     ProtectSystem = "strict";
-    # AF_UNIX: sd_notify readiness (Type=notify) goes through a Unix socket
+    # AF_UNIX: sd_notify readiness (Type=notify) and the hook's datagram socket
     RestrictAddressFamilies = [
       "AF_UNIX"
       "AF_INET"
@@ -35,7 +41,7 @@ let
   };
 in
 {
-  # System services: DynamicUser, a read-only file system and no capabilities.
+  # Server units: a dynamic user, a read-only file system, no capabilities.
   system =
     {
       # a privileged listen port (< 1024) needs CAP_NET_BIND_SERVICE and no user namespace
@@ -45,28 +51,24 @@ in
     // {
       DynamicUser = true;
       CapabilityBoundingSet = if bindPrivilegedPort then [ "CAP_NET_BIND_SERVICE" ] else "";
-      DevicePolicy = "closed";
-      PrivateDevices = true;
-      PrivateMounts = true;
       PrivateUsers = !bindPrivilegedPort;
-      ProcSubset = "pid";
       ProtectHome = true;
-      ProtectProc = "invisible";
       RemoveIPC = true;
     }
     // lib.optionalAttrs bindPrivilegedPort { AmbientCapabilities = [ "CAP_NET_BIND_SERVICE" ]; };
 
-  # User services (tw-watcher): they run as the user and write that user's
-  # Taskwarrior data, so no DynamicUser and no ProtectHome; the file system is
-  # read-only except for the given paths. The user manager sets these up in an
-  # unprivileged user namespace.
-  user =
+  # System units running as a login user (tw-watcher, its setup): they write that user's
+  # Taskwarrior files, so no DynamicUser and no ProtectHome; the file system stays read-only
+  # except for `readWritePaths`. Not RemoveIPC either: it would remove the IPC objects of the
+  # user's other processes whenever the unit stops.
+  asUser =
     {
       readWritePaths ? [ ],
     }:
     common
     // {
-      # "-": a path that does not exist yet is skipped instead of failing the unit
+      PrivateUsers = true;
+      # "-": a path that does not exist is skipped instead of failing the unit
       ReadWritePaths = map (p: "-${p}") readWritePaths;
     };
 }

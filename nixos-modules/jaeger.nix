@@ -7,12 +7,13 @@
   config,
   lib,
   pkgs,
+  utils,
   ...
 }:
 let
   cfg = config.services.vikunja-sync;
   jcfg = cfg.server.jaeger;
-  vsLib = import ./lib.nix { inherit lib pkgs; };
+  vsLib = import ./lib.nix { inherit lib pkgs utils cfg; };
   hardening = import ./hardening.nix { inherit lib; };
   inherit (lib) mkOption types optionalAttrs;
 
@@ -21,14 +22,7 @@ let
   enabled = cfg.enable && cfg.server.enable && jcfg.enable;
   monitor = enabled && jcfg.monitor.enable;
 
-  ports = {
-    otlpGrpc = 4317;
-    otlpHttp = 4318;
-    ui = 16686;
-    queryGrpc = 16685;
-    health = 13133;
-    spanMetrics = 8889;
-  };
+  ports = vsLib.jaegerPorts;
   listen = vsLib.hostPort jcfg.listenAddress;
   prometheusUrl = "http://127.0.0.1:${toString (config.services.prometheus.port or 9090)}";
 
@@ -94,21 +88,14 @@ let
     // optionalAttrs monitor { connectors.spanmetrics = { }; }
   );
 
-  # what Prometheus scrapes besides the span metrics: our own /metrics endpoints
-  ownTargets =
-    [ (vsLib.hostPort (vsLib.connectHost cfg.server.listenAddress) cfg.server.port) ]
-    ++ lib.optionals cfg.server.metrics.enable (
-      map (vsLib.hostPort (vsLib.connectHost cfg.server.metrics.address)) [
-        cfg.server.metrics.reconcilerPort
-        cfg.server.metrics.labelSyncPort
-      ]
-    );
 in
 {
   options.services.vikunja-sync.server.jaeger = {
-    enable = lib.mkEnableOption "a local Jaeger (v2) that receives the units' traces over OTLP and shows them on port 16686 (unit `jaeger.service`)";
+    enable = lib.mkEnableOption "a local Jaeger (v2) that receives the units' traces over OTLP and shows them on port 16686 (unit `vikunja-sync-jaeger.service`)";
 
-    package = lib.mkPackageOption pkgs "jaeger" { };
+    package = lib.mkPackageOption pkgs "jaeger" {
+      extraDescription = "nixpkgs has Jaeger v2 as `jaeger` since 2026 (NixOS/nixpkgs#512257); with an older nixpkgs, set a Jaeger v2 build here.";
+    };
 
     listenAddress = mkOption {
       type = types.str;
@@ -142,30 +129,22 @@ in
         spanmetrics connector derives request rate, error rate and latency from the
         spans, and a local Prometheus (`services.prometheus`, port
         {option}`services.prometheus.port`, default 9090 on 127.0.0.1) stores them.
-        Prometheus also scrapes the units' own `/metrics` endpoints.
       '';
     };
   };
 
   config = lib.mkMerge [
-    # Prometheus for the Monitor tab. The conditions sit on the values, not around
-    # `services.prometheus`, so the module also evaluates where services.* is
-    # free-form (nix-eval-check's stub).
+    # The span metrics for the Monitor tab, in the local Prometheus (monitoring.nix). The
+    # conditions sit on the values, not around `services.prometheus`, so the module also
+    # evaluates where services.* is free-form (nix-eval-check's stub).
     {
       services.prometheus = {
         enable = lib.mkIf monitor true;
-        listenAddress = lib.mkIf monitor (lib.mkDefault "127.0.0.1");
-        port = lib.mkIf monitor (lib.mkDefault 9090);
         scrapeConfigs = lib.mkIf monitor [
           {
             job_name = "jaeger-spanmetrics";
             scrape_interval = "15s";
             static_configs = [ { targets = [ "127.0.0.1:${toString ports.spanMetrics}" ]; } ];
-          }
-          {
-            job_name = "vikunja-sync";
-            scrape_interval = "15s";
-            static_configs = [ { targets = ownTargets; } ];
           }
         ];
       };
@@ -174,14 +153,18 @@ in
     (lib.mkIf enabled {
       services.vikunja-sync.telemetry.otlpEndpoint = lib.mkDefault "http://${vsLib.hostPort (vsLib.connectHost jcfg.listenAddress) ports.otlpGrpc}";
 
-      systemd.services.jaeger = {
+      systemd.services.vikunja-sync-jaeger = {
         description = "Jaeger tracing for vikunja-sync (OTLP in, UI on port ${toString ports.ui})";
         wantedBy = [ "multi-user.target" ];
         after = [ "network.target" ] ++ lib.optional monitor "prometheus.service";
         restartTriggers = [ jaegerConfig ];
         serviceConfig = lib.mkMerge [
           {
-            ExecStart = "${lib.getExe jcfg.package} --config ${jaegerConfig}";
+            ExecStart = vsLib.execLine [
+              (lib.getExe jcfg.package)
+              "--config"
+              jaegerConfig
+            ];
             Restart = "on-failure";
             RestartSec = "5s";
           }

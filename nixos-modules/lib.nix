@@ -1,15 +1,50 @@
-# Helpers shared by the module files: rendering a unit's TOML and naming credentials.
-{ lib, pkgs }:
+# Helpers shared by the module files: rendering (and checking) a unit's TOML, naming
+# credentials, quoting command lines for systemd.
+{
+  lib,
+  pkgs,
+  utils,
+  cfg,
+}:
 let
   settingsFormat = pkgs.formats.toml { };
+
+  # Whether this machine can run the package it builds for (not when cross-compiling).
+  canRunPackage = pkgs.stdenv.buildPlatform.canExecute pkgs.stdenv.hostPlatform;
+
+  # The rendered TOML, checked at build time by the program that will read it: a misspelled
+  # key in `settings` fails `nixos-rebuild build` instead of a unit at run time (exit 64).
+  # Interface: `vikunja-sync config check FILE` exits 0 when FILE is a valid config, 64 with
+  # the reason otherwise; it reads no secret file and connects nowhere. A package without
+  # that command (older than the check) is let through with a note in the build log.
+  checkedConfig =
+    name: file:
+    if !(cfg.checkConfig && canRunPackage) then
+      file
+    else
+      pkgs.runCommandLocal "${name}-checked.toml" { nativeBuildInputs = [ cfg.package ]; } ''
+        if vikunja-sync config check --help >/dev/null 2>&1; then
+          vikunja-sync config check ${file}
+        else
+          echo "note: this vikunja-sync has no 'config check'; ${name}.toml is not checked" >&2
+        fi
+        ln -s ${file} $out
+      '';
 in
 {
   inherit settingsFormat;
 
-  # The TOML one unit reads: the shared `settings`, then each layer in `layers`
-  # on top (later layers win), rendered to the store. Secret *paths* only.
+  # The TOML one unit reads: the layers merged (later ones win), rendered to the store and
+  # checked. Secret *paths* only.
   mkConfigFile =
-    name: layers: settingsFormat.generate "${name}.toml" (lib.foldl' lib.recursiveUpdate { } layers);
+    name: layers:
+    checkedConfig name (
+      settingsFormat.generate "${name}.toml" (lib.foldl' lib.recursiveUpdate { } layers)
+    );
+
+  # One ExecStart= line: every argument quoted so systemd expands no `%` specifier or `$`
+  # variable in it (lib.escapeShellArg does not stop that).
+  execLine = utils.escapeSystemdExecArgs;
 
   # Where systemd puts a system service's credential (LoadCredential=).
   credentialPath = unit: credential: "/run/credentials/${unit}.service/${credential}";
@@ -44,4 +79,17 @@ in
       absolute = true;
     }
   );
+
+  # Jaeger's fixed ports (jaeger.nix listens on them, monitoring.nix reads from them).
+  jaegerPorts = {
+    otlpGrpc = 4317;
+    otlpHttp = 4318;
+    ui = 16686;
+    queryGrpc = 16685;
+    health = 13133;
+    spanMetrics = 8889;
+  };
+
+  # A NATS NKey public key of a user ("U" + 55 base32 characters): not a secret.
+  nkeyType = lib.types.strMatching "U[A-Z2-7]{55}";
 }

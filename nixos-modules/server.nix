@@ -1,29 +1,33 @@
-# The server role: webhook-ingress, reconciler and label-sync as system services,
-# optionally with a local NATS (nixpkgs' services.nats, JetStream on).
+# The server role (opt-in): webhook-ingress, reconciler and label-sync as the system
+# units vikunja-sync-webhook-ingress, vikunja-sync-reconciler and vikunja-sync-label-sync.
 {
   config,
   lib,
-  options,
   pkgs,
+  utils,
   ...
 }:
 let
   cfg = config.services.vikunja-sync;
   srv = cfg.server;
-  vsLib = import ./lib.nix { inherit lib pkgs; };
+  vsLib = import ./lib.nix { inherit lib pkgs utils cfg; };
   hardening = import ./hardening.nix { inherit lib; };
-  inherit (lib) mkOption types;
+  inherit (lib) mkDefault mkOption types;
+
+  enabled = cfg.enable && srv.enable;
+  natsLocal = enabled && srv.nats.enable;
 
   busCredentials = lib.optionalAttrs (cfg.bus.credentialsFile != null) {
     "nats-creds" = cfg.bus.credentialsFile;
   };
 
-  # One system service running one of our binaries.
+  # One system unit `vikunja-sync-<program>` running one of our programs.
   #   credentials: { <credential name> = <file or null (credential store)>; }
-  #   settings:    function of the credential path helper, values on top of cfg.settings
+  #   settings:    function of the credential path helper: this unit's own keys, on top of
+  #                cfg.settings (its credential paths, its metrics address)
   mkService =
     {
-      name,
+      program,
       description,
       credentials,
       settings,
@@ -31,11 +35,12 @@ let
       bindPrivilegedPort ? false,
     }:
     let
-      cred = vsLib.credentialPath name;
+      unit = "vikunja-sync-${program}";
+      cred = vsLib.credentialPath unit;
       busSettings = lib.optionalAttrs (cfg.bus.credentialsFile != null) {
         bus.credentials_file = cred "nats-creds";
       };
-      configFile = vsLib.mkConfigFile name [
+      configFile = vsLib.mkConfigFile unit [
         cfg.settings
         busSettings
         (settings cred)
@@ -43,16 +48,20 @@ let
     in
     {
       inherit description;
-      documentation = [ "https://github.com/vikunja-sync/vikunja-sync/blob/main/README.md#nixos" ];
+      documentation = [ "https://github.com/vikunja-sync/vikunja-sync/blob/main/docs/NIXOS.md" ];
       wantedBy = [ "multi-user.target" ];
       wants = [ "network-online.target" ];
-      after = [ "network-online.target" ] ++ lib.optional natsEnabled "nats.service" ++ after;
+      after = [ "network-online.target" ] ++ lib.optional natsLocal "nats.service" ++ after;
       restartTriggers = [ configFile ];
       serviceConfig = lib.mkMerge [
         {
           # READY=1 once connected: `after=` and wait_for_unit mean ready, not started
           Type = "notify";
-          ExecStart = "${lib.getExe' cfg.package name} --config ${configFile}";
+          ExecStart = vsLib.execLine [
+            (lib.getExe' cfg.package program)
+            "--config"
+            configFile
+          ];
           Restart = "on-failure";
           RestartSec = "5s";
           # SIGTERM drains in-flight work first
@@ -68,22 +77,14 @@ let
 
   vikunjaUnit = lib.optional (config.services.vikunja.enable or false) "vikunja.service";
   metricsListen = port: vsLib.hostPort srv.metrics.address port;
-  natsEnabled = cfg.enable && srv.enable && srv.nats.enable;
 in
 {
   options.services.vikunja-sync.server = {
-    enable = mkOption {
-      type = types.bool;
-      default = true;
-      example = false;
-      description = ''
-        Whether this machine runs the server role: webhook-ingress, reconciler and
-        label-sync as system services (units `webhook-ingress.service`,
-        `reconciler.service`, `label-sync.service`). On by default once
-        {option}`services.vikunja-sync.enable` is set; set it to `false` on machines
-        that only host Taskwarrior users.
-      '';
-    };
+    enable = lib.mkEnableOption ''
+      the server role on this machine: webhook-ingress, reconciler and label-sync as the
+      system units `vikunja-sync-webhook-ingress`, `vikunja-sync-reconciler` and
+      `vikunja-sync-label-sync`. One machine per bus runs it; Taskwarrior machines leave
+      it off'';
 
     vikunja = {
       url = mkOption {
@@ -165,7 +166,12 @@ in
     };
 
     metrics = {
-      enable = lib.mkEnableOption "the `/metrics` and `/healthz` endpoints of reconciler and label-sync (webhook-ingress always serves them on its own port)";
+      enable = mkOption {
+        type = types.bool;
+        default = srv.grafana.enable || srv.jaeger.monitor.enable;
+        defaultText = lib.literalExpression "config.services.vikunja-sync.server.grafana.enable || config.services.vikunja-sync.server.jaeger.monitor.enable";
+        description = "Whether reconciler and label-sync serve `/metrics` and `/healthz` (webhook-ingress always serves them on its own port).";
+      };
 
       address = mkOption {
         type = types.str;
@@ -184,95 +190,75 @@ in
         default = 9473;
         description = "Port of label-sync's metrics endpoint (`[metrics] listen`).";
       };
-    };
 
-    nats = {
-      enable = mkOption {
-        type = types.bool;
-        default = false;
+      watcherTargets = mkOption {
+        type = types.listOf types.str;
+        default = [ ];
+        example = [
+          "laptop.lan:9474"
+          "desk.lan:9474"
+        ];
         description = ''
-          Whether to run a local NATS server with JetStream as the bus (nixpkgs'
-          `services.nats`, client port {option}`services.nats.port`). Point
-          {option}`services.vikunja-sync.bus.url` of the Taskwarrior machines at it.
+          `host:port` of the Taskwarrior machines' watcher metrics endpoints (their
+          `settings.metrics.listen`), scraped by the local Prometheus
+          ({option}`services.vikunja-sync.server.grafana.enable`): the Vikunja -> Taskwarrior
+          and Taskwarrior -> Taskwarrior latencies are measured there.
         '';
-      };
-
-      openFirewall = mkOption {
-        type = types.bool;
-        default = false;
-        description = "Whether to open the local NATS server's client port so Taskwarrior machines can reach the bus.";
       };
     };
   };
 
-  config = lib.mkMerge [
-    # The local NATS. The conditions sit on the values, not around `services.nats`,
-    # so the module also evaluates where services.* is free-form (nix-eval-check's stub).
-    {
-      services.nats = {
-        enable = lib.mkIf natsEnabled true;
-        jetstream = lib.mkIf natsEnabled true;
-      }
-      # Some releases of the nats module bind 127.0.0.1 unless told otherwise
-      # (services.nats.host); without that option nats-server listens on all addresses.
-      // lib.optionalAttrs (lib.hasAttrByPath [ "services" "nats" "host" ] options) {
-        host = lib.mkIf (natsEnabled && srv.nats.openFirewall) (lib.mkDefault "0.0.0.0");
+  config = lib.mkIf enabled {
+    # The typed options only set defaults: `settings` may override any key they set.
+    services.vikunja-sync.settings = {
+      vikunja = {
+        url = mkDefault srv.vikunja.url;
+        webhook_url = mkDefault srv.vikunja.webhookUrl;
       };
-    }
+      ingress.listen = mkDefault (vsLib.hostPort srv.listenAddress srv.port);
+      reconcile.interval = mkDefault srv.reconcileInterval;
+    };
 
-    (lib.mkIf (cfg.enable && srv.enable) {
-      services.vikunja-sync.settings = {
-        vikunja = {
-          inherit (srv.vikunja) url;
-          webhook_url = srv.vikunja.webhookUrl;
-        };
-        ingress.listen = vsLib.hostPort srv.listenAddress srv.port;
-        reconcile.interval = srv.reconcileInterval;
+    systemd.services.vikunja-sync-webhook-ingress = mkService {
+      program = "webhook-ingress";
+      description = "vikunja-sync webhook ingress: verifies Vikunja webhooks and publishes them to the bus";
+      bindPrivilegedPort = srv.port < 1024;
+      credentials."webhook-secret" = srv.vikunja.webhookSecretFile;
+      settings = cred: { vikunja.webhook_secret_file = cred "webhook-secret"; };
+    };
+
+    systemd.services.vikunja-sync-reconciler = mkService {
+      program = "reconciler";
+      description = "vikunja-sync reconciler: merges changes and writes them to Vikunja";
+      after = vikunjaUnit;
+      credentials = {
+        "vikunja-token" = srv.vikunja.tokenFile;
+        "webhook-secret" = srv.vikunja.webhookSecretFile;
       };
+      settings =
+        cred:
+        {
+          vikunja = {
+            token_file = cred "vikunja-token";
+            webhook_secret_file = cred "webhook-secret";
+          };
+        }
+        // lib.optionalAttrs srv.metrics.enable { metrics.listen = metricsListen srv.metrics.reconcilerPort; };
+    };
 
-      systemd.services.webhook-ingress = mkService {
-        name = "webhook-ingress";
-        description = "vikunja-sync webhook ingress: verifies Vikunja webhooks and publishes them to the bus";
-        bindPrivilegedPort = srv.port < 1024;
-        credentials."webhook-secret" = srv.vikunja.webhookSecretFile;
-        settings = cred: { vikunja.webhook_secret_file = cred "webhook-secret"; };
-      };
+    systemd.services.vikunja-sync-label-sync = mkService {
+      program = "label-sync";
+      description = "vikunja-sync label sync: keeps Taskwarrior tags and Vikunja labels in step";
+      after = vikunjaUnit;
+      credentials."vikunja-token" = srv.vikunja.tokenFile;
+      settings =
+        cred:
+        {
+          vikunja.token_file = cred "vikunja-token";
+        }
+        // lib.optionalAttrs srv.metrics.enable { metrics.listen = metricsListen srv.metrics.labelSyncPort; };
+    };
 
-      systemd.services.reconciler = mkService {
-        name = "reconciler";
-        description = "vikunja-sync reconciler: merges changes and writes them to Vikunja";
-        after = vikunjaUnit;
-        credentials = {
-          "vikunja-token" = srv.vikunja.tokenFile;
-          "webhook-secret" = srv.vikunja.webhookSecretFile;
-        };
-        settings =
-          cred:
-          {
-            vikunja = {
-              token_file = cred "vikunja-token";
-              webhook_secret_file = cred "webhook-secret";
-            };
-          }
-          // lib.optionalAttrs srv.metrics.enable { metrics.listen = metricsListen srv.metrics.reconcilerPort; };
-      };
-
-      systemd.services.label-sync = mkService {
-        name = "label-sync";
-        description = "vikunja-sync label sync: keeps Taskwarrior tags and Vikunja labels in step";
-        after = vikunjaUnit;
-        credentials."vikunja-token" = srv.vikunja.tokenFile;
-        settings =
-          cred:
-          {
-            vikunja.token_file = cred "vikunja-token";
-          }
-          // lib.optionalAttrs srv.metrics.enable { metrics.listen = metricsListen srv.metrics.labelSyncPort; };
-      };
-
-      networking.firewall.allowedTCPPorts =
-        lib.optional srv.openFirewall srv.port
-        ++ lib.optional (natsEnabled && srv.nats.openFirewall) (config.services.nats.port or 4222);
-    })
-  ];
+    networking.firewall.allowedTCPPorts = lib.optional srv.openFirewall srv.port;
+  };
 }

@@ -112,12 +112,59 @@ def wait_for_tw_task(machine, description, jq_extra="true", user=TW_USER):
 
 
 def wait_for_watcher(machine, user=TW_USER):
-    """tw-watcher runs in the user's manager (lingering: no login needed)."""
-    machine.wait_for_unit(f"user@{machine.succeed(f'id -u {user}').strip()}.service")
-    machine.wait_for_unit(f"tw-watcher@{user}.service", user)
+    """tw-watcher runs as the system unit vikunja-sync-tw-watcher@<user> (no login needed)."""
+    machine.wait_for_unit(f"vikunja-sync-tw-watcher@{user}.service")
+
+
+def unit_property(machine, unit, name):
+    return machine.succeed(f"systemctl show -P {name} {unit}").strip()
 
 
 def config_file_of(machine, unit):
     """The --config path in a unit's ExecStart."""
-    exec_start = machine.succeed(f"systemctl show -P ExecStart {unit}")
+    exec_start = unit_property(machine, unit, "ExecStart")
     return exec_start.split("--config ")[1].split()[0].rstrip(";")
+
+
+def nats(args, seed=None, server="nats://127.0.0.1:4222"):
+    """The natscli command line, as the given identity (an NKey seed file) or anonymous."""
+    identity = f" --nkey {shlex.quote(seed)}" if seed else ""
+    return f"nats --server {server}{identity} --timeout 5s {args}"
+
+
+def jaeger_traces(service, lookback="1h"):
+    """Shell command printing Jaeger's traces of one service (its query API, as the UI reads it)."""
+    return (
+        "curl --fail --silent "
+        f"'http://127.0.0.1:16686/api/traces?service={service}&lookback={lookback}&limit=200'"
+    )
+
+
+# jq: ids of traces that hold a span of every service in $services and of tw-watcher on
+# every host in $hosts (service.instance.id is the host id)
+TRACE_SPANNING = r"""
+.data[]
+| select(
+    ([.processes[].serviceName] | unique) as $present
+    | ($services | all(. as $s | $present | index($s)))
+  )
+| select(
+    ([.processes[] | select(.serviceName == "tw-watcher") | .tags[]?
+      | select(.key == "service.instance.id") | .value] | unique) as $seen
+    | ($hosts | all(. as $h | $seen | index($h)))
+  )
+| .traceID
+"""
+
+
+def traces_spanning(services, hosts):
+    """Shell command printing the ids of traces that span these services and watcher hosts."""
+    return (
+        jaeger_traces(services[0])
+        + " | jq -r --argjson services "
+        + shlex.quote(json.dumps(services))
+        + " --argjson hosts "
+        + shlex.quote(json.dumps(hosts))
+        + " "
+        + shlex.quote(TRACE_SPANNING)
+    )

@@ -1,16 +1,25 @@
-# The NixOS module on one machine: server role, local NATS, nixpkgs' Vikunja and
-# one Taskwarrior user. Every unit starts and reports ready, the sandboxing is in
-# place, secrets arrive as credentials and never appear in a rendered config.
+# The NixOS module on one machine: server role, local NATS, nixpkgs' Vikunja and two
+# Taskwarrior users: alice (classic ~/.taskrc, a state_dir under ~/.local/state) and bob
+# (the home-manager layout: ~/.config/task/taskrc, data in ~/.local/share/task). Every unit
+# starts and reports ready, the sandboxing is in place, secrets arrive as credentials and
+# never appear in a rendered config, each user has its own host id, the admins' CLI works
+# with the server's credentials, and a switch to a changed configuration restarts the
+# watchers.
 #   nix build .#checks.x86_64-linux.module
 { lib, ... }:
 let
   tokenPath = "/var/lib/vikunja-sync-test/vikunja-token";
   webhookSecret = "module-test-webhook-secret";
+  aliceState = "/home/alice/.local/state/vikunja-sync";
   serverUnits = [
-    "webhook-ingress.service"
-    "reconciler.service"
-    "label-sync.service"
+    "vikunja-sync-webhook-ingress.service"
+    "vikunja-sync-reconciler.service"
+    "vikunja-sync-label-sync.service"
   ];
+  owned = user: mode: {
+    inherit user mode;
+    group = "users";
+  };
 in
 {
   name = "vikunja-sync-module";
@@ -21,21 +30,53 @@ in
       imports = [ ./vikunja.nix ];
       virtualisation.memorySize = 2048;
 
-      users.users.alice = {
-        isNormalUser = true;
-        uid = 1000;
+      users.users = {
+        alice = {
+          isNormalUser = true;
+          uid = 1000;
+        };
+        bob = {
+          isNormalUser = true;
+          uid = 1001;
+        };
+        operator = {
+          isNormalUser = true;
+          uid = 1002;
+          extraGroups = [ "vikunja-sync-admin" ];
+        };
+      };
+
+      # bob's Taskwarrior as home-manager lays it out: no ~/.taskrc, no ~/.task
+      systemd.tmpfiles.settings."10-bob-taskwarrior" = {
+        "/home/bob/.config".d = owned "bob" "0755";
+        "/home/bob/.config/task".d = owned "bob" "0755";
+        "/home/bob/.config/task/taskrc".f = owned "bob" "0644" // {
+          argument = "data.location=/home/bob/.local/share/task";
+        };
+        "/home/bob/.local".d = owned "bob" "0755";
+        "/home/bob/.local/share".d = owned "bob" "0755";
+        "/home/bob/.local/share/task".d = owned "bob" "0700";
       };
 
       services.vikunja-sync = {
         enable = true;
         server = {
+          enable = true;
           nats.enable = true;
           vikunja = {
             tokenFile = tokenPath;
             webhookSecretFile = "/etc/vikunja-sync-test/webhook-secret";
           };
         };
-        taskwarrior.users.alice = { };
+        taskwarrior.users = {
+          alice.settings.taskwarrior.state_dir = aliceState;
+          bob = { };
+        };
+      };
+
+      # the changed configuration a switch goes to: every unit's settings change
+      specialisation.changed.configuration = {
+        services.vikunja-sync.settings.telemetry.log_format = "json";
       };
 
       environment.etc."vikunja-sync-test/webhook-secret" = {
@@ -44,10 +85,13 @@ in
       };
 
       # they need the API token the test script creates through the Vikunja API
-      systemd.services.reconciler.wantedBy = lib.mkForce [ ];
-      systemd.services.label-sync.wantedBy = lib.mkForce [ ];
+      systemd.services.vikunja-sync-reconciler.wantedBy = lib.mkForce [ ];
+      systemd.services.vikunja-sync-label-sync.wantedBy = lib.mkForce [ ];
 
-      environment.systemPackages = [ pkgs.jq ];
+      environment.systemPackages = [
+        pkgs.jq
+        pkgs.natscli
+      ];
     };
 
   testScript =
@@ -56,9 +100,9 @@ in
 
       SERVER_UNITS = ${builtins.toJSON serverUnits}
       CREDENTIALS = {
-          "webhook-ingress.service": ["webhook-secret"],
-          "reconciler.service": ["vikunja-token", "webhook-secret"],
-          "label-sync.service": ["vikunja-token"],
+          "vikunja-sync-webhook-ingress.service": ["webhook-secret"],
+          "vikunja-sync-reconciler.service": ["vikunja-token", "webhook-secret"],
+          "vikunja-sync-label-sync.service": ["vikunja-token"],
       }
       HARDENING = {
           "Type": "notify",
@@ -80,14 +124,12 @@ in
           "CapabilityBoundingSet": "",
           "UMask": "0077",
       }
+      WATCHERS = ["vikunja-sync-tw-watcher@alice.service", "vikunja-sync-tw-watcher@bob.service"]
 
 
-      def unit_properties(unit, names, user=None):
-          cmd = f"systemctl show -p {','.join(names)} {unit}"
-          if user is not None:
-              uid = machine.succeed(f"id -u {user}").strip()
-              cmd = f"su - {user} -c 'XDG_RUNTIME_DIR=/run/user/{uid} {cmd.replace('systemctl', 'systemctl --user')}'"
-          return dict(line.split("=", 1) for line in machine.succeed(cmd).splitlines() if "=" in line)
+      def unit_properties(unit, names):
+          out = machine.succeed(f"systemctl show -p {','.join(names)} {unit}")
+          return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
 
       machine.start()
@@ -97,14 +139,15 @@ in
           machine.wait_for_open_port(4222)
           jwt = provision_vikunja(machine, "${tokenPath}")
           ensure_project(machine, jwt, "Inbox")
-          machine.systemctl("start reconciler.service label-sync.service")
+          machine.systemctl("start vikunja-sync-reconciler.service vikunja-sync-label-sync.service")
           for unit in SERVER_UNITS:
               machine.wait_for_unit(unit)
           machine.wait_for_open_port(8471)
           machine.succeed("curl --fail --silent http://127.0.0.1:8471/healthz")
-          wait_for_watcher(machine)
+          for user in ("alice", "bob"):
+              wait_for_watcher(machine, user)
 
-      with subtest("system units are sandboxed"):
+      with subtest("server units are sandboxed"):
           for unit in SERVER_UNITS:
               props = unit_properties(unit, list(HARDENING))
               for key, want in HARDENING.items():
@@ -118,17 +161,22 @@ in
                   exposure = float(line.split(":")[1].split()[0])
                   assert exposure <= 4.0, line
 
-      with subtest("the user unit is sandboxed too"):
-          props = unit_properties(
-              "tw-watcher@alice.service",
-              ["Type", "NoNewPrivileges", "ProtectSystem", "RestrictNamespaces", "ReadWritePaths"],
-              user="alice",
-          )
-          assert props["Type"] == "notify", props
-          assert props["NoNewPrivileges"] == "yes", props
-          assert props["ProtectSystem"] == "strict", props
-          assert "/home/alice/.task" in props["ReadWritePaths"], props
-          machine.succeed("loginctl show-user alice -p Linger | grep -q Linger=yes")
+      with subtest("the watchers run as their users, sandboxed, from boot without a login"):
+          for user, unit in zip(("alice", "bob"), WATCHERS):
+              props = unit_properties(unit, ["Type", "User", "NoNewPrivileges", "ProtectSystem", "ReadWritePaths"])
+              assert props["Type"] == "notify", props
+              assert props["User"] == user, props
+              assert props["NoNewPrivileges"] == "yes", props
+              assert props["ProtectSystem"] == "strict", props
+          assert "${aliceState}" in unit_properties(WATCHERS[0], ["ReadWritePaths"])["ReadWritePaths"]
+
+      with subtest("a second user on one machine gets its own host id and consumer"):
+          machine.succeed("grep -qx 'host = \"machine-alice\"' /etc/vikunja-sync/tw-watcher/alice.toml")
+          machine.succeed("grep -qx 'host = \"machine-bob\"' /etc/vikunja-sync/tw-watcher/bob.toml")
+          for host_id in ("machine-alice", "machine-bob"):
+              machine.wait_until_succeeds(
+                  nats("consumer ls KV_vsync_tasks --names") + f" | grep -qx host-{host_id}", timeout=60
+              )
 
       with subtest("secrets arrive as credentials and stay out of the rendered configs"):
           token = machine.succeed("cat ${tokenPath}").strip()
@@ -140,14 +188,45 @@ in
                   machine.succeed(f"grep -qF /run/credentials/{unit}/{credential} {config}")
               machine.fail(f"grep -qF {shlex.quote(token)} {config}")
               machine.fail("grep -qF ${webhookSecret} " + config)
-              # only the unit's (dynamic) user can read its credentials
               machine.succeed(f"test -d /run/credentials/{unit}")
 
-      with subtest("the hook is installed: task add reaches Vikunja"):
+      with subtest("the hook is installed: task add reaches Vikunja; the state_dir under ~/.local/state is used"):
           machine.succeed("test -L /home/alice/.task/hooks/on-exit.vikunja-sync")
           machine.succeed("readlink /home/alice/.task/hooks/on-exit.vikunja-sync | grep -qx /etc/vikunja-sync/hook")
           assert task(machine, "_get rc.uda.vikunja_id.type").strip() == "numeric"
           task(machine, "add 'from the module test'")
           wait_for_vikunja_task(machine, jwt, "from the module test")
+          machine.succeed("test \"$(stat -c %U:%a ${aliceState})\" = alice:700")
+          machine.succeed("find ${aliceState} -type f | grep -q .")
+
+      with subtest("the home-manager layout: XDG taskrc and data, no ~/.taskrc created"):
+          # needs the watcher and `hook install` to find the taskrc the way task does (issue 13)
+          machine.succeed("test -L /home/bob/.local/share/task/hooks/on-exit.vikunja-sync")
+          machine.fail("test -e /home/bob/.taskrc")
+          machine.succeed("grep -q '^uda.vikunja_id.type=numeric' /home/bob/.config/task/taskrc")
+          task(machine, "add 'from bob'", user="bob")
+          wait_for_vikunja_task(machine, jwt, "from bob")
+          wait_for_tw_task(machine, "from bob", user="alice")
+
+      with subtest("admins run the CLI with the server's credentials; others cannot, and cannot read them"):
+          machine.succeed("su - operator -c 'vikunja-sync status'")
+          out = machine.fail("su - alice -c 'vikunja-sync status' 2>&1")
+          assert "vikunja-sync-admin" in out, out
+          machine.fail("su - operator -c 'cat ${tokenPath}'")
+          machine.fail("su - operator -c 'ls /run/credentials/vikunja-sync-reconciler.service'")
+          # other subcommands run as the caller, without the server's credentials
+          machine.succeed("su - alice -c 'vikunja-sync --help'")
+
+      with subtest("a switch to a changed configuration restarts the watchers"):
+          before = {u: unit_property(machine, u, "InvocationID") for u in WATCHERS + SERVER_UNITS}
+          machine.succeed("/run/booted-system/specialisation/changed/bin/switch-to-configuration test")
+          for user in ("alice", "bob"):
+              wait_for_watcher(machine, user)
+              machine.succeed(f"grep -qx 'log_format = \"json\"' /etc/vikunja-sync/tw-watcher/{user}.toml")
+          for unit, invocation in before.items():
+              machine.wait_for_unit(unit)
+              assert unit_property(machine, unit, "InvocationID") != invocation, f"{unit} was not restarted"
+          task(machine, "add 'after the switch'")
+          wait_for_vikunja_task(machine, jwt, "after the switch")
     '';
 }
