@@ -168,6 +168,21 @@
               };
             };
 
+          # a NixOS configuration importing the module (evaluated, never built)
+          nixosWithModule =
+            modules:
+            lib.nixosSystem {
+              modules = [
+                self.nixosModules.default
+                {
+                  nixpkgs.hostPlatform = pkgs.stdenv.hostPlatform.system;
+                  boot.isContainer = true;
+                  system.stateVersion = lib.trivial.release;
+                }
+              ]
+              ++ modules;
+            };
+
           # What the module makes of configurations no VM test can show (assertions, defaults,
           # two users, a laptop): evaluated only, so `nix flake check` runs it without KVM.
           moduleEval =
@@ -175,17 +190,8 @@
               evalConfig =
                 modules:
                 let
-                  e = lib.nixosSystem {
-                    modules = [
-                      self.nixosModules.default
-                      {
-                        nixpkgs.hostPlatform = pkgs.stdenv.hostPlatform.system;
-                        boot.isContainer = true;
-                        system.stateVersion = lib.trivial.release;
-                      }
-                    ]
-                    ++ modules;
-                  };
+                  # evaluated only: what the module decides does not depend on the package
+                  e = nixosWithModule ([ { services.vikunja-sync.package = pkgs.hello; } ] ++ modules);
                 in
                 e
                 // {
@@ -204,17 +210,7 @@
           # option docs render: every option has a type and a description
           optionDocs =
             let
-              eval = lib.nixosSystem {
-                modules = [
-                  self.nixosModules.default
-                  {
-                    nixpkgs.hostPlatform = pkgs.stdenv.hostPlatform.system;
-                    boot.isContainer = true;
-                    system.stateVersion = lib.trivial.release;
-                    services.vikunja-sync.enable = true;
-                  }
-                ];
-              };
+              eval = nixosWithModule [ { services.vikunja-sync.enable = true; } ];
             in
             (pkgs.nixosOptionsDoc {
               options = {

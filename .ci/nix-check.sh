@@ -54,6 +54,17 @@ for d in nixpkgs-lib crane nix-2.26; do
   [ -e "$cache/$d" ] || have_inputs=0
 done
 
+# Evaluates (strict, JSON) the Nix expression $1 in a scope with `lib` (nixpkgs' lib/) and
+# `evalConfig` (.ci/nix/stub-nixos.nix: NixOS configurations importing the module).
+stub_eval() {
+  "$nix26_instantiate" --eval --strict --json --expr "
+let
+  lib = import $cache/nixpkgs-lib/lib;
+  evalConfig = import $root/.ci/nix/stub-nixos.nix { inherit lib; root = $root; };
+in
+$1"
+}
+
 # ---------------------------------------------------------------- 2. option docs
 echo
 echo "== 2. option docs of services.vikunja-sync"
@@ -62,11 +73,9 @@ if [ "$have_inputs" = 1 ] && [ -x "$nix26_instantiate" ] && [ -f "$cache/nixpkgs
   # (.ci/nix/stub-nixos.nix); every option (including the per-user and per-host
   # submodules') must have a description and a declared type, and its documentation
   # must render.
-  expr=$(
-    cat <<EOF
+  body=$(
+    cat <<'EOF'
 let
-  lib = import $cache/nixpkgs-lib/lib;
-  evalConfig = import $root/.ci/nix/stub-nixos.nix { inherit lib; root = $root; };
   eval = evalConfig [
     {
       services.vikunja-sync = {
@@ -80,11 +89,11 @@ let
   visible = lib.filter (o: o.visible && !o.internal) docs;
   missing = map (o: o.name) (lib.filter (o: (o.description or null) == null || o.description == "" || o.type == "unspecified value") visible);
 in
-if missing != [ ] then throw "options without a description or type: \${lib.concatStringsSep ", " missing}"
-else lib.concatMapStringsSep "\n" (o: "\${o.name} : \${o.type}\${lib.optionalString (o ? default) " = \${o.default.text or (builtins.toJSON o.default)}"}") visible
+if missing != [ ] then throw "options without a description or type: ${lib.concatStringsSep ", " missing}"
+else lib.concatMapStringsSep "\n" (o: "${o.name} : ${o.type}${lib.optionalString (o ? default) " = ${o.default.text or (builtins.toJSON o.default)}"}") visible
 EOF
   )
-  if out=$("$nix26_instantiate" --eval --strict --json --expr "$expr" 2>&1); then
+  if out=$(stub_eval "$body" 2>&1); then
     printf '%b\n' "$(echo "$out" | sed -e 's/^"//' -e 's/"$//')" | sed 's/^/  /'
     echo "option docs: OK"
   else
@@ -101,17 +110,9 @@ echo
 echo "== 2b. module evaluation cases (integration-tests/nixos/eval-cases.nix)"
 if [ "$have_inputs" = 1 ] && [ -x "$nix26_instantiate" ] && [ -f "$cache/nixpkgs-lib/lib/default.nix" ]; then
   # The cases of the flake check `module-eval`, here without nixpkgs.
-  expr=$(
-    cat <<EOF
-let
-  lib = import $cache/nixpkgs-lib/lib;
-  evalConfig = import $root/.ci/nix/stub-nixos.nix { inherit lib; root = $root; };
-  cases = import $root/integration-tests/nixos/eval-cases.nix { inherit lib evalConfig; };
-in
-map (c: (if c.ok then "ok   " else "FAIL ") + c.name + lib.optionalString (!c.ok) " -- \${c.detail}") cases
-EOF
-  )
-  if out=$("$nix26_instantiate" --eval --strict --json --expr "$expr" 2>&1); then
+  body='map (c: (if c.ok then "ok   " else "FAIL ") + c.name + lib.optionalString (!c.ok) " -- ${c.detail}")
+    (import '"$root"'/integration-tests/nixos/eval-cases.nix { inherit lib evalConfig; })'
+  if out=$(stub_eval "$body" 2>&1); then
     lines=$(python3 -c 'import json,sys; print("\n".join(json.load(sys.stdin)))' <<<"$out")
     echo "$lines" | sed 's/^/  /'
     if grep -q '^FAIL' <<<"$lines"; then
