@@ -12,7 +12,7 @@
 #   3. ../shared/tools/nix-eval-check .   (flake outputs, the module's units, the VM
 #      tests' nodes; evaluation only), when its inputs are in ~/.cache/nix-eval-check
 # Building packages and running the VM tests needs a real Nix: `nix flake check`
-# (see README.md, "NixOS"). Exit status: 0 ok (steps 2 and 3 may be skipped), 1 a failure.
+# (see docs/NIXOS.md). Exit status: 0 ok (steps 2 and 3 may be skipped), 1 a failure.
 set -uo pipefail
 
 root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel 2>/dev/null || (cd "$(dirname "$0")/.." && pwd))
