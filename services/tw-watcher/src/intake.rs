@@ -6,13 +6,15 @@
 //! kernel queue fills and the hook spools, so backpressure costs the user nothing.
 
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use tokio::net::UnixDatagram;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 use vikunja_sync_hook::HookMessage;
+
+use crate::socket_file::{remove_own_socket, remove_stale_socket};
 
 /// Receive buffer: room for the largest datagram the hook sends, with margin to spot longer ones.
 const RECV_BUFFER: usize = vikunja_sync_hook::MAX_DATAGRAM + 64 * 1024;
@@ -160,68 +162,11 @@ fn parse(datagram: &[u8]) -> Option<FromHook> {
     }
 }
 
-/// Removes a socket file nobody receives on; refuses to touch a live one or a non-socket.
-fn remove_stale_socket(path: &Path) -> io::Result<()> {
-    let meta = match std::fs::symlink_metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
-    };
-    if !meta.file_type().is_socket() {
-        return Err(io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            format!("{} exists and is not a socket", path.display()),
-        ));
-    }
-    // The probe is the spool nudge, which a live watcher takes as a harmless extra drain.
-    let probe = std::os::unix::net::UnixDatagram::unbound()?;
-    probe.set_nonblocking(true)?;
-    match probe.send_to(b"", path) {
-        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
-            debug!(socket = %path.display(), "removing stale hook socket");
-            std::fs::remove_file(path)
-        }
-        // A stream socket of an older watcher: in use if someone listens on it.
-        Err(e) if e.raw_os_error() == Some(EPROTOTYPE) => {
-            match std::os::unix::net::UnixStream::connect(path) {
-                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
-                    std::fs::remove_file(path)
-                }
-                _ => Err(in_use(path)),
-            }
-        }
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(in_use(path)),
-        Err(e) => Err(e),
-        Ok(_) => Err(in_use(path)),
-    }
-}
-
-/// `EPROTOTYPE` on Linux: a datagram sent to a stream socket.
-const EPROTOTYPE: i32 = 91;
-
-fn in_use(path: &Path) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::AddrInUse,
-        format!("another watcher is listening on {}", path.display()),
-    )
-}
-
-fn remove_own_socket(path: &Path, id: (u64, u64)) {
-    match std::fs::symlink_metadata(path) {
-        Ok(m) if (m.dev(), m.ino()) == id => {
-            if let Err(e) = std::fs::remove_file(path) {
-                warn!(socket = %path.display(), error = %e, "could not remove hook socket");
-            }
-        }
-        // Gone already, or replaced by someone else's: leave it.
-        _ => {}
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use std::os::unix::fs::FileTypeExt;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
     use vikunja_sync_hook::{HandOver, HookEvent};

@@ -5,6 +5,7 @@
 
 pub mod intake;
 mod mirror;
+mod socket_file;
 mod watcher;
 
 pub use watcher::{App, Watcher};
