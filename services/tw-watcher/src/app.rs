@@ -1,0 +1,171 @@
+//! Wiring: `App::build` checks `task`, loads the mirror, connects to the bus and binds the
+//! watcher's three sources (the hook socket, the host's canonical state consumer, control
+//! requests); `App::run` feeds them to the [`Watcher`] one at a time until shutdown, then
+//! publishes what the hook socket still held.
+//!
+//! One at a time is the point: a local change is published before the next canonical state is
+//! applied, so an apply is never diffed against a stale mirror.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use futures::StreamExt;
+use futures::stream::{BoxStream, ReadyChunks};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use vsync_bus::async_nats::jetstream::consumer::pull::Stream as PullStream;
+use vsync_bus::{Bus, BusConfig, subject};
+use vsync_config::Config;
+use vsync_taskwarrior::Taskwarrior;
+
+use crate::intake::Intake;
+use crate::mirror::Mirror;
+use crate::watcher::Watcher;
+
+/// Canonical states applied per `task import`.
+const BATCH: usize = 256;
+
+/// The running service.
+pub struct App {
+    watcher: Watcher,
+    intake: Intake,
+    states: ReadyChunks<PullStream>,
+    control: BoxStream<'static, vsync_bus::async_nats::Message>,
+    reconcile_every: Duration,
+    metrics_listen: Option<std::net::SocketAddr>,
+}
+
+impl App {
+    /// Checks `task`, loads the mirror, connects, binds the hook socket and the host's consumer.
+    pub async fn build(cfg: &Config, bus_url: &str, name: &str) -> anyhow::Result<App> {
+        let t = &cfg.taskwarrior;
+        let host = t.host();
+        let tw = Taskwarrior::new(t.task_bin(), t.taskrc(), t.data());
+        let version = tw.version().await.context("Taskwarrior is not usable")?;
+        let state_dir = t.state_dir();
+        let mirror = match Mirror::load(&state_dir)? {
+            Some(m) => m,
+            None => Mirror::create(&state_dir, tw.export_all().await?)?,
+        };
+        tracing::info!(
+            host,
+            taskwarrior = version,
+            tasks = mirror.count(),
+            "tw-watcher starting"
+        );
+        let bus = Bus::connect(&BusConfig::from_config(cfg, bus_url, name)).await?;
+        let spool = vikunja_sync_hook::resolve_spool_path(&t.data());
+        let intake = Intake::bind(&t.socket())
+            .with_context(|| format!("cannot listen on {}", t.socket().display()))?;
+        let control = bus
+            .client()
+            .subscribe(format!(
+                "vsync.v1.ctl.tw.{}.>",
+                subject::encode_token(&host)
+            ))
+            .await
+            .context("cannot subscribe to control requests")?;
+        let everyone = bus
+            .client()
+            .subscribe(vsync_bus::control::RECONCILE_ALL)
+            .await
+            .context("cannot subscribe to control requests")?;
+        let control = futures::stream::select(control, everyone).boxed();
+        let states = vsync_bus::pull(&bus.host_consumer(&host).await?)
+            .await
+            .context("cannot follow canonical state")?
+            .ready_chunks(BATCH);
+        Ok(App {
+            watcher: Watcher::new(host, bus, tw, mirror, spool),
+            intake,
+            states,
+            control,
+            reconcile_every: cfg.reconcile.interval.max(Duration::from_secs(1)),
+            metrics_listen: cfg.metrics.listen,
+        })
+    }
+
+    /// Runs until `shutdown`; hook messages already received are published before it returns.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let App {
+            mut watcher,
+            intake,
+            mut states,
+            mut control,
+            reconcile_every,
+            metrics_listen,
+        } = self;
+        if let Some(listen) = metrics_listen {
+            let addr = vsync_telemetry::metrics::serve(
+                listen,
+                watcher.metrics.clone(),
+                shutdown.clone().cancelled_owned(),
+            )
+            .await
+            .with_context(|| format!("cannot serve metrics on {listen}"))?;
+            tracing::info!(%addr, "metrics served");
+        }
+        // What the hook spooled while we were away comes first.
+        watcher.drain_spool().await;
+        let (tx, mut rx) = mpsc::channel(1024);
+        let intake_stop = CancellationToken::new();
+        let intake_task = tokio::spawn(intake.run(tx, watcher.spool.clone(), intake_stop.clone()));
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        // The first pass right away: it catches what changed while we were not running.
+        let mut reconcile = tokio::time::interval(reconcile_every);
+        loop {
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break,
+                Some(m) = rx.recv() => watcher.on_hook(m).await,
+                batch = states.next() => {
+                    let Some(batch) = batch else { anyhow::bail!("canonical state stream ended") };
+                    // Local changes first: an apply must not be diffed against a stale base.
+                    while let Ok(m) = rx.try_recv() {
+                        watcher.on_hook(m).await;
+                    }
+                    watcher.apply(batch).await;
+                }
+                _ = tick.tick() => housekeeping(&mut watcher).await,
+                Some(req) = control.next() => {
+                    while let Ok(m) = rx.try_recv() {
+                        watcher.on_hook(m).await;
+                    }
+                    watcher.on_control(req).await;
+                }
+                _ = reconcile.tick() => {
+                    while let Ok(m) = rx.try_recv() {
+                        watcher.on_hook(m).await;
+                    }
+                    let r = watcher.reconcile().await;
+                    if !r.error.is_empty() {
+                        tracing::warn!(error = %r.error, "reconcile failed");
+                    }
+                }
+            }
+        }
+        intake_stop.cancel();
+        let _ = intake_task.await;
+        while let Ok(m) = rx.try_recv() {
+            watcher.on_hook(m).await;
+        }
+        tracing::info!("tw-watcher stopped");
+        Ok(())
+    }
+}
+
+/// Every second: retry the spool, forget imports no command can overlap any more, and re-apply
+/// what a concurrent write cost us once it is due.
+async fn housekeeping(watcher: &mut Watcher) {
+    if watcher.backlog || watcher.spool.exists() {
+        watcher.drain_spool().await;
+    }
+    watcher.overlap.expire(Instant::now());
+    watcher.reapply_due().await;
+}
+
+impl vsync_telemetry::service::Service for App {
+    fn run(self, shutdown: CancellationToken) -> impl Future<Output = anyhow::Result<()>> + Send {
+        App::run(self, shutdown)
+    }
+}

@@ -1,0 +1,155 @@
+//! Control requests (`vsync.v1.ctl.tw.<host>.<export|rekey|reconcile>`, and
+//! `vsync.v1.ctl.tw.reconcile` to every watcher) and the host reconcile pass, which also runs on
+//! a timer: it catches what no hook reported (commands run with hooks off, `task undo` on TW 3,
+//! changes made while the watcher was down) and what this host should show but does not.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+use vsync_bus::control::{HostReport, Rekey};
+use vsync_model::{TwTask, tw};
+use vsync_proto::TaskState;
+
+use crate::watcher::Watcher;
+
+impl Watcher {
+    /// Answers one control request; the verb is the subject's last token.
+    pub(crate) async fn on_control(&mut self, req: vsync_bus::async_nats::Message) {
+        let Some(reply) = req.reply.clone() else {
+            return;
+        };
+        let verb = req.subject.rsplit('.').next().unwrap_or("").to_string();
+        let body: Vec<u8> = match verb.as_str() {
+            "reconcile" => serde_json::to_vec(&self.reconcile().await).unwrap_or_default(),
+            "export" => match self.tw.export_all().await {
+                Ok(tasks) => serde_json::to_vec(
+                    &tasks
+                        .iter()
+                        .map(|t| serde_json::Value::Object(t.0.clone()))
+                        .collect::<Vec<_>>(),
+                )
+                .unwrap_or_default(),
+                Err(e) => format!("{{\"error\":{:?}}}", e.to_string()).into_bytes(),
+            },
+            "rekey" => match serde_json::from_slice::<Vec<Rekey>>(&req.payload) {
+                Ok(r) => match self.rekey(&r).await {
+                    Ok(()) => b"{}".to_vec(),
+                    Err(e) => format!("{{\"error\":{:?}}}", e).into_bytes(),
+                },
+                Err(e) => format!("{{\"error\":{:?}}}", e.to_string()).into_bytes(),
+            },
+            _ => b"{\"error\":\"unknown request\"}".to_vec(),
+        };
+        if let Err(e) = self.bus.client().publish(reply, body.into()).await {
+            tracing::warn!(error = %e, "cannot answer a control request");
+        }
+    }
+
+    /// Each local task `from` is the task known everywhere else as `to` (first adoption matched
+    /// them): retire the `from`s here in one import; the `to`s arrive through canonical state.
+    async fn rekey(&mut self, rekeys: &[Rekey]) -> Result<(), String> {
+        let from: Vec<&str> = rekeys.iter().map(|r| r.from.as_str()).collect();
+        let mut retired = Vec::with_capacity(from.len());
+        // Keep command lines short: uuids go to argv as the filter.
+        for chunk in from.chunks(200) {
+            let tasks = self
+                .tw
+                .export_uuids(chunk)
+                .await
+                .map_err(|e| e.to_string())?;
+            retired.extend(tasks.into_iter().map(|mut t| {
+                t.0.insert("status".into(), serde_json::json!("deleted"));
+                t
+            }));
+        }
+        self.tw.import(&retired).await.map_err(|e| e.to_string())?;
+        for u in from {
+            let _ = self.mirror.remove(u);
+        }
+        Ok(())
+    }
+
+    /// Compares one `task export` with the mirror (local changes no hook reported) and with
+    /// canonical state (what this host should show), publishing the former and importing the latter.
+    pub(crate) async fn reconcile(&mut self) -> HostReport {
+        let started = Instant::now();
+        let mut report = HostReport {
+            host: self.host.clone(),
+            ..Default::default()
+        };
+        match self.reconcile_inner(&mut report).await {
+            Ok(()) => {}
+            Err(e) => report.error = e,
+        }
+        report.took_ms = started.elapsed().as_millis() as u64;
+        if report.published + report.applied > 0 {
+            tracing::info!(
+                published = report.published,
+                applied = report.applied,
+                "reconciled"
+            );
+        }
+        report
+    }
+
+    async fn reconcile_inner(&mut self, report: &mut HostReport) -> Result<(), String> {
+        let local = self.tw.export_all().await.map_err(|e| e.to_string())?;
+        report.task_runs += 1;
+        report.exported = local.len();
+        tracing::debug!("reconcile: states");
+        let states = self.bus.all_states().await.map_err(|e| e.to_string())?;
+        tracing::debug!(states = states.len(), "reconcile: compare");
+        let now = vsync_model::dates::now_us();
+        let mut published = HashSet::new();
+        for t in local.iter().filter(|t| !t.is_template()) {
+            let uuid = t.uuid().to_string();
+            // Made with hooks off, undone (TW 3 hides undo from hooks), or synced in.
+            let missed = self
+                .mirror
+                .get(&uuid)
+                .is_none_or(|m| tw::view(m) != tw::view(t));
+            if !missed {
+                continue;
+            }
+            let at = t.modified_us().unwrap_or(now);
+            self.publish_one(&uuid, Some(t.clone()), at, None, "reconcile")
+                .await
+                .map_err(|e| e.to_string())?;
+            published.insert(uuid);
+            report.published += 1;
+        }
+        // Tasks that vanished (purged, or an add undone where no hook saw it).
+        let present: HashSet<&str> = local.iter().map(TwTask::uuid).collect();
+        let vanished: Vec<String> = self
+            .mirror
+            .uuids()
+            .filter(|u| !present.contains(u.as_str()))
+            .collect();
+        for uuid in vanished {
+            self.publish_one(&uuid, None, now, None, "reconcile")
+                .await
+                .map_err(|e| e.to_string())?;
+            report.published += 1;
+        }
+        let by_uuid: HashMap<&str, &TwTask> = local.iter().map(|t| (t.uuid(), t)).collect();
+        let targets: Vec<(TaskState, TwTask)> = states
+            .iter()
+            .filter(|s| !published.contains(&s.uuid))
+            .filter_map(|s| {
+                tw::apply(s, by_uuid.get(s.uuid.as_str()).copied()).map(|t| (s.clone(), t))
+            })
+            .collect();
+        if !targets.is_empty() {
+            let tasks: Vec<TwTask> = targets.iter().map(|(_, t)| t.clone()).collect();
+            self.tw.import(&tasks).await.map_err(|e| e.to_string())?;
+            report.task_runs += 1;
+            let applied_at = vsync_model::dates::now_us();
+            for (s, t) in &targets {
+                let _ = self.mirror.set(t.clone());
+                self.announce(s, applied_at).await;
+            }
+            report.applied = targets.len();
+        }
+        Ok(())
+    }
+}

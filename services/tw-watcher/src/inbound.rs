@@ -1,0 +1,230 @@
+//! Canonical state in: the host's consumer on the canonical state bucket delivers the tasks that
+//! changed; each batch is applied with one hooks-off `task import` of the complete tasks (an
+//! import replaces the whole task, so each starts from the mirror's copy), then announced on
+//! `vsync.v1.applied.<host>`.
+//!
+//! Nothing is re-exported to verify an import (docs/ARCHITECTURE.md §5.3): each import is
+//! recorded in the overlap bookkeeping, and checked only if a user command turns out to have run
+//! at the same time (outbound). What that check finds lost is re-applied here, when due.
+
+use std::time::{Duration, Instant};
+
+use tracing::Instrument;
+use vsync_bus::async_nats::jetstream::{self, AckKind};
+use vsync_model::{TwTask, tw};
+use vsync_proto::{HostApplied, Origin, TaskState};
+
+use crate::overlap::Import;
+use crate::watcher::Watcher;
+
+impl Watcher {
+    /// Applies a batch of canonical states with one `task import`.
+    pub(crate) async fn apply(
+        &mut self,
+        batch: Vec<Result<jetstream::Message, impl std::fmt::Display>>,
+    ) {
+        let mut msgs = Vec::new();
+        let mut states: Vec<TaskState> = Vec::new();
+        for m in batch {
+            let m = match m {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!(error = %e, "canonical state stream error");
+                    continue;
+                }
+            };
+            let is_put = m
+                .headers
+                .as_ref()
+                .and_then(|h| h.get("KV-Operation"))
+                .is_none();
+            if is_put && vsync_bus::state_key(&m.subject).is_some() {
+                match vsync_bus::decode::<TaskState>("TaskState", &m.payload) {
+                    Ok(s) => {
+                        states.retain(|o| o.uuid != s.uuid);
+                        states.push(s);
+                    }
+                    Err(e) => {
+                        let _ = self
+                            .bus
+                            .dead_letter(
+                                "tw-apply",
+                                &m.subject,
+                                &m.payload,
+                                &e.to_string(),
+                                vsync_model::dates::now_us(),
+                            )
+                            .await;
+                    }
+                }
+            }
+            msgs.push(m);
+        }
+        let span = tracing::info_span!(
+            "process",
+            otel.name = "process $KV.vsync_tasks.*",
+            otel.kind = "consumer",
+            messaging.system = "nats",
+            tw.host = %self.host,
+            batch = states.len(),
+            applied = tracing::field::Empty,
+        );
+        if let Some(first) = msgs.first() {
+            vsync_bus::trace::set_parent(&span, first.headers.as_ref());
+        }
+        let ok = self.apply_states(&states).instrument(span).await;
+        for m in msgs {
+            let _ = if ok {
+                m.ack().await
+            } else {
+                m.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await
+            };
+        }
+    }
+
+    /// Imports what differs from the mirror; `false` when Taskwarrior could not be run (the
+    /// batch is redelivered).
+    async fn apply_states(&mut self, states: &[TaskState]) -> bool {
+        tracing::debug!(states = states.len(), "apply");
+        let mut targets = Vec::new();
+        for s in states {
+            if let Some(t) = tw::apply(s, self.mirror.get(&s.uuid)) {
+                targets.push((s, t));
+            }
+        }
+        tracing::Span::current().record("applied", targets.len());
+        if targets.is_empty() {
+            return true;
+        }
+        let tasks: Vec<TwTask> = targets.iter().map(|(_, t)| t.clone()).collect();
+        let started_us = vsync_model::dates::now_us();
+        if let Err(e) = self.tw.import(&tasks).await {
+            tracing::error!(error = %e, "task import failed");
+            return self.apply_one_by_one(&targets).await;
+        }
+        let returned_us = vsync_model::dates::now_us();
+        // The host shows them now: say so first, then do our own bookkeeping.
+        for (s, _) in &targets {
+            self.announce(s, returned_us).await;
+        }
+        let mut imported = Vec::with_capacity(targets.len());
+        for (s, t) in targets {
+            let before = self.mirror.get(&s.uuid).cloned();
+            if let Err(e) = self.mirror.set(t.clone()) {
+                tracing::error!(error = %e, "cannot persist the mirror");
+            }
+            imported.push((before, t));
+        }
+        self.overlap.imported(
+            Import {
+                started_us,
+                returned_us,
+                ended_us: vsync_model::dates::now_us(),
+                tasks: imported,
+            },
+            Instant::now(),
+        );
+        true
+    }
+
+    /// A batch Taskwarrior refused: import one by one, dead-lettering what still fails.
+    async fn apply_one_by_one(&mut self, targets: &[(&TaskState, TwTask)]) -> bool {
+        let mut all_ok = true;
+        for (s, t) in targets {
+            match self.tw.import(std::slice::from_ref(t)).await {
+                Ok(()) => {
+                    let _ = self.mirror.set(t.clone());
+                    self.announce(s, vsync_model::dates::now_us()).await;
+                }
+                Err(vsync_taskwarrior::TaskwarriorError::Failed { stderr, .. }) => {
+                    let _ = self
+                        .bus
+                        .dead_letter(
+                            "tw-apply",
+                            &s.uuid,
+                            t.to_json().as_bytes(),
+                            &stderr,
+                            vsync_model::dates::now_us(),
+                        )
+                        .await;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "task import failed");
+                    all_ok = false;
+                }
+            }
+        }
+        all_ok
+    }
+
+    /// Tells listeners (status, benchmarks, the demo) that this host now shows `s`.
+    pub(crate) async fn announce(&self, s: &TaskState, applied_at_us: i64) {
+        self.metrics.inc("vsync_applied_total", &[]);
+        let direction = match s.changed_by() {
+            Origin::Taskwarrior if s.changed_by_host == self.host => None,
+            Origin::Taskwarrior => Some("tw_to_tw"),
+            _ => Some("vikunja_to_tw"),
+        };
+        if let Some(d) = direction {
+            self.metrics.observe_since(
+                "vsync_e2e_latency_seconds",
+                &[("direction", d)],
+                s.changed_at_us,
+            );
+        }
+        let _ = self
+            .bus
+            .announce_applied(&HostApplied {
+                host: self.host.clone(),
+                uuid: s.uuid.clone(),
+                version: s.version,
+                changed_at_us: s.changed_at_us,
+                applied_at_us,
+            })
+            .await;
+    }
+
+    /// Re-applies each task a concurrent write got in the way of, once it is due: at once when
+    /// our import was lost, else once canonical state has merged the user's change (or after a
+    /// while).
+    pub(crate) async fn reapply_due(&mut self) {
+        for r in self.overlap.take_reapplies() {
+            let host_seen_us = if r.waits_for_merge() {
+                match self.bus.load_state(&r.uuid).await {
+                    Ok(Some((s, _))) => s.host_seen_us.get(&self.host).copied(),
+                    _ => None,
+                }
+            } else {
+                None
+            };
+            if r.is_due(host_seen_us, Instant::now()) {
+                self.reapply_one(&r.uuid).await;
+            } else {
+                self.overlap.keep(r);
+            }
+        }
+    }
+
+    /// Applies the current canonical state of one task against a fresh export.
+    async fn reapply_one(&mut self, uuid: &str) {
+        let Ok(Some((state, _))) = self.bus.load_state(uuid).await else {
+            return;
+        };
+        let local = match self.tw.export_uuids(&[uuid]).await {
+            Ok(mut v) => v.pop(),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot export for re-apply");
+                return;
+            }
+        };
+        if let Some(l) = &local {
+            let _ = self.mirror.set(l.clone());
+        }
+        if let Some(t) = tw::apply(&state, local.as_ref())
+            && self.tw.import(std::slice::from_ref(&t)).await.is_ok()
+        {
+            let _ = self.mirror.set(t);
+            self.announce(&state, vsync_model::dates::now_us()).await;
+        }
+    }
+}
