@@ -41,6 +41,21 @@
 //! [`Simulator::remove_fault`], [`Simulator::clear_faults`] and [`Simulator::fault_hits`]
 //! manage injected faults; every [`LoggedRequest`] lists the faults applied to it.
 //!
+//! ## Real-server edges (reference §8)
+//!
+//! | Edge | How a test makes it happen |
+//! |---|---|
+//! | a deleted cover image keeps its id; full updates answer 400 code 4020 | [`Simulator::add_attachment`], cover set with [`Simulator::update_task`], [`Simulator::delete_attachment`] |
+//! | `is_favorite` per user; a webhook carries the doer's | `sim.as_user(2).update_task(…)` ([`Simulator::as_user`]) |
+//! | a link share's change arrives with `null` lists | `sim.via_link_share(4).add_label(…)` ([`Simulator::via_link_share`]) |
+//! | a comment bumps `updated`, no `task.updated` | [`Simulator::add_comment`] or `PUT /tasks/{id}/comments` |
+//! | the CalDAV UID, `"<id>-<updated>"` ETags | [`Simulator::set_caldav_uid`], [`Simulator::caldav_uid`], `PROPFIND /dav/projects/{id}/` |
+//! | v2 ETag and merge-patch PATCH, no conflict detection | `version` ≥ 2.4.0 (the default) |
+//!
+//! Always on: each assignee change is delivered twice (`task.assignee.*` and `task.updated`),
+//! there is no `project.created`, a webhook's URL and secret change only by delete and create,
+//! `filter=uid …` answers 400 code 4019.
+//!
 //! Route templates as logged in [`LoggedRequest::route`]: `/api/v1/info`, `/api/v1/user`,
 //! `/api/v1/routes`, `/api/v1/projects`, `/api/v1/projects/{id}`, `/api/v1/projects/{id}/tasks`,
 //! `/api/v1/projects/{id}/webhooks`, `/api/v1/projects/{id}/webhooks/{webhookID}`,
@@ -53,6 +68,7 @@
 //! `/dav/projects/{id}/`; `""` for a path no route matches.
 
 mod actions;
+mod base64;
 mod controls;
 mod delivery;
 mod error;

@@ -37,6 +37,11 @@ impl Version {
     pub fn has_v2(&self) -> bool {
         self.at_least(2, 4, 0)
     }
+
+    /// API tokens work as CalDAV passwords from 2.3.0.
+    pub fn caldav_tokens(&self) -> bool {
+        self.at_least(2, 3, 0)
+    }
 }
 
 #[cfg(test)]
@@ -48,6 +53,8 @@ mod tests {
         assert!(Version::parse("v2.5.0-sim").has_v2());
         assert!(Version::parse("v2.4.0").has_v2());
         assert!(!Version::parse("v2.3.9").has_v2());
+        assert!(Version::parse("v2.3.0").caldav_tokens());
+        assert!(!Version::parse("0.22.1").caldav_tokens());
         assert!(Version::parse("dev").has_v2());
     }
 }

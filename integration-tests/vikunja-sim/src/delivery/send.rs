@@ -10,6 +10,7 @@ use sha2::Sha256;
 
 use super::payload::Job;
 use super::{Delivery, DeliveryOutcome, RETRIES};
+use crate::base64;
 use crate::shared::{Shared, lock};
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -23,27 +24,6 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
         }
         Err(_) => String::new(),
     }
-}
-
-fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// Loopback, private, link-local, shared and unspecified addresses, and `localhost`: what
@@ -142,7 +122,7 @@ async fn send(shared: &Shared, job: &Job) -> DeliveryOutcome {
         );
         req = req.header(
             reqwest::header::AUTHORIZATION,
-            format!("Basic {}", base64(creds.as_bytes())),
+            format!("Basic {}", base64::encode(creds.as_bytes())),
         );
     }
     match req.send().await {
@@ -167,13 +147,6 @@ pub(super) async fn retry(shared: Arc<Shared>, job: Arc<Job>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648() {
-        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
-        assert_eq!(base64(b"a"), "YQ==");
-        assert_eq!(base64(b"ab"), "YWI=");
-    }
 
     #[test]
     fn signature_is_lowercase_hex_hmac() {

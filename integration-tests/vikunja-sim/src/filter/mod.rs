@@ -141,6 +141,11 @@ impl Parser<'_> {
             field
         };
         let k = kind(&field).ok_or_else(|| SimError::bad_filter_field(&field))?;
+        // A valid column, but `Task` has no field `Uid` to read the value into (its `UID` is
+        // tagged out of the JSON), so Vikunja refuses every value.
+        if field == "uid" {
+            return Err(SimError::bad_filter_value(&field, raw));
+        }
         let values = if matches!(op, Op::In | Op::NotIn) {
             raw.split(',')
                 .map(|v| parse_value(&field, &k, v.trim()))
@@ -284,5 +289,9 @@ mod tests {
             Some(Some(4019))
         );
         assert!(Filter::parse("done = false && (priority >= 3 || project = 2)", false).is_ok());
+        assert_eq!(
+            Filter::parse("uid = abc", false).err().map(|e| e.code),
+            Some(Some(4019))
+        );
     }
 }

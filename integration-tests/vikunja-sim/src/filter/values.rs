@@ -176,6 +176,7 @@ pub(super) fn values_of(t: &Task, field: &str) -> Vec<Val> {
         "title" => vec![Val::Str(t.title.clone())],
         "description" => vec![Val::Str(t.description.clone())],
         "hex_color" => vec![Val::Str(t.hex_color.clone())],
+        "uid" => vec![Val::Str(t.uid.clone())],
         "done_at" => time(t.done_at),
         "due_date" => time(t.due_date),
         "start_date" => time(t.start_date),

@@ -1,12 +1,15 @@
 //! The router: the `/api/v1` routes (`/api/v2` and the webhook routes only when the server
 //! has them), CalDAV, and the gate in front of all of them.
 
+mod caldav;
+mod extras;
 mod gate;
 mod labels;
 mod meta;
 mod projects;
 pub(crate) mod scopes;
 mod tasks;
+mod v2;
 mod webhooks;
 
 use std::sync::Arc;
@@ -34,9 +37,14 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .merge(meta::routes())
         .merge(projects::routes())
         .merge(tasks::routes())
-        .merge(labels::routes());
+        .merge(labels::routes())
+        .merge(extras::routes())
+        .merge(caldav::routes());
     if shared.server.webhooks_enabled {
         app = app.merge(webhooks::routes());
+    }
+    if shared.server.version.has_v2() {
+        app = app.merge(v2::routes());
     }
     app.fallback(not_found)
         .layer(middleware::from_fn_with_state(

@@ -53,6 +53,15 @@ impl Api {
         format!("{}/api/v1{}", self.sim.base_url(), path)
     }
 
+    pub fn v2_url(&self, path: &str) -> String {
+        format!("{}/api/v2{}", self.sim.base_url(), path)
+    }
+
+    /// A request with `token` instead of the simulator's all-routes token.
+    pub async fn send_as(&self, token: &str, req: reqwest::RequestBuilder) -> Resp {
+        Resp::read(req.bearer_auth(token).send().await.expect("request sent")).await
+    }
+
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Resp {
         let resp = req
             .bearer_auth(self.sim.token())

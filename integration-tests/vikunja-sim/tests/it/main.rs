@@ -3,9 +3,14 @@
 
 mod api;
 mod behaviour;
+mod caldav;
 mod delivery_faults;
+mod edges;
 mod faults;
 mod helpers;
 mod offline;
 mod pagination;
+mod server;
+mod tokens;
+mod v2;
 mod webhooks;
