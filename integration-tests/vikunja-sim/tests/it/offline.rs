@@ -46,7 +46,7 @@ async fn offline_refuses_connections_and_online_serves_the_same_port_again() {
 #[tokio::test]
 async fn offline_for_a_while_comes_back_on_its_own() {
     let api = Api::start().await;
-    api.sim.go_offline_for(Duration::from_millis(300)).await;
+    api.sim.go_offline_for(Duration::from_secs(1)).await;
     assert!(answers(&api.sim, &fresh_client()).await.is_err());
     assert!(eventually(|| api.sim.is_online()).await);
     let client = fresh_client();
