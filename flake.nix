@@ -30,6 +30,7 @@
         "label-sync"
         "vikunja-sync"
         "vikunja-sync-hook"
+        "vikunja-sync-demo" # the demo program `vikunja-sync demo` runs (links the simulator)
       ];
 
       workspaceVersion = (lib.importTOML ./Cargo.toml).workspace.package.version;
@@ -52,6 +53,7 @@
               ./services
               ./integration-tests/harness
               ./integration-tests/vikunja-sim
+              ./integration-tests/demo
               ./integration-tests/e2e
               # tool configuration, if the workspace has any
               (lib.fileset.maybeMissing ./.cargo)
@@ -74,8 +76,8 @@
           # the workspace's dependencies, built once and shared by every derivation below
           cargoArtifacts = craneLib.buildDepsOnly commonArgs;
 
-          # every binary in one cargo build; `vikunja-sync demo` and `up` find the hook
-          # binary next to themselves and start nats-server and task from PATH
+          # every binary in one cargo build; `vikunja-sync demo` finds the demo program and
+          # the hook next to itself, `up` the services; nats-server and task come from PATH
           workspace = craneLib.buildPackage (
             commonArgs
             // {

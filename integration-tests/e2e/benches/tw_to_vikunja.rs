@@ -465,9 +465,9 @@ async fn run() {
     // Both hand over the probe task as it is, so the watcher sees no change (no sync work).
     let probe_json = laptop.get(&probe_task.uuid).unwrap();
     let hook_input = format!("{probe_json}\n");
-    let socket = vikunja_sync_hook::socket_path(&laptop.data_dir());
-    let hook_line = vikunja_sync_hook::HookMessage::new(
-        vikunja_sync_hook::HookEvent::Exit,
+    let socket = vsync_hook_wire::socket_path(&laptop.data_dir());
+    let hook_line = vsync_hook_wire::HookMessage::new(
+        vsync_hook_wire::HookEvent::Exit,
         "modify",
         vec![probe_json.clone()],
         Vec::new(),
@@ -533,7 +533,7 @@ async fn run() {
                     let (line, socket) = (hook_line.clone(), socket.clone());
                     tokio::task::spawn_blocking(move || {
                         let t0 = Instant::now();
-                        vikunja_sync_hook::handover::send_to_watcher(&line, &socket)
+                        vsync_hook_wire::send_to_watcher(&line, &socket)
                             .expect("the watcher's socket takes it");
                         ms(t0.elapsed())
                     })

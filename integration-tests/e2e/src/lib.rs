@@ -1,5 +1,5 @@
 //! Helpers shared by the end-to-end tests and the benchmarks: a whole system on this machine
-//! (see `vikunja_sync::demo::System`) and typed waits on what each side shows.
+//! (the demo's [`System`], `vikunja-sync-demo`) and typed waits on what each side shows.
 
 pub mod otlp;
 pub mod procs;
@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
-pub use vikunja_sync::demo::{Options, System};
+pub use vikunja_sync_demo::{Options, System};
 use vsync_harness::TwHost;
 
 /// How long any one propagation may take in a test before it fails.

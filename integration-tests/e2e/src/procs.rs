@@ -140,10 +140,10 @@ impl ProcSystem {
         for h in hosts {
             let host = TwHost::new(h);
             host.configure("uda.estimate.type=duration");
-            vikunja_sync_hook::install_events(
+            vikunja_sync::hook::links::link(
                 &host.hooks_dir(),
                 &hook_program(),
-                &[vikunja_sync_hook::HookKind::Exit],
+                &[vsync_hook_wire::HookKind::Exit],
             )
             .expect("install the hook");
             let cfg = dir.path().join(format!("{h}.toml"));

@@ -15,7 +15,8 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::{Listener, Tw, hook_binary};
-use vikunja_sync_hook::{HookKind, SOCKET_ENV, SPOOL_ENV, install_events};
+use vikunja_sync::hook::links::link;
+use vsync_hook_wire::{HookKind, SOCKET_ENV, SPOOL_ENV};
 
 struct Variant {
     name: &'static str,
@@ -45,7 +46,7 @@ fn main() {
     let sets: [(&str, &[HookKind]); 4] = [
         ("no hooks", &[]),
         (
-            "install() default (all 3)",
+            "all 3 (add, modify, exit)",
             &[HookKind::Add, HookKind::Modify, HookKind::Exit],
         ),
         ("on-exit only", &[HookKind::Exit]),
@@ -57,7 +58,7 @@ fn main() {
         .map(|(i, (name, events))| {
             let hooks_dir = tw.dir.path().join(format!("hooks-{i}"));
             std::fs::create_dir_all(&hooks_dir).unwrap();
-            install_events(&hooks_dir, &hook_binary(), events).unwrap();
+            link(&hooks_dir, &hook_binary(), events).unwrap();
             Variant {
                 name,
                 hooks_dir,
@@ -79,7 +80,7 @@ fn main() {
     if let Some(bin) = std::env::var_os("VSYNC_HOOK_BIN") {
         let dir = tw.dir.path().join("hooks-static");
         std::fs::create_dir_all(&dir).unwrap();
-        install_events(&dir, std::path::Path::new(&bin), &[HookKind::Exit]).unwrap();
+        link(&dir, std::path::Path::new(&bin), &[HookKind::Exit]).unwrap();
         variants.push(Variant {
             name: "on-exit only, VSYNC_HOOK_BIN",
             hooks_dir: dir,

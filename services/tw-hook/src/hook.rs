@@ -1,52 +1,13 @@
 //! The hook program itself: event from the file name, Taskwarrior's stdin/stdout protocol, and
 //! the hand-over of what changed.
 
-use crate::handover::{HandOver, hand_over};
-use crate::message::{HookEvent, HookMessage};
-use crate::paths::{resolve_socket_path, resolve_spool_path};
 use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
-
-/// The Taskwarrior hook events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum HookKind {
-    /// `on-launch`: nothing to do for the sync.
-    Launch,
-    /// `on-add`: one new task on stdin, echoed back.
-    Add,
-    /// `on-modify`: original and modified task on stdin, the modified one echoed back.
-    Modify,
-    /// `on-exit`: every task the command added or modified.
-    Exit,
-}
-
-impl HookKind {
-    /// All events, in Taskwarrior's order.
-    pub const ALL: [HookKind; 4] = [
-        HookKind::Launch,
-        HookKind::Add,
-        HookKind::Modify,
-        HookKind::Exit,
-    ];
-
-    /// The event's name, which a hook file name must start with (`on-add`, …).
-    pub fn event_name(self) -> &'static str {
-        match self {
-            HookKind::Launch => "on-launch",
-            HookKind::Add => "on-add",
-            HookKind::Modify => "on-modify",
-            HookKind::Exit => "on-exit",
-        }
-    }
-
-    /// The event a hook file name stands for, as Taskwarrior decides it (by prefix).
-    pub fn from_file_name(name: &str) -> Option<HookKind> {
-        HookKind::ALL
-            .into_iter()
-            .find(|k| name.starts_with(k.event_name()))
-    }
-}
+use vsync_hook_wire::{
+    HandOver, HookEvent, HookKind, HookMessage, SOCKET_ENV, SPOOL_ENV, hand_over,
+    resolve_socket_path, resolve_spool_path,
+};
 
 /// What the hook needs from Taskwarrior's `key:value` arguments.
 #[derive(Debug, Default)]
@@ -179,17 +140,14 @@ fn on_exit(args: &HookArgs, stdin: &mut dyn BufRead, stderr: &mut dyn Write) {
         return;
     }
     let mut msg = HookMessage::new(HookEvent::Exit, args.command.clone(), tasks, vec![]);
-    msg.started_us = crate::message::parent_started_us();
+    msg.started_us = crate::started::parent_started_us();
     deliver(args, &msg, stderr);
 }
 
 fn deliver(args: &HookArgs, msg: &HookMessage, stderr: &mut dyn Write) {
     let (socket, spool) = match args.data_dir() {
         Some(data) => (resolve_socket_path(&data), resolve_spool_path(&data)),
-        None => match (
-            std::env::var_os(crate::paths::SOCKET_ENV),
-            std::env::var_os(crate::paths::SPOOL_ENV),
-        ) {
+        None => match (std::env::var_os(SOCKET_ENV), std::env::var_os(SPOOL_ENV)) {
             (Some(socket), Some(spool)) => (PathBuf::from(socket), PathBuf::from(spool)),
             _ => {
                 let _ = writeln!(
@@ -262,16 +220,6 @@ mod tests {
             String::from_utf8(out).unwrap(),
             String::from_utf8(err).unwrap(),
         )
-    }
-
-    #[test]
-    fn event_comes_from_the_file_name_prefix() {
-        assert_eq!(
-            HookKind::from_file_name("on-modify.vikunja-sync"),
-            Some(HookKind::Modify)
-        );
-        assert_eq!(HookKind::from_file_name("on-exit-x"), Some(HookKind::Exit));
-        assert_eq!(HookKind::from_file_name("xon-add"), None);
     }
 
     #[test]

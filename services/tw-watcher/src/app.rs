@@ -54,7 +54,7 @@ impl App {
             "tw-watcher starting"
         );
         let bus = Bus::connect(&BusConfig::from_config(cfg, bus_url, name)).await?;
-        let spool = vikunja_sync_hook::resolve_spool_path(&t.data());
+        let spool = vsync_hook_wire::resolve_spool_path(&t.data());
         let intake = Intake::bind(&t.socket())
             .with_context(|| format!("cannot listen on {}", t.socket().display()))?;
         let control = bus

@@ -12,12 +12,12 @@ use tokio::net::UnixDatagram;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
-use vikunja_sync_hook::HookMessage;
+use vsync_hook_wire::HookMessage;
 
 use crate::socket_file::{remove_own_socket, remove_stale_socket};
 
 /// Receive buffer: room for the largest datagram the hook sends, with margin to spot longer ones.
-const RECV_BUFFER: usize = vikunja_sync_hook::MAX_DATAGRAM + 64 * 1024;
+const RECV_BUFFER: usize = vsync_hook_wire::MAX_DATAGRAM + 64 * 1024;
 
 /// What the hook told us.
 #[derive(Debug, PartialEq)]
@@ -129,7 +129,7 @@ impl Intake {
                 mpsc::error::TrySendError::Full(FromHook::Message(m))
                 | mpsc::error::TrySendError::Closed(FromHook::Message(m)),
             ) = tx.try_send(m)
-                && let Err(e) = vikunja_sync_hook::append_to_spool(&spool, &m.to_line())
+                && let Err(e) = vsync_hook_wire::append_to_spool(&spool, &m.to_line())
             {
                 warn!(error = %e, "cannot spool a local change at shutdown");
             }
@@ -144,10 +144,10 @@ fn parse(datagram: &[u8]) -> Option<FromHook> {
     if datagram.is_empty() {
         return Some(FromHook::Spooled);
     }
-    if datagram.len() > vikunja_sync_hook::MAX_DATAGRAM {
+    if datagram.len() > vsync_hook_wire::MAX_DATAGRAM {
         warn!(
             bytes = datagram.len(),
-            limit = vikunja_sync_hook::MAX_DATAGRAM,
+            limit = vsync_hook_wire::MAX_DATAGRAM,
             "hook message too long; dropped"
         );
         return None;
@@ -169,7 +169,7 @@ mod tests {
     use std::os::unix::fs::FileTypeExt;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
-    use vikunja_sync_hook::{HandOver, HookEvent};
+    use vsync_hook_wire::{HandOver, HookEvent};
 
     const WAIT: Duration = Duration::from_secs(5);
 
@@ -182,7 +182,7 @@ mod tests {
                 "vsi-{}-{}-{}",
                 std::process::id(),
                 N.fetch_add(1, Ordering::Relaxed),
-                vikunja_sync_hook::now_us() % 1_000_000
+                vsync_hook_wire::now_us() % 1_000_000
             ));
             std::fs::create_dir_all(&dir).unwrap();
             TempDir(dir)
@@ -253,7 +253,7 @@ mod tests {
         let mut running = start(&dir, 4);
         let msg = message("add");
         let outcome =
-            vikunja_sync_hook::hand_over(&msg.to_line(), &running.socket, &running.spool).unwrap();
+            vsync_hook_wire::hand_over(&msg.to_line(), &running.socket, &running.spool).unwrap();
         assert!(matches!(outcome, HandOver::Delivered), "{outcome:?}");
         assert_eq!(next(&mut running.rx).await, Some(FromHook::Message(msg)));
         assert!(!running.spool.exists());
@@ -268,11 +268,11 @@ mod tests {
         let task = serde_json::json!({"uuid": "u-1", "description": "x".repeat(300 * 1024)});
         let big = HookMessage::new(HookEvent::Exit, "import", vec![task], vec![]);
         let outcome =
-            vikunja_sync_hook::hand_over(&big.to_line(), &running.socket, &running.spool).unwrap();
+            vsync_hook_wire::hand_over(&big.to_line(), &running.socket, &running.spool).unwrap();
         assert!(matches!(outcome, HandOver::Spooled { .. }), "{outcome:?}");
         assert_eq!(next(&mut running.rx).await, Some(FromHook::Spooled));
         assert_eq!(
-            vikunja_sync_hook::drain_spool(&running.spool).unwrap(),
+            vsync_hook_wire::drain_spool(&running.spool).unwrap(),
             vec![big]
         );
         running.token.cancel();
@@ -289,7 +289,7 @@ mod tests {
         let sent: Vec<HookMessage> = (0..40).map(|i| message(&format!("m{i}"))).collect();
         let started = std::time::Instant::now();
         for m in &sent {
-            vikunja_sync_hook::hand_over(&m.to_line(), &socket, &spool).unwrap();
+            vsync_hook_wire::hand_over(&m.to_line(), &socket, &spool).unwrap();
         }
         assert!(
             started.elapsed() < Duration::from_secs(1),
@@ -304,7 +304,7 @@ mod tests {
                 queued.push(serde_json::from_slice::<HookMessage>(&buf[..n]).unwrap());
             }
         }
-        let spooled = vikunja_sync_hook::drain_spool(&spool).unwrap();
+        let spooled = vsync_hook_wire::drain_spool(&spool).unwrap();
         assert!(!queued.is_empty() && !spooled.is_empty(), "{queued:?}");
         queued.extend(spooled);
         assert_eq!(queued, sent);
@@ -346,7 +346,7 @@ mod tests {
         while let Ok(FromHook::Message(m)) = rx.try_recv() {
             got.push(m);
         }
-        got.extend(vikunja_sync_hook::drain_spool(&running.spool).unwrap());
+        got.extend(vsync_hook_wire::drain_spool(&running.spool).unwrap());
         assert_eq!(got, vec![a, b, c]);
     }
 

@@ -10,8 +10,8 @@
 use std::time::Instant;
 
 use tracing::Instrument;
-use vikunja_sync_hook::HookMessage;
 use vsync_bus::{BusError, subject};
+use vsync_hook_wire::HookMessage;
 use vsync_model::{TwTask, tw};
 use vsync_proto::{EventKind, Origin, TaskEvent, TaskwarriorChange, task_event};
 
@@ -40,14 +40,14 @@ impl Watcher {
     }
 
     fn spool_message(&self, m: &HookMessage) {
-        if let Err(e) = vikunja_sync_hook::append_to_spool(&self.spool, &m.to_line()) {
+        if let Err(e) = vsync_hook_wire::append_to_spool(&self.spool, &m.to_line()) {
             tracing::error!(error = %e, spool = %self.spool.display(), "cannot spool a local change");
         }
     }
 
     /// Publishes what the spool holds, in order; on a bus error the rest goes back to the spool.
     pub(crate) async fn drain_spool(&mut self) {
-        let drained = match vikunja_sync_hook::drain_spool_report(&self.spool) {
+        let drained = match vsync_hook_wire::drain_spool_report(&self.spool) {
             Ok(d) => d,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the spool");

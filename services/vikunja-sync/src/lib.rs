@@ -1,9 +1,11 @@
-//! The operator CLI's library: run every service of one machine in one process ([`local`]),
-//! the self-contained demo ([`demo`]), hook installation ([`hook`]) and `status` ([`status`]).
-//! End-to-end tests drive the same code.
+//! The operator CLI's library: run every service of one machine ([`local`], with its own
+//! nats-server from [`nats_server`] when no bus is configured), hook installation ([`hook`]),
+//! the control commands ([`ctl`], [`status`]), and starting the demo program ([`demo`]).
 
 pub mod ctl;
 pub mod demo;
 pub mod hook;
 pub mod local;
+pub mod nats_server;
+pub mod programs;
 pub mod status;

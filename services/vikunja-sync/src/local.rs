@@ -1,5 +1,5 @@
 //! Running services in this process: what `vikunja-sync up` does for one machine, and what the
-//! demo and the end-to-end tests do for a whole system.
+//! demo (`vikunja-sync-demo`) does for a whole system.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,6 +8,8 @@ use anyhow::Context as _;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use vsync_config::Config;
+
+use crate::nats_server::LocalNatsServer;
 
 /// Services running in this process, each stoppable on its own.
 pub struct Running {
@@ -134,29 +136,48 @@ impl Running {
 /// `vikunja-sync up`: every service this machine's config asks for, plus a local nats-server
 /// (state under the user's state directory) when no bus URL is configured.
 pub async fn up(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let (bus_url, _nats) = match cfg.bus.url.clone() {
-        Some(url) => (url, None),
+    let (bus_url, local_nats) = match &cfg.bus.url {
+        Some(url) => (url.clone(), None),
         None => {
-            let dir = state_dir().join("nats");
-            let nats = vsync_harness::NatsServer::start_with_store(&dir).with_context(|| {
-                format!("cannot start a local nats-server in {}", dir.display())
-            })?;
-            tracing::info!(url = %nats.url(), store = %dir.display(), "started local nats-server");
-            // So that `status`, `reconcile`, ... find the bus without a configured URL.
-            std::fs::write(state_dir().join("bus-url"), nats.url()).with_context(|| {
-                format!("cannot write {}", state_dir().join("bus-url").display())
-            })?;
-            (nats.url(), Some(nats))
+            let nats = start_local_nats().await?;
+            (nats.url().to_string(), Some(nats))
         }
     };
+    let result = run_services(&cfg, &bus_url, shutdown).await;
+    if let Some(nats) = local_nats {
+        let _ = std::fs::remove_file(state_dir().join("bus-url"));
+        if let Err(e) = nats.stop().await {
+            tracing::warn!(error = %e, "local nats-server");
+        }
+    }
+    result
+}
+
+async fn start_local_nats() -> anyhow::Result<LocalNatsServer> {
+    let dir = state_dir();
+    let nats = LocalNatsServer::start(&dir)
+        .await
+        .with_context(|| format!("cannot start a local nats-server in {}", dir.display()))?;
+    tracing::info!(url = %nats.url(), store = %dir.join("nats").display(), "started local nats-server");
+    // So that `status`, `reconcile`, ... find the bus without a configured URL.
+    std::fs::write(dir.join("bus-url"), nats.url())
+        .with_context(|| format!("cannot write {}", dir.join("bus-url").display()))?;
+    Ok(nats)
+}
+
+async fn run_services(
+    cfg: &Config,
+    bus_url: &str,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let mut running = Running::new();
     if cfg.vikunja.url.is_some() {
-        running.spawn_ingress(&cfg, &bus_url).await?;
-        running.spawn_label_sync(&cfg, &bus_url).await?;
-        running.spawn_reconciler(&cfg, &bus_url).await?;
+        running.spawn_ingress(cfg, bus_url).await?;
+        running.spawn_label_sync(cfg, bus_url).await?;
+        running.spawn_reconciler(cfg, bus_url).await?;
     }
     if cfg.taskwarrior.data().is_dir() {
-        running.spawn_watcher(&cfg, &bus_url).await?;
+        running.spawn_watcher(cfg, bus_url).await?;
     }
     vsync_telemetry::notify_ready();
     tokio::select! {

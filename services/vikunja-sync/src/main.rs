@@ -25,7 +25,7 @@ enum Command {
     /// URL is configured).
     Up,
     /// Start a throw-away system (nats-server, Vikunja simulator, two Taskwarrior hosts) and
-    /// move one change each way through it.
+    /// move one change each way through it (runs the `vikunja-sync-demo` program).
     Demo,
     /// Show tasks, pending events, host lag, dead letters, the last reconcile and recent conflicts.
     Status,
@@ -90,12 +90,7 @@ async fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Hook { action } => hook(action, &cfg),
-        Command::Demo => {
-            if std::env::var_os("RUST_LOG").is_some() {
-                let _ = vsync_telemetry::init("vikunja-sync", "demo", &cfg.telemetry);
-            }
-            vikunja_sync::demo::run().await
-        }
+        Command::Demo => Err(vikunja_sync::demo::exec()),
         Command::Up => {
             let _telemetry = match vsync_telemetry::init("vikunja-sync", "", &cfg.telemetry) {
                 Ok(g) => g,

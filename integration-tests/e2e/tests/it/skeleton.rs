@@ -33,7 +33,7 @@ async fn a_task_created_in_vikunja_reaches_both_hosts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_moves_one_change_each_way() {
-    vikunja_sync::demo::run_with(options(&["laptop", "desk"], &["Home"], Default::default()))
+    vikunja_sync_demo::run_with(options(&["laptop", "desk"], &["Home"], Default::default()))
         .await
         .expect("the demo succeeds");
 }

@@ -417,7 +417,7 @@ async fn a_user_change_our_import_overwrote_is_restored() {
     vikunja_task(&sys, "mine", |t| t.title == "mine").await;
     let remote = sys.sim.create_task(home, "theirs");
     wait_task(laptop, "theirs", |t| s(t, "description") == "theirs").await;
-    let started_us = vikunja_sync_hook::now_us();
+    let started_us = vsync_hook_wire::now_us();
     sys.sim
         .update_task(remote.id, |t| t.title = "theirs renamed".into());
     wait_task(laptop, "the rename", |t| {
@@ -428,18 +428,18 @@ async fn a_user_change_our_import_overwrote_is_restored() {
     let mut changed = laptop.get(&local).expect("mine on laptop");
     changed["priority"] = json!("H");
     changed["modified"] = json!(vsync_model::dates::format_tw(
-        vikunja_sync_hook::now_us() / 1_000_000,
+        vsync_hook_wire::now_us() / 1_000_000,
     ));
-    let mut message = vikunja_sync_hook::HookMessage::new(
-        vikunja_sync_hook::HookEvent::Exit,
+    let mut message = vsync_hook_wire::HookMessage::new(
+        vsync_hook_wire::HookEvent::Exit,
         "modify",
         vec![changed],
         vec![],
     );
     message.started_us = Some(started_us);
-    vikunja_sync_hook::handover::send_to_watcher(
+    vsync_hook_wire::send_to_watcher(
         &message.to_line(),
-        &vikunja_sync_hook::socket_path(&laptop.data_dir()),
+        &vsync_hook_wire::socket_path(&laptop.data_dir()),
     )
     .expect("the watcher takes the message");
     vikunja_task(&sys, "the user's priority", |t| {

@@ -12,7 +12,7 @@ use vsync_proto::HostApplied;
 async fn every_mapped_field_reaches_both_hosts_with_zero_api_calls_and_local_attributes_survive() {
     trace_init();
     let sys =
-        vikunja_sync::demo::System::start(quiet_options(&["laptop", "desk"], &["Home", "Work"]))
+        vikunja_sync_demo::System::start(quiet_options(&["laptop", "desk"], &["Home", "Work"]))
             .await
             .unwrap();
     let home = project_id(&sys, "Home");

@@ -4,7 +4,7 @@ use crate::support::{TempDir, hook_binary, read_spool};
 use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Output, Stdio};
-use vikunja_sync_hook::{HookEvent, SOCKET_ENV, SPOOL_ENV};
+use vsync_hook_wire::{HookEvent, SOCKET_ENV, SPOOL_ENV};
 
 /// Runs the binary under the file name `name` with TW-style args and `input` on stdin; the
 /// socket does not exist, the spool is `<dir>/spool.jsonl`.

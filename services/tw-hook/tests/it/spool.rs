@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
-use vikunja_sync_hook::{HookEvent, HookMessage, append_to_spool, drain_spool_report};
+use vsync_hook_wire::{HookEvent, HookMessage, append_to_spool, drain_spool_report};
 
 const WRITERS: usize = 8;
 const PER_WRITER: usize = 50;

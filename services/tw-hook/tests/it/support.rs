@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use vikunja_sync_hook::{HookMessage, SOCKET_ENV, SPOOL_ENV};
+use vsync_hook_wire::{HookKind, HookMessage, SOCKET_ENV, SPOOL_ENV};
 
 /// A directory removed on drop.
 pub struct TempDir(PathBuf);
@@ -64,7 +64,7 @@ impl Tw {
             "data.location={}\nconfirmation=off\nhooks=on\nverbose=nothing\n",
             data.display()
         );
-        for line in vikunja_sync_hook::taskrc_lines() {
+        for line in vikunja_sync::hook::TASKRC_LINES {
             rc.push_str(line);
             rc.push('\n');
         }
@@ -82,15 +82,20 @@ impl Tw {
     }
 
     pub fn install_hook(&self) {
-        vikunja_sync_hook::install(&self.hooks_dir(), &hook_binary()).expect("install hook");
+        vikunja_sync::hook::links::link(
+            &self.hooks_dir(),
+            &hook_binary(),
+            &[HookKind::Add, HookKind::Modify, HookKind::Exit],
+        )
+        .expect("install hook");
     }
 
     pub fn default_socket(&self) -> PathBuf {
-        vikunja_sync_hook::socket_path(&self.data)
+        vsync_hook_wire::socket_path(&self.data)
     }
 
     pub fn default_spool(&self) -> PathBuf {
-        vikunja_sync_hook::spool_path(&self.data)
+        vsync_hook_wire::spool_path(&self.data)
     }
 
     pub fn command(&self, args: &[&str]) -> Command {

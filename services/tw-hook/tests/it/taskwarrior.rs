@@ -3,7 +3,7 @@
 use crate::support::{Listener, Tw, read_spool};
 use serde_json::Value;
 use std::time::{Duration, Instant};
-use vikunja_sync_hook::{HookEvent, HookMessage, drain_spool};
+use vsync_hook_wire::{HookEvent, HookMessage, drain_spool};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -193,9 +193,9 @@ fn a_hung_watcher_costs_nothing_and_the_changes_are_spooled() {
     let socket = tw.dir.path().join("elsewhere.sock");
     let spool = tw.dir.path().join("q").join("spool.jsonl");
     tw.env
-        .push((vikunja_sync_hook::SOCKET_ENV.into(), socket.clone()));
+        .push((vsync_hook_wire::SOCKET_ENV.into(), socket.clone()));
     tw.env
-        .push((vikunja_sync_hook::SPOOL_ENV.into(), spool.clone()));
+        .push((vsync_hook_wire::SPOOL_ENV.into(), spool.clone()));
     let hung = Listener::start(&socket, false);
     // Linux queues `net.unix.max_dgram_qlen` datagrams (10 by default) before refusing.
     let qlen: usize = std::fs::read_to_string("/proc/sys/net/unix/max_dgram_qlen")

@@ -1,24 +1,24 @@
 //! `vikunja-sync hook install|uninstall`: link the hook program into a Taskwarrior hooks
-//! directory and declare the UDA the sync needs.
+//! directory ([`links`]) and declare the UDA the sync needs in the taskrc.
+
+pub mod links;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use vikunja_sync_hook::{HookKind, install_events, taskrc_lines, uninstall};
+use vsync_hook_wire::HookKind;
 
-/// The hook binary: next to this program (Nix, cargo), else on PATH.
+/// The taskrc lines the sync needs (the UDA that holds the Vikunja task id).
+pub const TASKRC_LINES: &[&str] = &[
+    "uda.vikunja_id.type=numeric",
+    "uda.vikunja_id.label=Vikunja ID",
+];
+
+/// The hook program: `$VIKUNJA_SYNC_HOOK_BIN`, next to this program (Nix, cargo), else on PATH.
 pub fn hook_binary() -> Option<PathBuf> {
-    let sibling = std::env::current_exe()
-        .ok()?
-        .parent()?
-        .join("vikunja-sync-hook");
-    if sibling.is_file() {
-        return Some(sibling);
-    }
-    vsync_harness::find_program("vikunja-sync-hook", "VIKUNJA_SYNC_HOOK_BIN", &[])
+    crate::programs::find("vikunja-sync-hook", Some("VIKUNJA_SYNC_HOOK_BIN"), &[])
 }
-
 /// Installs the hook for the data dir `data` and declares the UDA in `taskrc` (when it exists or
 /// is given). `with_undo` also links on-modify, which is what sees `task undo` on Taskwarrior 2.6.
 pub fn install(
@@ -41,7 +41,7 @@ pub fn install(
     let hooks = data.join("hooks");
     std::fs::create_dir_all(&hooks)
         .with_context(|| format!("cannot create {}", hooks.display()))?;
-    let report = install_events(&hooks, &bin, events)
+    let report = links::link(&hooks, &bin, events)
         .with_context(|| format!("cannot install the hook in {}", hooks.display()))?;
     let mut out = report.to_string();
     if let Some(rc) = taskrc {
@@ -53,9 +53,10 @@ pub fn install(
     Ok(out)
 }
 
+/// Removes our hook links from `<data>/hooks` (nothing else).
 pub fn remove(data: &Path) -> anyhow::Result<String> {
     let hooks = data.join("hooks");
-    Ok(uninstall(&hooks)
+    Ok(links::unlink(&hooks)
         .with_context(|| format!("cannot uninstall from {}", hooks.display()))?
         .to_string())
 }
@@ -63,7 +64,7 @@ pub fn remove(data: &Path) -> anyhow::Result<String> {
 /// Appends the UDA declarations the taskrc lacks; returns how many lines were added.
 fn declare_udas(rc: &Path) -> anyhow::Result<usize> {
     let current = std::fs::read_to_string(rc).unwrap_or_default();
-    let missing: Vec<&str> = taskrc_lines()
+    let missing: Vec<&str> = TASKRC_LINES
         .iter()
         .copied()
         .filter(|l| {
@@ -90,4 +91,23 @@ fn declare_udas(rc: &Path) -> anyhow::Result<usize> {
     }
     f.write_all(text.as_bytes())?;
     Ok(missing.len())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_uda_is_declared_once_and_other_lines_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let rc = dir.path().join("taskrc");
+        std::fs::write(&rc, "data.location=/x\nuda.vikunja_id.type=numeric").unwrap();
+        assert_eq!(declare_udas(&rc).unwrap(), 1);
+        assert_eq!(declare_udas(&rc).unwrap(), 0);
+        assert_eq!(
+            std::fs::read_to_string(&rc).unwrap(),
+            "data.location=/x\nuda.vikunja_id.type=numeric\n# vikunja-sync\nuda.vikunja_id.label=Vikunja ID\n"
+        );
+    }
 }

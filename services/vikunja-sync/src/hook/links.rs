@@ -1,34 +1,15 @@
-//! Linking the hook binary into a Taskwarrior hooks directory, and undoing that.
+//! Linking the hook program into a Taskwarrior hooks directory, and undoing that.
 
-use crate::hook::HookKind;
 use std::fmt;
 use std::fs;
 use std::io;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
+use vsync_hook_wire::HookKind;
 
-/// Suffix of our hook file names: `on-add.vikunja-sync`, ….
-pub const HOOK_SUFFIX: &str = "vikunja-sync";
-
-/// The events [`install`] links.
-pub const DEFAULT_EVENTS: &[HookKind] = &[HookKind::Add, HookKind::Modify, HookKind::Exit];
-
-/// The taskrc lines the sync needs (the UDA that holds the Vikunja task id).
-pub fn taskrc_lines() -> &'static [&'static str] {
-    &[
-        "uda.vikunja_id.type=numeric",
-        "uda.vikunja_id.label=Vikunja ID",
-    ]
-}
-
-/// Our hook file name for an event, e.g. `on-add.vikunja-sync`.
-pub fn hook_file_name(kind: HookKind) -> String {
-    format!("{}.{HOOK_SUFFIX}", kind.event_name())
-}
-
-/// What [`install`]/[`uninstall`] did with one hook file.
+/// What [`link`]/[`unlink`] did with one hook file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InstallAction {
+pub enum LinkAction {
     /// A new link to the binary.
     Created,
     /// Our link pointed elsewhere (an older binary) and now points to the binary.
@@ -46,30 +27,30 @@ pub enum InstallAction {
     LeftAlone,
 }
 
-/// The outcome of [`install`] or [`uninstall`]; `Display` gives one line per hook file.
+/// The outcome of [`link`] or [`unlink`]; `Display` gives one line per hook file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InstallReport {
+pub struct LinkReport {
     /// The hooks directory.
     pub hooks_dir: PathBuf,
-    /// The binary the links point to (install only).
+    /// The binary the links point to ([`link`] only).
     pub target: Option<PathBuf>,
     /// One entry per hook file looked at.
-    pub entries: Vec<(PathBuf, InstallAction)>,
+    pub entries: Vec<(PathBuf, LinkAction)>,
 }
 
-impl InstallReport {
+impl LinkReport {
     /// Whether anything on disk changed.
     pub fn changed(&self) -> bool {
         self.entries.iter().any(|(_, a)| {
             matches!(
                 a,
-                InstallAction::Created | InstallAction::Replaced { .. } | InstallAction::Removed
+                LinkAction::Created | LinkAction::Replaced { .. } | LinkAction::Removed
             )
         })
     }
 }
 
-impl fmt::Display for InstallReport {
+impl fmt::Display for LinkReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Taskwarrior hooks in {}:", self.hooks_dir.display())?;
         let target = self
@@ -83,16 +64,16 @@ impl fmt::Display for InstallReport {
                 .unwrap_or(path.as_os_str())
                 .to_string_lossy();
             match action {
-                InstallAction::Created => write!(f, "\n  created    {name}{target}")?,
-                InstallAction::Replaced { old_target } => write!(
+                LinkAction::Created => write!(f, "\n  created    {name}{target}")?,
+                LinkAction::Replaced { old_target } => write!(
                     f,
                     "\n  replaced   {name}{target} (was {})",
                     old_target.display()
                 )?,
-                InstallAction::Unchanged => write!(f, "\n  unchanged  {name}{target}")?,
-                InstallAction::Removed => write!(f, "\n  removed    {name}")?,
-                InstallAction::NotPresent => write!(f, "\n  absent     {name}")?,
-                InstallAction::LeftAlone => {
+                LinkAction::Unchanged => write!(f, "\n  unchanged  {name}{target}")?,
+                LinkAction::Removed => write!(f, "\n  removed    {name}")?,
+                LinkAction::NotPresent => write!(f, "\n  absent     {name}")?,
+                LinkAction::LeftAlone => {
                     write!(f, "\n  left alone {name} (not a symlink, not ours)")?
                 }
             }
@@ -101,22 +82,12 @@ impl fmt::Display for InstallReport {
     }
 }
 
-/// Links [`DEFAULT_EVENTS`] (`on-add`, `on-modify`, `on-exit`, each `.vikunja-sync`) in
-/// `hooks_dir` to `hook_binary`; see [`install_events`].
-pub fn install(hooks_dir: &Path, hook_binary: &Path) -> io::Result<InstallReport> {
-    install_events(hooks_dir, hook_binary, DEFAULT_EVENTS)
-}
-
 /// Makes `hooks_dir` hold exactly our links for `events`, pointing to `hook_binary` (made
 /// absolute, symlinks in it kept so a profile path survives upgrades). Our old links are
 /// replaced atomically; our links for other events are removed; other files are never
 /// touched. Fails without changing anything when a non-symlink file has one of our names or
 /// the binary is not an executable file.
-pub fn install_events(
-    hooks_dir: &Path,
-    hook_binary: &Path,
-    events: &[HookKind],
-) -> io::Result<InstallReport> {
+pub fn link(hooks_dir: &Path, hook_binary: &Path, events: &[HookKind]) -> io::Result<LinkReport> {
     let target = std::path::absolute(hook_binary)?;
     let meta = fs::metadata(&target)?;
     if !meta.is_file() || meta.permissions().mode() & 0o111 == 0 {
@@ -126,7 +97,7 @@ pub fn install_events(
         ));
     }
     for kind in events {
-        let path = hooks_dir.join(hook_file_name(*kind));
+        let path = hooks_dir.join(kind.file_name());
         if let Ok(m) = fs::symlink_metadata(&path)
             && !m.file_type().is_symlink()
         {
@@ -143,30 +114,30 @@ pub fn install_events(
 
     let mut entries = Vec::new();
     for kind in HookKind::ALL {
-        let path = hooks_dir.join(hook_file_name(kind));
+        let path = hooks_dir.join(kind.file_name());
         let existing = read_our_link(&path)?;
         if !events.contains(&kind) {
             if let Some(Some(_)) = existing {
                 fs::remove_file(&path)?;
-                entries.push((path, InstallAction::Removed));
+                entries.push((path, LinkAction::Removed));
             }
             continue;
         }
         let action = match existing {
-            Some(Some(old)) if old == target => InstallAction::Unchanged,
+            Some(Some(old)) if old == target => LinkAction::Unchanged,
             Some(Some(old)) => {
                 replace_link(&target, &path)?;
-                InstallAction::Replaced { old_target: old }
+                LinkAction::Replaced { old_target: old }
             }
-            Some(None) => InstallAction::LeftAlone, // checked above; only in a race
+            Some(None) => LinkAction::LeftAlone, // checked above; only in a race
             None => {
                 symlink(&target, &path)?;
-                InstallAction::Created
+                LinkAction::Created
             }
         };
         entries.push((path, action));
     }
-    Ok(InstallReport {
+    Ok(LinkReport {
         hooks_dir: hooks_dir.to_path_buf(),
         target: Some(target),
         entries,
@@ -175,21 +146,21 @@ pub fn install_events(
 
 /// Removes our hook links (`on-*.vikunja-sync` symlinks) from `hooks_dir`; anything else,
 /// including a regular file with one of our names, stays.
-pub fn uninstall(hooks_dir: &Path) -> io::Result<InstallReport> {
+pub fn unlink(hooks_dir: &Path) -> io::Result<LinkReport> {
     let mut entries = Vec::new();
     for kind in HookKind::ALL {
-        let path = hooks_dir.join(hook_file_name(kind));
+        let path = hooks_dir.join(kind.file_name());
         match read_our_link(&path)? {
             Some(Some(_)) => {
                 fs::remove_file(&path)?;
-                entries.push((path, InstallAction::Removed));
+                entries.push((path, LinkAction::Removed));
             }
-            Some(None) => entries.push((path, InstallAction::LeftAlone)),
+            Some(None) => entries.push((path, LinkAction::LeftAlone)),
             None if kind == HookKind::Launch => {} // never installed by us
-            None => entries.push((path, InstallAction::NotPresent)),
+            None => entries.push((path, LinkAction::NotPresent)),
         }
     }
-    Ok(InstallReport {
+    Ok(LinkReport {
         hooks_dir: hooks_dir.to_path_buf(),
         target: None,
         entries,
@@ -224,11 +195,13 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    const ALL_THREE: &[HookKind] = &[HookKind::Add, HookKind::Modify, HookKind::Exit];
+
     fn temp_dir(tag: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!(
             "vsh-install-{tag}-{}-{}",
             std::process::id(),
-            crate::message::now_us()
+            vsync_hook_wire::now_us()
         ));
         fs::create_dir_all(&dir).unwrap();
         dir
@@ -251,7 +224,7 @@ mod tests {
     }
 
     #[test]
-    fn install_links_replaces_our_old_links_and_uninstall_removes_only_ours() {
+    fn link_creates_replaces_our_old_links_and_unlink_removes_only_ours() {
         let dir = temp_dir("cycle");
         let hooks = dir.join("hooks");
         let old = fake_binary(&dir, "old-hook");
@@ -259,25 +232,22 @@ mod tests {
         fs::create_dir_all(&hooks).unwrap();
         fs::write(hooks.join("on-add.timewarrior"), "x").unwrap();
 
-        let report = install(&hooks, &old).unwrap();
+        let report = link(&hooks, &old, ALL_THREE).unwrap();
         assert!(report.changed());
         assert!(
             report
                 .entries
                 .iter()
-                .all(|(_, a)| *a == InstallAction::Created)
+                .all(|(_, a)| *a == LinkAction::Created)
         );
         assert_eq!(
             fs::read_link(hooks.join("on-exit.vikunja-sync")).unwrap(),
             old
         );
 
-        let report = install(&hooks, &new).unwrap();
+        let report = link(&hooks, &new, ALL_THREE).unwrap();
         assert_eq!(report.entries.len(), 3);
-        assert!(matches!(
-            report.entries[0].1,
-            InstallAction::Replaced { .. }
-        ));
+        assert!(matches!(report.entries[0].1, LinkAction::Replaced { .. }));
         assert!(
             report
                 .to_string()
@@ -287,18 +257,18 @@ mod tests {
             let link = hooks.join(format!("{name}.vikunja-sync"));
             assert_eq!(fs::read_link(link).unwrap(), new);
         }
-        let again = install(&hooks, &new).unwrap();
+        let again = link(&hooks, &new, ALL_THREE).unwrap();
         assert!(!again.changed());
 
         // Narrowing the events removes our other links.
-        let report = install_events(&hooks, &new, &[HookKind::Exit]).unwrap();
+        let report = link(&hooks, &new, &[HookKind::Exit]).unwrap();
         assert_eq!(
             names(&hooks),
             ["on-add.timewarrior", "on-exit.vikunja-sync"]
         );
         assert_eq!(report.entries.len(), 3);
 
-        let report = uninstall(&hooks).unwrap();
+        let report = unlink(&hooks).unwrap();
         assert!(
             report
                 .to_string()
@@ -316,15 +286,16 @@ mod tests {
         fs::create_dir_all(&hooks).unwrap();
         fs::write(hooks.join("on-modify.vikunja-sync"), "mine").unwrap();
 
-        let err = install(&hooks, &bin).unwrap_err();
+        let err = link(&hooks, &bin, ALL_THREE).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
         assert_eq!(names(&hooks), ["on-modify.vikunja-sync"]);
 
-        let report = uninstall(&hooks).unwrap();
-        assert!(report.entries.contains(&(
-            hooks.join("on-modify.vikunja-sync"),
-            InstallAction::LeftAlone
-        )));
+        let report = unlink(&hooks).unwrap();
+        assert!(
+            report
+                .entries
+                .contains(&(hooks.join("on-modify.vikunja-sync"), LinkAction::LeftAlone))
+        );
         assert_eq!(
             fs::read_to_string(hooks.join("on-modify.vikunja-sync")).unwrap(),
             "mine"
@@ -337,19 +308,8 @@ mod tests {
         let dir = temp_dir("noexec");
         let bin = dir.join("hook");
         fs::write(&bin, "x").unwrap();
-        assert!(install(&dir.join("hooks"), &bin).is_err());
+        assert!(link(&dir.join("hooks"), &bin, ALL_THREE).is_err());
         assert!(!dir.join("hooks").exists());
         fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn taskrc_lines_declare_the_uda() {
-        assert_eq!(
-            taskrc_lines(),
-            [
-                "uda.vikunja_id.type=numeric",
-                "uda.vikunja_id.label=Vikunja ID"
-            ]
-        );
     }
 }

@@ -1,0 +1,197 @@
+//! A whole system on this machine: a temporary nats-server, the Vikunja simulator, the server
+//! services and any number of Taskwarrior sandboxes with their watchers and the hook installed.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use vikunja_sim::{SimConfig, Simulator};
+use vikunja_sync::local::Running;
+use vsync_config::Config;
+use vsync_harness::{NatsServer, TwHost};
+
+/// The webhook secret the demo registers.
+const SECRET: &str = "demo-webhook-secret";
+
+/// A complete local system.
+pub struct System {
+    pub nats: NatsServer,
+    pub sim: Simulator,
+    pub hosts: Vec<TwHost>,
+    pub running: Running,
+    /// The config of the server services (ingress, reconciler, label-sync).
+    pub server: Config,
+    pub bus: vsync_bus::async_nats::Client,
+    pub ingress: std::net::SocketAddr,
+    dir: tempfile::TempDir,
+}
+
+/// What to start.
+pub struct Options {
+    pub hosts: Vec<String>,
+    /// Link the hook into each host (needs the `vikunja-sync-hook` binary).
+    pub hook_bin: Option<PathBuf>,
+    pub sim: SimConfig,
+    /// Top-level projects created in Vikunja before the services start.
+    pub projects: Vec<String>,
+    /// How often the reconciler looks for new projects (and, later, reconciles).
+    pub reconcile_interval: Duration,
+    /// Taskwarrior config lines added to every host (e.g. UDA declarations).
+    pub taskrc: Vec<String>,
+    /// Tasks Vikunja already has before the services start: (project title, task title).
+    pub vikunja_tasks: Vec<(String, String)>,
+    /// Tasks a host already has before its watcher first starts: (host, `task add` arguments).
+    pub host_tasks: Vec<(String, Vec<String>)>,
+    /// The `task` program the hosts run (default: found on PATH).
+    pub task_bin: Option<PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            hosts: vec!["laptop".into(), "desk".into()],
+            hook_bin: vikunja_sync::hook::hook_binary(),
+            sim: SimConfig::default(),
+            projects: vec!["Home".into()],
+            reconcile_interval: Duration::from_secs(2),
+            taskrc: Vec::new(),
+            vikunja_tasks: Vec::new(),
+            host_tasks: Vec::new(),
+            task_bin: None,
+        }
+    }
+}
+
+impl System {
+    pub async fn start(opts: Options) -> anyhow::Result<System> {
+        let dir = tempfile::tempdir()?;
+        let nats = NatsServer::start_with_store(&dir.path().join("nats"))?;
+        let sim = Simulator::start(opts.sim).await?;
+        for p in &opts.projects {
+            sim.create_project(p, 0);
+        }
+        for (project, title) in &opts.vikunja_tasks {
+            let id = sim
+                .projects()
+                .into_iter()
+                .find(|p| p.title == *project)
+                .map(|p| p.id)
+                .context("vikunja_tasks names a project not in `projects`")?;
+            sim.create_task(id, title);
+        }
+        let token = dir.path().join("vikunja-token");
+        let secret = dir.path().join("webhook-secret");
+        std::fs::write(&token, sim.token())?;
+        std::fs::write(&secret, SECRET)?;
+        let mut server = Config::default();
+        server.vikunja.url = Some(sim.base_url());
+        server.vikunja.token_file = Some(token);
+        server.vikunja.webhook_secret_file = Some(secret);
+        server.ingress.listen = "127.0.0.1:0".parse()?;
+        server.reconcile.interval = opts.reconcile_interval;
+        server.reconcile.full_interval = opts.reconcile_interval * 10;
+        let bus_url = nats.url();
+        let mut running = Running::new();
+        let ingress = running.spawn_ingress(&server, &bus_url).await?;
+        server.vikunja.webhook_url = Some(format!("http://{ingress}/webhook"));
+        running.spawn_label_sync(&server, &bus_url).await?;
+        running.spawn_reconciler(&server, &bus_url).await?;
+        let bus = vsync_bus::async_nats::connect(bus_url.as_str()).await?;
+        let mut sys = System {
+            nats,
+            sim,
+            hosts: Vec::new(),
+            running,
+            server,
+            bus,
+            ingress,
+            dir,
+        };
+        for name in &opts.hosts {
+            let host = match &opts.task_bin {
+                Some(bin) => TwHost::with_bin(name, bin.clone()),
+                None => TwHost::new(name),
+            };
+            for line in &opts.taskrc {
+                host.configure(line);
+            }
+            for (_, args) in opts.host_tasks.iter().filter(|(h, _)| h == name) {
+                let mut a = vec!["rc.hooks=off", "add"];
+                a.extend(args.iter().map(String::as_str));
+                host.ok(&a);
+            }
+            if let Some(bin) = &opts.hook_bin {
+                vikunja_sync::hook::install(&host.data_dir(), None, Some(bin), false)?;
+            }
+            sys.hosts.push(host);
+            sys.start_host(name).await?;
+        }
+        Ok(sys)
+    }
+
+    pub fn bus_url(&self) -> String {
+        self.nats.url()
+    }
+
+    pub fn host(&self, name: &str) -> &TwHost {
+        self.hosts
+            .iter()
+            .find(|h| h.name == name)
+            .unwrap_or_else(|| panic!("no host {name}"))
+    }
+
+    /// The tw-watcher config of a host.
+    pub fn host_config(&self, name: &str) -> Config {
+        let h = self.host(name);
+        let mut c = Config::default();
+        c.taskwarrior.host = Some(name.to_string());
+        c.taskwarrior.data = Some(h.data_dir());
+        c.taskwarrior.taskrc = Some(h.taskrc());
+        c.taskwarrior.task_bin = Some(h.task_bin().to_path_buf());
+        c
+    }
+
+    pub async fn start_host(&mut self, name: &str) -> anyhow::Result<()> {
+        let cfg = self.host_config(name);
+        self.running.spawn_watcher(&cfg, &self.nats.url()).await
+    }
+
+    pub async fn stop_host(&mut self, name: &str) -> anyhow::Result<()> {
+        self.running
+            .stop_matching(&format!("tw-watcher@{name}"))
+            .await
+    }
+
+    /// Stops every service of the server (ingress, reconciler, label-sync).
+    pub async fn stop_server(&mut self) -> anyhow::Result<()> {
+        for s in ["webhook-ingress", "reconciler", "label-sync"] {
+            self.running.stop_matching(s).await?;
+        }
+        Ok(())
+    }
+
+    /// Starts the server services again (same config, same ingress port).
+    pub async fn start_server(&mut self) -> anyhow::Result<()> {
+        let mut cfg = self.server.clone();
+        cfg.ingress.listen = self.ingress;
+        let url = self.nats.url();
+        self.running.spawn_ingress(&cfg, &url).await?;
+        self.running.spawn_label_sync(&cfg, &url).await?;
+        self.running.spawn_reconciler(&cfg, &url).await
+    }
+
+    /// Subscribes to "applied" notices of every host.
+    pub async fn applied_notices(&self) -> anyhow::Result<vsync_bus::async_nats::Subscriber> {
+        Ok(self.bus.subscribe("vsync.v1.applied.>").await?)
+    }
+
+    pub fn temp_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.running.stop().await?;
+        self.sim.shutdown().await;
+        Ok(())
+    }
+}
