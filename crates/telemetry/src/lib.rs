@@ -1,10 +1,9 @@
-//! Telemetry and process lifecycle shared by every service: the tracing subscriber (`RUST_LOG`,
-//! text or JSON), OTLP/gRPC span export only when an endpoint is configured (nothing at all
-//! otherwise), W3C trace-context propagation, `sd_notify` readiness, and the SIGTERM/SIGINT
-//! shutdown signal, and Prometheus metrics ([`metrics`]).
+//! Telemetry shared by every service: the tracing subscriber (`RUST_LOG`, text or JSON),
+//! OTLP/gRPC span export only when an endpoint is configured (nothing at all otherwise), W3C
+//! trace-context propagation, and Prometheus metrics ([`metrics`]). The process life cycle
+//! (signals, readiness) is `vsync-lifecycle`'s.
 
 pub mod metrics;
-pub mod service;
 
 use std::time::Duration;
 
@@ -107,66 +106,4 @@ pub fn tracer_provider(
         .with_batch_exporter(exporter)
         .with_resource(resource)
         .build())
-}
-
-/// A future that resolves on SIGTERM or SIGINT. The handlers are installed when this is called
-/// (inside the runtime), so call it before announcing readiness: a SIGTERM that arrives right
-/// after `READY=1` must stop the service cleanly, not kill it.
-pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).ok();
-    let mut int = signal(SignalKind::interrupt()).ok();
-    async move {
-        let term = async {
-            match term.as_mut() {
-                Some(s) => {
-                    s.recv().await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        };
-        let int = async {
-            match int.as_mut() {
-                Some(s) => {
-                    s.recv().await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            _ = term => {},
-            _ = int => {},
-        }
-        tracing::info!("shutdown signal received");
-    }
-}
-
-/// Tells systemd the service is ready (`Type=notify`); a no-op outside systemd.
-pub fn notify_ready() {
-    notify("READY=1");
-}
-
-/// Tells systemd the service is stopping.
-pub fn notify_stopping() {
-    notify("STOPPING=1");
-}
-
-fn notify(state: &str) {
-    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
-        return;
-    };
-    let Ok(sock) = std::os::unix::net::UnixDatagram::unbound() else {
-        return;
-    };
-    let bytes = path.as_encoded_bytes();
-    let sent = if let Some(name) = bytes.strip_prefix(b"@") {
-        use std::os::linux::net::SocketAddrExt;
-        std::os::unix::net::SocketAddr::from_abstract_name(name)
-            .and_then(|addr| sock.send_to_addr(state.as_bytes(), &addr))
-    } else {
-        sock.send_to(state.as_bytes(), &path)
-    };
-    if let Err(e) = sent {
-        tracing::warn!(error = %e, "cannot notify systemd");
-    }
 }

@@ -7,7 +7,9 @@
 //! on it.
 
 mod demo;
+mod running;
 mod system;
 
 pub use demo::{run, run_with};
+pub use running::Running;
 pub use system::{Options, System};

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use vikunja_sim::{SimConfig, Simulator};
-use vikunja_sync::local::Running;
 use vsync_config::Config;
 use vsync_harness::{NatsServer, TwHost};
+
+use crate::running::Running;
 
 /// The webhook secret the demo registers.
 const SECRET: &str = "demo-webhook-secret";

@@ -131,8 +131,13 @@ pub fn project_id(sys: &System, title: &str) -> i64 {
 
 /// Waits until the system registered its webhook on `project`.
 pub async fn webhook_registered(sys: &System, project: i64) {
+    webhook_registered_in(&sys.sim, project).await
+}
+
+/// Waits until the simulator has a webhook on `project`.
+pub async fn webhook_registered_in(sim: &vikunja_sim::Simulator, project: i64) {
     vsync_harness::wait_for_async("the webhook registration", PROPAGATION, || async {
-        (!sys.sim.webhooks(project).is_empty()).then_some(())
+        (!sim.webhooks(project).is_empty()).then_some(())
     })
     .await;
 }

@@ -36,11 +36,13 @@ pub fn hook_program() -> PathBuf {
     }
 }
 
-fn bin(name: &str) -> PathBuf {
+/// A program of this build (`target/<profile>/<name>`): the service binaries, `vikunja-sync`.
+pub fn bin(name: &str) -> PathBuf {
     let p = bin_dir().join(name);
     assert!(
         p.is_file(),
-        "{} is missing: build the services first (scripts/bench.sh does)",
+        "{} is missing: build the services first (`cargo test --workspace`, scripts/test.sh and \
+         scripts/bench.sh do)",
         p.display()
     );
     p
@@ -73,7 +75,8 @@ pub fn is_periodic(r: &vikunja_sim::LoggedRequest) -> bool {
     r.method == "GET" && PERIODIC_ROUTES.contains(&r.route.as_str())
 }
 
-fn free_port() -> u16 {
+/// A loopback port free right now.
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

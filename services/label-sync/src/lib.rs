@@ -251,7 +251,7 @@ impl LabelSync {
     }
 }
 
-impl vsync_telemetry::service::Service for App {
+impl vsync_lifecycle::Service for App {
     fn run(self, shutdown: CancellationToken) -> impl Future<Output = anyhow::Result<()>> + Send {
         App::run(self, shutdown)
     }

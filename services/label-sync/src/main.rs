@@ -16,7 +16,7 @@ struct Cli {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    vsync_telemetry::service::main(
+    vsync_lifecycle::service_main(
         "label-sync",
         cli.config.as_deref(),
         |_| String::new(),

@@ -261,7 +261,7 @@ fn describe(m: &vsync_telemetry::metrics::Metrics) {
     );
 }
 
-impl vsync_telemetry::service::Service for App {
+impl vsync_lifecycle::Service for App {
     fn run(self, shutdown: CancellationToken) -> impl Future<Output = anyhow::Result<()>> + Send {
         App::run(self, shutdown)
     }

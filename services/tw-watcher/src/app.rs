@@ -164,7 +164,7 @@ async fn housekeeping(watcher: &mut Watcher) {
     watcher.reapply_due().await;
 }
 
-impl vsync_telemetry::service::Service for App {
+impl vsync_lifecycle::Service for App {
     fn run(self, shutdown: CancellationToken) -> impl Future<Output = anyhow::Result<()>> + Send {
         App::run(self, shutdown)
     }

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
 #[command(
@@ -21,8 +20,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run every service this machine's config asks for (and a local nats-server when no bus
-    /// URL is configured).
+    /// Run every service this machine's config asks for, each as its own process (and a local
+    /// nats-server when no bus URL is configured).
     Up,
     /// Start a throw-away system (nats-server, Vikunja simulator, two Taskwarrior hosts) and
     /// move one change each way through it (runs the `vikunja-sync-demo` program).
@@ -92,21 +91,20 @@ async fn main() -> ExitCode {
         Command::Hook { action } => hook(action, &cfg),
         Command::Demo => Err(vikunja_sync::demo::exec()),
         Command::Up => {
-            let _telemetry = match vsync_telemetry::init("vikunja-sync", "", &cfg.telemetry) {
+            // The supervisor logs; its services export their own spans.
+            let logs_only = vsync_config::Telemetry {
+                otlp_endpoint: None,
+                ..cfg.telemetry.clone()
+            };
+            let _telemetry = match vsync_telemetry::init("vikunja-sync", "", &logs_only) {
                 Ok(g) => g,
                 Err(e) => {
                     eprintln!("vikunja-sync: {e:#}");
                     return ExitCode::from(70);
                 }
             };
-            let signal = vsync_telemetry::shutdown_signal();
-            let stop = CancellationToken::new();
-            let trigger = stop.clone();
-            tokio::spawn(async move {
-                signal.await;
-                trigger.cancel();
-            });
-            vikunja_sync::local::up(cfg, stop).await
+            let signal = vsync_lifecycle::shutdown_signal();
+            vikunja_sync::up::up(&cfg, cli.config.as_deref(), signal).await
         }
         Command::Status => status(&cfg).await,
         Command::Reconcile { project, delta } => {
@@ -177,7 +175,7 @@ where
 }
 
 async fn connect(cfg: &vsync_config::Config, name: &str) -> anyhow::Result<vsync_bus::Bus> {
-    let url = vikunja_sync::local::bus_url(cfg)?;
+    let url = vikunja_sync::up::bus_url(cfg)?;
     Ok(vsync_bus::Bus::connect(&vsync_bus::BusConfig::from_config(cfg, &url, name)).await?)
 }
 

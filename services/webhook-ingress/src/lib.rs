@@ -169,7 +169,7 @@ impl App {
     }
 }
 
-impl vsync_telemetry::service::Service for App {
+impl vsync_lifecycle::Service for App {
     fn run(
         self,
         shutdown: tokio_util::sync::CancellationToken,

@@ -19,7 +19,7 @@ struct Cli {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    vsync_telemetry::service::main(
+    vsync_lifecycle::service_main(
         "webhook-ingress",
         cli.config.as_deref(),
         |_| String::new(),

@@ -7,4 +7,5 @@ mod reconcile;
 mod skeleton;
 mod telemetry;
 mod tw_to_vikunja;
+mod up;
 mod vikunja_to_tw;

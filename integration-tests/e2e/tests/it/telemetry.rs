@@ -1,29 +1,12 @@
 //! One trace per change across every hop, exported over OTLP/gRPC by each service process to an
 //! in-process receiver, and the latency histograms on `/metrics`.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use vsync_e2e::otlp::{Collector, Span};
+use vsync_e2e::procs::{bin, free_port};
 use vsync_e2e::*;
 use vsync_harness::{NatsServer, ServiceProcess, TwHost};
-
-fn bin(name: &str) -> PathBuf {
-    let p = hook_bin().with_file_name(name);
-    assert!(
-        p.is_file(),
-        "{} is missing: `cargo test --workspace` (scripts/test.sh) builds the service binaries",
-        p.display()
-    );
-    p
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap()
-}
 
 async fn metrics(port: u16) -> String {
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -1,15 +1,13 @@
-//! Running services in this process: what `vikunja-sync up` does for one machine, and what the
-//! demo (`vikunja-sync-demo`) does for a whole system.
+//! The services of the demo system, each a task in this process (the product runs them as
+//! processes: systemd units, or `vikunja-sync up`), each stoppable on its own so tests can take
+//! a host or the server down and bring it back.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
 use anyhow::Context as _;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use vsync_config::Config;
-
-use crate::nats_server::LocalNatsServer;
 
 /// Services running in this process, each stoppable on its own.
 pub struct Running {
@@ -120,100 +118,4 @@ impl Running {
         }
         first_err.map_or(Ok(()), Err)
     }
-
-    /// Resolves when a service ends on its own (a failure), with its result.
-    pub async fn any_ended(&mut self) -> Option<(String, anyhow::Result<()>)> {
-        match self.tasks.join_next().await? {
-            Ok(r) => Some(r),
-            Err(e) => Some((
-                "?".into(),
-                Err(anyhow::anyhow!("service task panicked: {e}")),
-            )),
-        }
-    }
-}
-
-/// `vikunja-sync up`: every service this machine's config asks for, plus a local nats-server
-/// (state under the user's state directory) when no bus URL is configured.
-pub async fn up(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let (bus_url, local_nats) = match &cfg.bus.url {
-        Some(url) => (url.clone(), None),
-        None => {
-            let nats = start_local_nats().await?;
-            (nats.url().to_string(), Some(nats))
-        }
-    };
-    let result = run_services(&cfg, &bus_url, shutdown).await;
-    if let Some(nats) = local_nats {
-        let _ = std::fs::remove_file(state_dir().join("bus-url"));
-        if let Err(e) = nats.stop().await {
-            tracing::warn!(error = %e, "local nats-server");
-        }
-    }
-    result
-}
-
-async fn start_local_nats() -> anyhow::Result<LocalNatsServer> {
-    let dir = state_dir();
-    let nats = LocalNatsServer::start(&dir)
-        .await
-        .with_context(|| format!("cannot start a local nats-server in {}", dir.display()))?;
-    tracing::info!(url = %nats.url(), store = %dir.join("nats").display(), "started local nats-server");
-    // So that `status`, `reconcile`, ... find the bus without a configured URL.
-    std::fs::write(dir.join("bus-url"), nats.url())
-        .with_context(|| format!("cannot write {}", dir.join("bus-url").display()))?;
-    Ok(nats)
-}
-
-async fn run_services(
-    cfg: &Config,
-    bus_url: &str,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
-    let mut running = Running::new();
-    if cfg.vikunja.url.is_some() {
-        running.spawn_ingress(cfg, bus_url).await?;
-        running.spawn_label_sync(cfg, bus_url).await?;
-        running.spawn_reconciler(cfg, bus_url).await?;
-    }
-    if cfg.taskwarrior.data().is_dir() {
-        running.spawn_watcher(cfg, bus_url).await?;
-    }
-    vsync_telemetry::notify_ready();
-    tokio::select! {
-        _ = shutdown.cancelled() => {}
-        ended = running.any_ended() => {
-            if let Some((name, r)) = ended {
-                r.with_context(|| format!("{name} stopped"))?;
-                anyhow::bail!("{name} stopped unexpectedly");
-            }
-        }
-    }
-    vsync_telemetry::notify_stopping();
-    running.stop().await
-}
-
-/// The bus URL: configured, or the one a running `vikunja-sync up` started for this user.
-pub fn bus_url(cfg: &Config) -> anyhow::Result<String> {
-    if let Some(url) = &cfg.bus.url {
-        return Ok(url.clone());
-    }
-    let file = state_dir().join("bus-url");
-    std::fs::read_to_string(&file)
-        .map(|s| s.trim().to_string())
-        .with_context(|| {
-            format!(
-                "no `bus.url` configured and no local bus started by `vikunja-sync up` ({})",
-                file.display()
-            )
-        })
-}
-
-/// `$XDG_STATE_HOME/vikunja-sync` (default `~/.local/state/vikunja-sync`).
-pub fn state_dir() -> PathBuf {
-    std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-        .unwrap_or_else(|| PathBuf::from("/var/lib"))
-        .join("vikunja-sync")
 }

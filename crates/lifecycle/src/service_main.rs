@@ -1,0 +1,62 @@
+//! What every service binary's `main` does: config (exit 64 when unusable), telemetry (exit 70
+//! when it cannot start), signal handlers, build, then [`run_until`] the signal with
+//! [`DRAIN_TIMEOUT`], and the outcome as the exit status.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use vsync_config::Config;
+
+use crate::run::{DRAIN_TIMEOUT, DrainTimeout, Service, run_until};
+
+/// A service binary's whole life. `name` is its `service.name`; `instance` gives
+/// `service.instance.id` (the host id for tw-watcher); `build` connects and binds (everything
+/// that must succeed before the service is ready), given the config and the bus URL.
+pub async fn service_main<S, F, Fut>(
+    name: &'static str,
+    config: Option<&Path>,
+    instance: impl FnOnce(&Config) -> String,
+    build: F,
+) -> ExitCode
+where
+    S: Service,
+    F: FnOnce(Config, String) -> Fut,
+    Fut: Future<Output = anyhow::Result<S>>,
+{
+    let cfg = match Config::load(config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            return ExitCode::from(64);
+        }
+    };
+    let Some(bus_url) = cfg.bus.url.clone() else {
+        eprintln!("{name}: missing setting `bus.url`");
+        return ExitCode::from(64);
+    };
+    let telemetry = match vsync_telemetry::init(name, &instance(&cfg), &cfg.telemetry) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("{name}: {e:#}");
+            return ExitCode::from(70);
+        }
+    };
+    let signal = crate::shutdown_signal();
+    let result = match build(cfg, bus_url).await {
+        Ok(service) => run_until(service, signal, DRAIN_TIMEOUT).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, error.cause_chain = ?e, "{name} failed");
+            if e.downcast_ref::<DrainTimeout>().is_some() {
+                // Tasks still running may hold the runtime open (a blocked `task` process):
+                // flush the spans, then leave without waiting for them.
+                drop(telemetry);
+                std::process::exit(1);
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
