@@ -1,6 +1,6 @@
 //! What every service binary's `main` does: config (exit 64 when unusable), telemetry (exit 70
-//! when it cannot start), signal handlers, build, then [`run_until`] the signal with
-//! [`DRAIN_TIMEOUT`], and the outcome as the exit status.
+//! when it cannot start), signal handlers, build, then [`run_until`] the signal (or the end of
+//! a supervising `vikunja-sync up`) with [`DRAIN_TIMEOUT`], and the outcome as the exit status.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -42,8 +42,18 @@ where
         }
     };
     let signal = crate::shutdown_signal();
+    let supervisor_gone = crate::supervisor_gone();
+    let stop = async move {
+        match supervisor_gone {
+            Some(gone) => tokio::select! {
+                _ = signal => {}
+                _ = gone => {}
+            },
+            None => signal.await,
+        }
+    };
     let result = match build(cfg, bus_url).await {
-        Ok(service) => run_until(service, signal, DRAIN_TIMEOUT).await,
+        Ok(service) => run_until(service, stop, DRAIN_TIMEOUT).await,
         Err(e) => Err(e),
     };
     match result {

@@ -37,6 +37,7 @@ impl LocalNatsServer {
         let store = state_dir.join("nats");
         private_dir(&store)?;
         let conf = state_dir.join("nats.conf");
+        stop_leftover(&state_dir.join("nats.pid"), &conf).await;
         write_private(&conf, &config(&store, state_dir))?;
         let mut child = Command::new(&bin)
             .arg("-c")
@@ -83,16 +84,64 @@ impl LocalNatsServer {
 }
 
 /// The server's config: loopback only, a port of its choosing (written to the ports file),
-/// JetStream in `store`.
-fn config(store: &Path, ports_dir: &Path) -> String {
+/// JetStream in `store`, its pid in `<state_dir>/nats.pid`.
+fn config(store: &Path, state_dir: &Path) -> String {
     format!(
         "# written by `vikunja-sync up` on every start\n\
          host: \"127.0.0.1\"\nport: -1\n\
          jetstream {{\n  store_dir: {}\n}}\n\
-         ports_file_dir: {}\n",
+         ports_file_dir: {}\npid_file: {}\n",
         quoted(store),
-        quoted(ports_dir)
+        quoted(state_dir),
+        quoted(&state_dir.join("nats.pid"))
     )
+}
+
+/// Stops the server an earlier `up` left running (it was killed with no chance to stop it):
+/// two servers on one JetStream store would fight over it. Only a `nats-server` started with
+/// our `conf`, so a reused pid is never someone else's process.
+async fn stop_leftover(pid_file: &Path, conf: &Path) {
+    let Some(pid) = std::fs::read_to_string(pid_file)
+        .ok()
+        .and_then(|p| p.trim().parse::<i32>().ok())
+        .and_then(Pid::from_raw)
+    else {
+        return;
+    };
+    let cmdline =
+        std::fs::read(format!("/proc/{}/cmdline", pid.as_raw_nonzero())).unwrap_or_default();
+    let ours = cmdline
+        .split(|b| *b == 0)
+        .any(|arg| arg == conf.as_os_str().as_encoded_bytes());
+    if !ours {
+        return;
+    }
+    tracing::warn!(
+        pid = pid.as_raw_nonzero(),
+        "stopping the nats-server an earlier `up` left running"
+    );
+    let _ = kill_process(pid, Signal::TERM);
+    let gone = async {
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        // Not our child: no exit status to wait on, only /proc to look at.
+        while running(pid) {
+            tick.tick().await;
+        }
+    };
+    if tokio::time::timeout(STOP_TIMEOUT, gone).await.is_err() {
+        let _ = kill_process(pid, Signal::KILL);
+    }
+}
+
+/// Whether `pid` is a live process (not gone, not a zombie waiting for its parent).
+fn running(pid: Pid) -> bool {
+    std::fs::read_to_string(format!("/proc/{}/stat", pid.as_raw_nonzero()))
+        .ok()
+        .and_then(|stat| {
+            let state = stat[stat.rfind(')')? + 1..].split_whitespace().next()?;
+            Some(state != "Z")
+        })
+        .unwrap_or(false)
 }
 
 fn quoted(p: &Path) -> String {
@@ -198,6 +247,7 @@ mod tests {
         assert!(c.contains("host: \"127.0.0.1\"\nport: -1\n"), "{c}");
         assert!(c.contains("store_dir: \"/s/a \\\"b\\\"/nats\""), "{c}");
         assert!(c.contains("ports_file_dir: \"/s\""), "{c}");
+        assert!(c.contains("pid_file: \"/s/nats.pid\""), "{c}");
     }
 
     #[test]
@@ -224,5 +274,20 @@ mod tests {
         );
         nats.stop().await.unwrap();
         assert!(tokio::net::TcpStream::connect(&addr).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_server_an_earlier_up_left_running_is_stopped_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut left = LocalNatsServer::start(dir.path()).await.unwrap();
+        let left_addr = left.url().trim_start_matches("nats://").to_string();
+        let now = LocalNatsServer::start(dir.path()).await.unwrap();
+        // The leftover (as after a killed `up`) stopped on SIGTERM, not killed.
+        let status = left.child.wait().await.unwrap();
+        assert!(status.code().is_some(), "{status}");
+        assert!(tokio::net::TcpStream::connect(&left_addr).await.is_err());
+        let addr = now.url().trim_start_matches("nats://").to_string();
+        tokio::net::TcpStream::connect(&addr).await.unwrap();
+        now.stop().await.unwrap();
     }
 }

@@ -1,6 +1,6 @@
 //! `vikunja-sync up` on one machine: its own nats-server, every service as its own process
-//! (each reporting its own `service.name`, traces joined across them), a change each way, and
-//! a clean stop on SIGTERM.
+//! (each reporting its own `service.name`, traces joined across them), a change each way, a
+//! clean stop on SIGTERM, and no service left behind when `up` itself is killed.
 
 use std::time::Duration;
 
@@ -9,54 +9,55 @@ use vsync_e2e::procs::{bin, free_port};
 use vsync_e2e::*;
 use vsync_harness::{ServiceProcess, TwHost};
 
-/// The one span matching `pred`, with `what` in the failure.
-fn find<'a>(spans: &'a [Span], what: &str, pred: impl Fn(&Span) -> bool) -> &'a Span {
-    spans
-        .iter()
-        .find(|s| pred(s))
-        .unwrap_or_else(|| panic!("no span for {what} among {} spans", spans.len()))
+/// `up` running for one Taskwarrior host and the simulator, state under `dir/state`.
+struct Up {
+    process: ServiceProcess,
+    sim: vikunja_sim::Simulator,
+    home: i64,
+    host: TwHost,
+    dir: tempfile::TempDir,
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn up_runs_each_service_as_itself_on_its_own_bus_and_stops_on_sigterm() {
+/// Starts `up` (with OTLP export to `otlp` if given) and waits for its webhook registration.
+async fn start_up(otlp: Option<&str>) -> Up {
     trace_init();
-    let collector = Collector::start().await;
     let sim = vikunja_sim::Simulator::start(Default::default())
         .await
         .unwrap();
-    let home = sim.create_project("Home", 0);
+    let home = sim.create_project("Home", 0).id;
     let host = TwHost::new("solo");
     vikunja_sync::hook::install(&host.data_dir(), None, Some(&hook_bin()), false).unwrap();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("token"), sim.token()).unwrap();
     std::fs::write(dir.path().join("secret"), "up-secret").unwrap();
     let port = free_port();
+    let telemetry = otlp
+        .map(|e| format!("[telemetry]\notlp_endpoint = \"{e}\"\n"))
+        .unwrap_or_default();
     let config = dir.path().join("config.toml");
     std::fs::write(
         &config,
         format!(
             "[vikunja]\nurl = \"{}\"\ntoken_file = \"{}\"\nwebhook_secret_file = \"{}\"\nwebhook_url = \"http://127.0.0.1:{port}/webhook\"\n\
-             [ingress]\nlisten = \"127.0.0.1:{port}\"\n[taskwarrior]\nhost = \"solo\"\ndata = \"{}\"\ntaskrc = \"{}\"\ntask_bin = \"{}\"\n\
-             [telemetry]\notlp_endpoint = \"{}\"\n",
+             [ingress]\nlisten = \"127.0.0.1:{port}\"\n[taskwarrior]\nhost = \"solo\"\ndata = \"{}\"\ntaskrc = \"{}\"\ntask_bin = \"{}\"\n{telemetry}",
             sim.base_url(),
             dir.path().join("token").display(),
             dir.path().join("secret").display(),
             host.data_dir().display(),
             host.taskrc().display(),
             host.task_bin().display(),
-            collector.endpoint(),
         ),
     )
     .unwrap();
-    let state = dir.path().join("state");
-    let (state_env, config_arg) = (state.display().to_string(), config.display().to_string());
-    let up = tokio::task::spawn_blocking(move || {
+    let state = dir.path().join("state").display().to_string();
+    let config = config.display().to_string();
+    let process = tokio::task::spawn_blocking(move || {
         ServiceProcess::start_args(
             &bin("vikunja-sync"),
-            &["--config", &config_arg, "up"],
+            &["--config", &config, "up"],
             // Spans exported at once instead of every 5 s.
             &[
-                ("XDG_STATE_HOME", &state_env),
+                ("XDG_STATE_HOME", &state),
                 ("OTEL_BSP_SCHEDULE_DELAY", "50"),
             ],
             Duration::from_secs(60),
@@ -64,78 +65,83 @@ async fn up_runs_each_service_as_itself_on_its_own_bus_and_stops_on_sigterm() {
     })
     .await
     .unwrap();
+    webhook_registered_in(&sim, home).await;
+    Up {
+        process,
+        sim,
+        home,
+        host,
+        dir,
+    }
+}
+
+fn child_of(c: &Span, p: &Span) -> bool {
+    c.trace_id == p.trace_id && c.parent_span_id == p.span_id
+}
+
+/// The hops of both changes, once all of them were exported: (Vikunja -> TW), (TW -> Vikunja).
+fn both_traces(spans: &[Span], vikunja_id: &str) -> Option<([Span; 3], [Span; 5])> {
+    let find = |pred: &dyn Fn(&Span) -> bool| spans.iter().find(|s| pred(s)).cloned();
+    let publish = find(&|s| {
+        s.name.starts_with("publish vsync.v1.in.vikunja")
+            && s.attr("vikunja.task_id") == Some(vikunja_id)
+    })?;
+    let merged = find(&|s| child_of(s, &publish))?;
+    let applied = find(&|s| child_of(s, &merged))?;
+    let published = find(&|s| s.name.starts_with("publish vsync.v1.in.tw"))?;
+    let merged_tw = find(&|s| child_of(s, &published))?;
+    let create = find(&|s| s.name == "PUT /api/v1/projects/{id}/tasks" && child_of(s, &merged_tw))?;
+    let labels =
+        find(&|s| s.name.starts_with("process vsync.v1.ctl.labels") && child_of(s, &merged_tw))?;
+    let label_call = find(&|s| child_of(s, &labels))?;
+    Some((
+        [publish, merged, applied],
+        [published, merged_tw, create, labels, label_call],
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_runs_each_service_as_itself_on_its_own_bus_and_stops_on_sigterm() {
+    let collector = Collector::start().await;
+    let up = start_up(Some(&collector.endpoint())).await;
+    let state = up.dir.path().join("state/vikunja-sync");
     assert!(
-        state.join("vikunja-sync/nats/jetstream").is_dir(),
+        state.join("nats/jetstream").is_dir(),
         "the local bus keeps its data in the state directory"
     );
-    webhook_registered_in(&sim, home.id).await;
 
     // Vikunja -> the host, and the host (a tagged task) -> Vikunja.
-    let from_vikunja = sim.create_task(home.id, "through up");
-    wait_task(&host, "the Vikunja task", |t| {
+    let from_vikunja = up.sim.create_task(up.home, "through up");
+    wait_task(&up.host, "the Vikunja task", |t| {
         s(t, "description") == "through up"
     })
     .await;
-    host.add(&["tagged on solo", "project:Home", "+errand"]);
-    let sim2 = sim.clone();
+    up.host.add(&["tagged on solo", "project:Home", "+errand"]);
+    let sim = up.sim.clone();
     vsync_harness::wait_for("the tagged task in Vikunja", PROPAGATION, move || {
-        sim2.tasks().into_iter().find(|t| {
+        sim.tasks().into_iter().find(|t| {
             t.title == "tagged on solo" && t.labels.as_ref().is_some_and(|l| l.len() == 1)
         })
     })
     .await;
-
     let id = from_vikunja.id.to_string();
-    let spans = vsync_harness::wait_for_async("the spans of both changes", PROPAGATION, || async {
-        let spans = collector.spans();
-        let has = |svc: &str, name: &str| {
-            spans
-                .iter()
-                .any(|s| s.service == svc && s.name.starts_with(name))
-        };
-        (has("webhook-ingress", "publish vsync.v1.in.vikunja")
-            && has("tw-watcher", "process $KV")
-            && has("tw-watcher", "publish vsync.v1.in.tw")
-            && has("label-sync", "process vsync.v1.ctl.labels.apply"))
-        .then_some(spans)
-    })
-    .await;
-    let child_of = |c: &Span, p: &Span| c.trace_id == p.trace_id && c.parent_span_id == p.span_id;
+    let (from_vikunja, from_tw) =
+        vsync_harness::wait_for_async("the spans of both changes", PROPAGATION, || async {
+            both_traces(&collector.spans(), &id)
+        })
+        .await;
 
-    // Vikunja -> Taskwarrior: one trace through webhook-ingress, reconciler and tw-watcher.
-    let publish = find(&spans, "ingress publish", |s| {
-        s.name.starts_with("publish vsync.v1.in.vikunja")
-            && s.attr("vikunja.task_id") == Some(id.as_str())
-    });
-    let merged = find(&spans, "the reconciler's merge", |s| child_of(s, publish));
-    let applied = find(&spans, "the host's apply", |s| child_of(s, merged));
+    // Each hop under the service that made it, the shared crates' spans (the bus's publish and
+    // process, the Vikunja client's calls) included; each change one trace across services.
+    let services =
+        |hops: &[Span]| -> Vec<String> { hops.iter().map(|s| s.service.clone()).collect() };
     assert_eq!(
-        [&publish.service, &merged.service, &applied.service],
+        services(&from_vikunja),
         ["webhook-ingress", "reconciler", "tw-watcher"]
     );
-    assert_eq!(applied.instance, "solo");
-
-    // Taskwarrior -> Vikunja: one trace through tw-watcher, reconciler (and its Vikunja call,
-    // made in the shared client crate) and label-sync (and its calls).
-    let published = find(&spans, "the host's publish", |s| {
-        s.name.starts_with("publish vsync.v1.in.tw")
-    });
-    let merged = find(&spans, "the reconciler's merge", |s| child_of(s, published));
-    let create = find(&spans, "the Vikunja create", |s| {
-        s.name == "PUT /api/v1/projects/{id}/tasks" && child_of(s, merged)
-    });
-    let labels = find(&spans, "label-sync", |s| {
-        s.name.starts_with("process vsync.v1.ctl.labels") && child_of(s, merged)
-    });
-    let label_call = find(&spans, "label-sync's API call", |s| child_of(s, labels));
+    assert_eq!(from_vikunja[2].instance, "solo");
     assert_eq!(
-        [
-            &published.service,
-            &merged.service,
-            &create.service,
-            &labels.service,
-            &label_call.service
-        ],
+        services(&from_tw),
         [
             "tw-watcher",
             "reconciler",
@@ -144,20 +150,82 @@ async fn up_runs_each_service_as_itself_on_its_own_bus_and_stops_on_sigterm() {
             "label-sync"
         ]
     );
-    let services: std::collections::BTreeSet<&str> =
-        spans.iter().map(|s| s.service.as_str()).collect();
+    let all: std::collections::BTreeSet<String> =
+        collector.spans().into_iter().map(|s| s.service).collect();
     assert_eq!(
-        services,
-        ["label-sync", "reconciler", "tw-watcher", "webhook-ingress"].into(),
+        all,
+        ["label-sync", "reconciler", "tw-watcher", "webhook-ingress"]
+            .map(String::from)
+            .into(),
         "every span under the service that made it, none under `vikunja-sync`"
     );
 
-    let status = tokio::task::spawn_blocking(move || up.terminate(Duration::from_secs(30)))
+    let status = tokio::task::spawn_blocking(move || up.process.terminate(Duration::from_secs(30)))
         .await
         .unwrap();
     assert!(status.success(), "{status}");
     assert!(
-        !state.join("vikunja-sync/bus-url").exists(),
+        !state.join("bus-url").exists(),
         "the local bus is gone, and so is its URL"
     );
+}
+
+/// The processes `pid` started, with their program names.
+fn children(pid: u32) -> Vec<(u32, String)> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .map(|p: u32| (p, program_name(p)))
+        .collect()
+}
+
+/// Whether `pid` still runs (a zombie does not).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| Some(s[s.rfind(')')? + 1..].split_whitespace().next()? != "Z"))
+        .unwrap_or(false)
+}
+
+/// Kills what is left of these processes when the test ends, so a failing test leaves
+/// nothing running (that would hold the test's output open).
+struct Reap(Vec<(u32, String)>);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        for (pid, name) in &self.0 {
+            if running(*pid) && program_name(*pid) == *name {
+                let _ = std::process::Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+            }
+        }
+    }
+}
+
+fn program_name(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_services_stop_when_up_is_killed() {
+    let up = start_up(None).await;
+    // nats-server has no lifeline (the next `up` stops it, nats_server.rs); this reaps it.
+    let started = Reap(children(up.process.pid()));
+    let services: Vec<u32> = started
+        .0
+        .iter()
+        .filter(|(_, name)| name != "nats-server")
+        .map(|(pid, _)| *pid)
+        .collect();
+    assert_eq!(services.len(), 4, "{:?}", started.0);
+    drop(up.process); // SIGKILL: `up` gets no chance to stop anything
+    vsync_harness::wait_for("every service to stop", PROPAGATION, move || {
+        services.iter().all(|p| !running(*p)).then_some(())
+    })
+    .await;
 }

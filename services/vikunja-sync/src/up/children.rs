@@ -20,6 +20,9 @@ struct Child {
     pid: Option<Pid>,
     /// Where it announces `READY=1` (and later `STOPPING=1`); kept open until it exits.
     notify: UnixDatagram,
+    /// The write end of its stdin, never written: when this process ends, however it ends, the
+    /// kernel closes it and the service stops (`vsync_lifecycle::supervisor_gone`).
+    _lifeline: Option<tokio::process::ChildStdin>,
 }
 
 /// The running services, each its own process.
@@ -61,17 +64,20 @@ impl Children {
         let mut child = cmd
             .env("VIKUNJA_SYNC_BUS_URL", bus_url)
             .env("NOTIFY_SOCKET", &socket)
-            .stdin(Stdio::null())
+            .env(vsync_lifecycle::STOP_ON_STDIN_EOF_ENV, "1")
+            .stdin(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("cannot start {}", bin.display()))?;
         let pid = child.id().and_then(|p| Pid::from_raw(p as i32));
+        let lifeline = child.stdin.take();
         let owned = name.to_string();
         self.exits.spawn(async move { (owned, child.wait().await) });
         self.children.push(Child {
             name: name.to_string(),
             pid,
             notify,
+            _lifeline: lifeline,
         });
         Ok(())
     }
