@@ -34,8 +34,7 @@ async fn run() {
     let per: usize = vsync_e2e::procs::env_usize("BENCH_TASKS", 100);
     let dir = tempfile::tempdir().unwrap();
     // A `task` that counts its runs (the benchmark's own checks use the real one).
-    let real = vsync_harness::find_program("task", "TASK_BIN", &["/usr/bin", "/usr/local/bin"])
-        .expect("task");
+    let real = vsync_harness::task_program();
     let counter = dir.path().join("task-runs");
     let wrapper = dir.path().join("task");
     std::fs::write(

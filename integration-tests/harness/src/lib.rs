@@ -9,7 +9,7 @@ mod wait;
 
 pub use nats::NatsServer;
 pub use process::ServiceProcess;
-pub use tw::TwHost;
+pub use tw::{TwHost, require_taskwarrior, task_program, taskwarrior_version};
 pub use wait::{wait_for, wait_for_async};
 
 /// Finds a program: `$<env_var>` first, then `PATH`, then the given fallback directories.

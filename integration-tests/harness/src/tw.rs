@@ -1,5 +1,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -13,12 +14,49 @@ pub struct TwHost {
 const HINT: &str = "task (Taskwarrior) not found: install it (Debian: `apt-get install \
                     taskwarrior`, Nix: `nix develop`) or set TASK_BIN";
 
+/// The Taskwarrior the tests run: `$TASK_BIN`, else `task` on PATH (scripts/test.sh sets
+/// `TASK_BIN` to a 2.6 and then to a 3.x).
+pub fn task_program() -> PathBuf {
+    crate::find_program("task", "TASK_BIN", &["/usr/bin", "/usr/local/bin"]).expect(HINT)
+}
+
+/// The version of [`task_program`], e.g. `3.5.0` (asked once per test binary).
+pub fn taskwarrior_version() -> &'static str {
+    static VERSION: OnceLock<String> = OnceLock::new();
+    VERSION.get_or_init(|| {
+        let empty = tempfile::tempdir().expect("temp dir");
+        let out = Command::new(task_program())
+            .arg("_version")
+            .env("TASKRC", "/dev/null")
+            .env("TASKDATA", empty.path())
+            .output()
+            .expect("run task _version");
+        let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert!(
+            out.status.success() && !version.is_empty(),
+            "task _version failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        version
+    })
+}
+
+/// The first line of a test that holds only on one major version of Taskwarrior (its name
+/// ends in `_tw26` or `_tw3`; scripts/test.sh skips it by name on the other): on the other
+/// version it fails, saying so, rather than passing without having checked anything.
+pub fn require_taskwarrior(major: u32) {
+    let version = taskwarrior_version();
+    assert!(
+        version.split('.').next() == Some(major.to_string().as_str()),
+        "this test is for Taskwarrior {major}.x, but TASK_BIN runs {version} \
+         (scripts/test.sh runs it on {major}.x only)"
+    );
+}
+
 impl TwHost {
     /// A new empty host with the sync's UDA declared.
     pub fn new(name: &str) -> TwHost {
-        let task_bin =
-            crate::find_program("task", "TASK_BIN", &["/usr/bin", "/usr/local/bin"]).expect(HINT);
-        Self::with_bin(name, task_bin)
+        Self::with_bin(name, task_program())
     }
 
     /// A new empty host that runs `task_bin` (e.g. a wrapper counting invocations).
@@ -29,6 +67,7 @@ impl TwHost {
             .expect("temp dir for a Taskwarrior host");
         let data = dir.path().join("data");
         std::fs::create_dir_all(data.join("hooks")).expect("data dir");
+        // The same on 2.6 and 3.x: no prompts, no news nag (3.x), JSON arrays, hooks on.
         let rc = format!(
             "data.location={}\nconfirmation=off\nverbose=nothing\njson.array=on\nhooks=on\n\
              uda.vikunja_id.type=numeric\nuda.vikunja_id.label=Vikunja ID\nnews.version=99.99.99\n",
