@@ -252,6 +252,8 @@
             ]
             # Jaeger v2 is in nixpkgs since 2026 (NixOS/nixpkgs#512257)
             ++ lib.optional (pkgs ? jaeger) pkgs.jaeger;
+            # scripts/test.sh runs the suite on both: `task` on PATH is 3.x, this one 2.6
+            TASK2_BIN = "${pkgs.taskwarrior2}/bin/task";
           };
         };
 
