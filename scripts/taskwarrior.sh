@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `scripts/taskwarrior.sh 2|3` prints the path of a Taskwarrior `task` of that major version on
 # stdout (messages go to stderr), installing one when there is none. The tests and benchmarks
-# run both (scripts/test.sh, scripts/bench.sh).
+# run both (scripts/test.sh, scripts/bench.sh). `--version <task>` prints what a `task` reports.
 #   2: $TASK2_BIN; else `task` on PATH or /usr/bin/task when it is 2.x; else, as root,
 #      `apt-get install taskwarrior` (Debian 12's 2.6.2).
 #   3: $TASK3_BIN; else `task` on PATH when it is 3.x (inside `nix develop`: pkgs.taskwarrior3);
@@ -35,7 +35,16 @@ is_major() {
 }
 
 major=${1:-}
-case "$major" in 2 | 3) ;; *) die "usage: $0 2|3" ;; esac
+case "$major" in
+  2 | 3) ;;
+  --version) # `scripts/taskwarrior.sh --version <task>`: the version it reports
+    v=$(task_version "${2:?--version needs the path of a task}")
+    [ -n "$v" ] || die "$2 does not run"
+    echo "$v"
+    exit 0
+    ;;
+  *) die "usage: $0 2|3 (or --version <task>)" ;;
+esac
 
 explicit_var=TASK${major}_BIN
 if [ -n "${!explicit_var:-}" ]; then

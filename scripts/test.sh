@@ -29,12 +29,10 @@ nats_version=$(nats-server --version 2>&1 | awk '{print $2}')
 status=0
 summary=()
 run() { # run <major> <other version's suffix> <cargo selection...>
-  local major=$1 skip=$2 bin version start rc empty
+  local major=$1 skip=$2 bin version start rc
   shift 2
   bin=$(scripts/taskwarrior.sh "$major")
-  empty=$(mktemp -d)
-  version=$(TASKRC=/dev/null TASKDATA="$empty" "$bin" _version)
-  rm -rf "$empty"
+  version=$(scripts/taskwarrior.sh --version "$bin")
   echo "== Taskwarrior $version ($bin), nats-server $nats_version: cargo test $*" >&2
   echo "   skipped here (named *_$skip, another version's): $(only_on "$skip")" >&2
   start=$(date +%s)
