@@ -3,7 +3,7 @@
 # Taskwarrior and the Vikunja simulator, on Taskwarrior 2.6 and on Taskwarrior 3.x:
 #   2.6: every test of the workspace;
 #   3.x: every package whose tests run `task` (TW3_PACKAGES: the end-to-end suite, the
-#        Taskwarrior driver, the hook, tw-watcher, vikunja-sync).
+#        Taskwarrior driver, the hook, tw-watcher).
 # scripts/taskwarrior.sh finds or installs each version (TASK2_BIN / TASK3_BIN override). Tests
 # named `*_tw26` hold on 2.6 only and `*_tw3` on 3.x only: each run skips the other's by name
 # and lists them. VSYNC_TW=2 or VSYNC_TW=3 runs one version only. Extra arguments go to
@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
 
-TW3_PACKAGES=(-p vsync-e2e -p vsync-taskwarrior -p vikunja-sync-hook -p tw-watcher -p vikunja-sync)
+TW3_PACKAGES=(-p vsync-e2e -p vsync-taskwarrior -p vikunja-sync-hook -p tw-watcher)
 
 cargo_args=()
 test_args=()
