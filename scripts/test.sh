@@ -25,6 +25,10 @@ only_on() {
     sed 's/^fn //; s/($//' | sort -u | tr '\n' ' '
 }
 
+# The end-to-end tests start this build's programs (target/debug/<name>: the services,
+# `vikunja-sync up`); `cargo test` builds a package's binaries only for its own integration tests.
+cargo build --workspace --bins --locked -q
+
 nats_version=$(nats-server --version 2>&1 | awk '{print $2}')
 status=0
 summary=()
