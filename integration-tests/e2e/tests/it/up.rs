@@ -12,6 +12,10 @@ use vsync_harness::{ServiceProcess, TwHost};
 /// `up` running for one Taskwarrior host and the simulator, state under `dir/state`.
 struct Up {
     process: ServiceProcess,
+    /// Dropped after `process`: whatever `up` started that still runs when the test ends (a
+    /// failed test kills `up` outright; its nats-server would outlive it, holding whatever the
+    /// test inherited, such as the suite lock).
+    leftovers: Reap,
     sim: vikunja_sim::Simulator,
     home: i64,
     host: TwHost,
@@ -65,9 +69,16 @@ async fn start_up(otlp: Option<&str>) -> Up {
     })
     .await
     .unwrap();
+    let leftovers = Reap(children(process.pid()));
+    assert!(
+        leftovers.0.iter().any(|(_, name)| name == "nats-server"),
+        "{:?}",
+        leftovers.0
+    );
     webhook_registered_in(&sim, home).await;
     Up {
         process,
+        leftovers,
         sim,
         home,
         host,
@@ -188,8 +199,8 @@ fn running(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
-/// Kills what is left of these processes when the test ends, so a failing test leaves
-/// nothing running (that would hold the test's output open).
+/// Kills what is left of these processes when dropped, so a failing test leaves nothing
+/// running (that would hold the test's output open).
 struct Reap(Vec<(u32, String)>);
 
 impl Drop for Reap {
@@ -214,15 +225,15 @@ fn program_name(pid: u32) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_services_stop_when_up_is_killed() {
     let up = start_up(None).await;
-    // nats-server has no lifeline (the next `up` stops it, nats_server.rs); this reaps it.
-    let started = Reap(children(up.process.pid()));
-    let services: Vec<u32> = started
+    // nats-server has no lifeline (the next `up` stops it, nats_server.rs); `Up` reaps it.
+    let services: Vec<u32> = up
+        .leftovers
         .0
         .iter()
         .filter(|(_, name)| name != "nats-server")
         .map(|(pid, _)| *pid)
         .collect();
-    assert_eq!(services.len(), 4, "{:?}", started.0);
+    assert_eq!(services.len(), 4, "{:?}", up.leftovers.0);
     drop(up.process); // SIGKILL: `up` gets no chance to stop anything
     vsync_harness::wait_for("every service to stop", PROPAGATION, move || {
         services.iter().all(|p| !running(*p)).then_some(())
