@@ -4,6 +4,7 @@
 //! Secrets are never values, only paths to files, read by [`read_secret`].
 
 mod duration;
+mod validate;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -39,6 +40,9 @@ pub enum ConfigError {
     Env { var: String, reason: String },
     #[error("missing setting `{0}`")]
     Missing(&'static str),
+    /// A value of the right type that cannot work (a URL without a scheme, a zero interval).
+    #[error("invalid setting `{key}`: {reason}")]
+    Invalid { key: &'static str, reason: String },
     #[error("cannot read secret file {path}: {reason}")]
     Secret { path: PathBuf, reason: String },
 }
@@ -225,7 +229,8 @@ impl Config {
         Self::parse(&text, std::env::vars())
     }
 
-    /// Parses TOML text, then applies `VIKUNJA_SYNC_<SECTION>_<KEY>` overrides from `env`.
+    /// Parses TOML text, then applies `VIKUNJA_SYNC_<SECTION>_<KEY>` overrides from `env`, and
+    /// checks every value (see [`Config::check`]).
     pub fn parse(
         text: &str,
         env: impl IntoIterator<Item = (String, String)>,
@@ -254,7 +259,9 @@ impl Config {
             };
             section.insert(key.to_string(), env_value(&value));
         }
-        Ok(Config::deserialize(table)?)
+        let cfg = Config::deserialize(table)?;
+        cfg.check()?;
+        Ok(cfg)
     }
 
     /// The Vikunja API base URL (`<url>/api/v1`).

@@ -103,3 +103,63 @@ fn the_labels_section_is_plain_settings() {
     let err = Config::parse("[labels]\nlowercased = true\n", []).expect_err("typo");
     assert!(err.to_string().contains("lowercased"), "{err}");
 }
+
+#[test]
+fn values_that_cannot_work_are_refused_by_name() {
+    let bad = [
+        ("[bus]\nurl = \"http://x:4222\"\n", "bus.url"),
+        ("[bus]\nurl = \"\"\n", "bus.url"),
+        ("[bus]\nreplicas = 0\n", "bus.replicas"),
+        ("[vikunja]\nurl = \"tasks.example.org\"\n", "vikunja.url"),
+        ("[vikunja]\nurl = \"https://\"\n", "vikunja.url"),
+        ("[vikunja]\nurl = \"https://x:99999\"\n", "vikunja.url"),
+        (
+            "[vikunja]\nwebhook_url = \"ftp://x/webhook\"\n",
+            "vikunja.webhook_url",
+        ),
+        (
+            "[vikunja]\ndefault_project = \" \"\n",
+            "vikunja.default_project",
+        ),
+        ("[vikunja]\ntimeout = 0\n", "vikunja.timeout"),
+        ("[taskwarrior]\nhost = \"\"\n", "taskwarrior.host"),
+        (
+            "[telemetry]\nlog_format = \"yaml\"\n",
+            "telemetry.log_format",
+        ),
+        (
+            "[telemetry]\notlp_endpoint = \"127.0.0.1:4317\"\n",
+            "telemetry.otlp_endpoint",
+        ),
+        (
+            "[reconcile]\nfull_interval = \"0s\"\n",
+            "reconcile.full_interval",
+        ),
+        ("[reconcile]\nconcurrency = 0\n", "reconcile.concurrency"),
+        ("[labels]\ntw_only_prefix = \"\"\n", "labels.tw_only_prefix"),
+    ];
+    for (text, key) in bad {
+        let err = Config::parse(text, []).expect_err(text).to_string();
+        assert!(err.contains(&format!("`{key}`")), "{text}: {err}");
+    }
+    let env = [(
+        "VIKUNJA_SYNC_RECONCILE_CONCURRENCY".to_string(),
+        "0".to_string(),
+    )];
+    assert!(Config::parse("", env).is_err(), "overrides are checked too");
+}
+
+#[test]
+fn usual_urls_are_accepted() {
+    let good = r#"
+[bus]
+url = "nats://a:4222, tls://user:pw@b.example.org:4222,127.0.0.1:4222"
+[vikunja]
+url = "http://[::1]:3456/"
+webhook_url = "https://sync.example.org/hooks/vikunja?x=1"
+[telemetry]
+otlp_endpoint = "http://127.0.0.1:4317"
+log_format = "json"
+"#;
+    Config::parse(good, []).expect("valid");
+}

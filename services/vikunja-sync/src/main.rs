@@ -50,6 +50,18 @@ enum Command {
         #[command(subcommand)]
         action: HookAction,
     },
+    /// Work with config files.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigAction {
+    /// Check FILE as written (no VIKUNJA_SYNC_* overrides): exit 0 when it is valid, 64 with
+    /// the reason otherwise. Reads no secret file and connects nowhere.
+    Check { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -80,6 +92,9 @@ enum HookAction {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Config { action } = cli.command {
+        return config(action);
+    }
     let cfg = match vsync_config::Config::load(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
@@ -89,6 +104,7 @@ async fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Hook { action } => hook(action, &cfg),
+        Command::Config { action } => return config(action),
         Command::Demo => Err(vikunja_sync::demo::exec()),
         Command::Up => {
             // The supervisor logs; its services export their own spans.
@@ -137,6 +153,21 @@ async fn main() -> ExitCode {
         Err(e) => {
             eprintln!("vikunja-sync: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `config check`: 0 when valid, 64 (EX_USAGE, as a service given it would exit) otherwise.
+fn config(action: ConfigAction) -> ExitCode {
+    let ConfigAction::Check { file } = action;
+    match vikunja_sync::config_check::check_file(&file) {
+        Ok(()) => {
+            println!("{}: valid", file.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("vikunja-sync: {e:#}");
+            ExitCode::from(64)
         }
     }
 }
