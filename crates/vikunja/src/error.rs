@@ -122,7 +122,11 @@ fn kind_of_status(status: u16) -> ErrorKind {
 /// characters: a proxy's HTML page is not a message.
 pub(crate) fn from_answer(route: &str, status: StatusCode, body: &[u8]) -> VikunjaError {
     let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    let message = match v.get("message").and_then(Value::as_str) {
+    // v1 says `message`; v2 answers problem+json with `detail`.
+    let message = match ["message", "detail"]
+        .iter()
+        .find_map(|k| v.get(*k).and_then(Value::as_str))
+    {
         Some(m) => m.chars().take(300).collect(),
         None => status.canonical_reason().unwrap_or("").to_string(),
     };

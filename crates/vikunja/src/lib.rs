@@ -6,32 +6,45 @@
 //!   waiting out 429 until `Retry-After`/`X-RateLimit-Reset`, bounded by the [`Retry`] policy;
 //! - **errors** (`error`): Vikunja's `{code, message}` body as a [`VikunjaError`] whose
 //!   [`ErrorKind`] callers branch on;
-//! - **endpoints** (`tasks`, `projects`, `labels`, `webhooks`, with `paging` until
-//!   `x-pagination-total-pages`): the typed methods of [`VikunjaClient`].
+//! - **endpoints** (`tasks`, `projects`, `labels`, `webhooks`, `info`, with `paging` until
+//!   `x-pagination-total-pages`): the typed methods of [`VikunjaClient`], each request one of
+//!   the [`Call`]s in `calls`, from which the token permissions the sync needs are derived
+//!   ([`needed_permissions`]);
+//! - **task updates** (`write`): [`VikunjaClient::write_task`] sends only what changed, as a
+//!   v2 merge patch or, before Vikunja 2.4.0, onto a fresh read, so no Vikunja edit we have
+//!   not heard of is reverted.
 
+mod calls;
 mod error;
+mod info;
 mod labels;
 mod paging;
+mod probe;
 mod projects;
 mod retry;
 mod tasks;
 mod transport;
 mod types;
 mod webhooks;
+mod write;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use secrecy::SecretString;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use calls::{Api, Call, needed_permissions};
 pub use error::{ErrorKind, VikunjaError};
+pub use info::{ServerInfo, version_numbers};
+pub use probe::Probe;
 pub use retry::Retry;
 pub use transport::Observer;
 pub use types::{Label, Project, Webhook};
 pub use webhooks::WEBHOOK_EVENTS;
+pub use write::{TaskWritten, WritePath, stale_cover};
 
 use transport::{Request, Transport};
 
@@ -39,11 +52,13 @@ use transport::{Request, Transport};
 #[derive(Clone)]
 pub struct VikunjaClient {
     transport: Transport,
+    /// `/info`, once read (see [`VikunjaClient::server_info`]).
+    server: Arc<Mutex<Option<ServerInfo>>>,
 }
 
 impl VikunjaClient {
-    /// `api` is the v1 base, e.g. `https://vikunja.example.org/api/v1`; `timeout` bounds each
-    /// request (each retry gets its own).
+    /// `api` is the v1 base, e.g. `https://vikunja.example.org/api/v1` (v2 is found next to
+    /// it); `timeout` bounds each request (each retry gets its own).
     pub fn new(
         api: &str,
         token: SecretString,
@@ -57,10 +72,12 @@ impl VikunjaClient {
             .user_agent(concat!("vikunja-sync/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(VikunjaError::Client)?;
+        let api = api.trim_end_matches('/');
         Ok(VikunjaClient {
+            server: Arc::new(Mutex::new(None)),
             transport: Transport {
                 http,
-                api: api.trim_end_matches('/').into(),
+                root: api.strip_suffix("/api/v1").unwrap_or(api).into(),
                 token: Arc::new(token),
                 retry: Retry::default(),
                 calls: Arc::new(AtomicU64::new(0)),
@@ -108,4 +125,9 @@ impl VikunjaClient {
         let answer = self.transport.send(req).await?;
         serde_json::from_value(answer.body).map_err(|e| error::decode_error(route, e))
     }
+}
+
+/// The lock, even if a holder panicked (the data is a plain cache).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

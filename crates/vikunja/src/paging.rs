@@ -4,6 +4,7 @@
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::calls::Call;
 use crate::error::{VikunjaError, decode_error};
 use crate::transport::{Answer, Request, Transport};
 
@@ -14,14 +15,14 @@ impl Transport {
     /// Every page of the listing at `path` with `query`; each page is one GET.
     pub(crate) async fn all_pages<T: DeserializeOwned>(
         &self,
-        route: &'static str,
+        call: Call,
         path: &str,
         query: &[(&'static str, &str)],
     ) -> Result<Vec<T>, VikunjaError> {
         let mut out = Vec::new();
         let mut page = 1;
         loop {
-            let mut req = Request::get(route, path.to_string());
+            let mut req = Request::to(call, path.to_string());
             for (name, value) in query {
                 req = req.query(name, *value);
             }
@@ -33,7 +34,7 @@ impl Transport {
             // Vikunja answers an empty list as `null`.
             let items: Vec<T> = match answer.body {
                 Value::Null => Vec::new(),
-                v => serde_json::from_value(v).map_err(|e| decode_error(route, e))?,
+                v => serde_json::from_value(v).map_err(|e| decode_error(call.route(), e))?,
             };
             let empty = items.is_empty();
             out.extend(items);

@@ -2,6 +2,7 @@
 
 use serde_json::json;
 
+use crate::calls::Call;
 use crate::error::VikunjaError;
 use crate::transport::Request;
 use crate::{Project, VikunjaClient};
@@ -12,19 +13,23 @@ impl VikunjaClient {
         let query = [("is_archived", "true")];
         let all: Vec<Project> = self
             .transport
-            .all_pages("/projects", "/projects", &query)
+            .all_pages(Call::ListProjects, "/projects", &query)
             .await?;
         Ok(all.into_iter().filter(|p| p.id > 0).collect())
     }
 
     pub async fn get_project(&self, id: i64) -> Result<Project, VikunjaError> {
-        self.json(Request::get("/projects/{id}", format!("/projects/{id}")))
+        self.json(Request::to(Call::GetProject, format!("/projects/{id}")))
             .await
     }
 
     pub async fn create_project(&self, title: &str, parent: i64) -> Result<Project, VikunjaError> {
         let body = json!({"title": title, "parent_project_id": parent});
-        self.json(Request::create("/projects", "/projects".into(), &body))
-            .await
+        self.json(Request::with_body(
+            Call::CreateProject,
+            "/projects".into(),
+            &body,
+        ))
+        .await
     }
 }

@@ -1,17 +1,18 @@
-//! Task endpoints: read, create (`PUT`), full-replace update (`POST`), delete, listings.
+//! Task endpoints: read, create (`PUT`), full-replace update (v1 `POST`), merge patch (v2
+//! `PATCH`), delete, listings.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use vsync_model::VikunjaTask;
 
 use crate::VikunjaClient;
+use crate::calls::Call;
 use crate::error::{VikunjaError, decode_error};
 use crate::transport::Request;
 
 impl VikunjaClient {
     pub async fn get_task(&self, id: i64) -> Result<VikunjaTask, VikunjaError> {
-        let req = Request::get("/tasks/{id}", format!("/tasks/{id}"));
-        let route = req.route();
-        task(route, self.transport.send(req).await?.body)
+        let req = Request::to(Call::GetTask, format!("/tasks/{id}"));
+        task(Call::GetTask, self.transport.send(req).await?.body)
     }
 
     /// `PUT /projects/{id}/tasks` (v1 creates with PUT).
@@ -21,21 +22,34 @@ impl VikunjaClient {
         body: &VikunjaTask,
     ) -> Result<VikunjaTask, VikunjaError> {
         let path = format!("/projects/{project_id}/tasks");
-        let req = Request::create("/projects/{id}/tasks", path, &body.0);
-        let route = req.route();
-        task(route, self.transport.send(req).await?.body)
+        let req = Request::with_body(Call::CreateTask, path, &body.0);
+        task(Call::CreateTask, self.transport.send(req).await?.body)
     }
 
-    /// `POST /tasks/{id}`: replaces the whole task, so `body` must be complete.
+    /// `POST /tasks/{id}`: replaces the whole task, so `body` must be complete (see
+    /// [`VikunjaClient::write_task`], which reads it first).
     pub async fn update_task(&self, body: &VikunjaTask) -> Result<VikunjaTask, VikunjaError> {
         let path = format!("/tasks/{}", body.id());
-        let req = Request::post("/tasks/{id}", path, &body.0);
-        let route = req.route();
-        task(route, self.transport.send(req).await?.body)
+        let req = Request::with_body(Call::UpdateTask, path, &body.0);
+        task(Call::UpdateTask, self.transport.send(req).await?.body)
+    }
+
+    /// `PATCH /api/v2/tasks/{id}` (Vikunja >= 2.4.0) with a JSON merge patch: the members sent
+    /// are set, every other field keeps its stored value. `None` when nothing changed (304).
+    pub async fn patch_task(
+        &self,
+        id: i64,
+        patch: &Map<String, Value>,
+    ) -> Result<Option<VikunjaTask>, VikunjaError> {
+        let req = Request::merge_patch(Call::PatchTask, format!("/tasks/{id}"), patch);
+        match self.transport.send(req).await?.body {
+            Value::Null => Ok(None),
+            body => task(Call::PatchTask, body).map(Some),
+        }
     }
 
     pub async fn delete_task(&self, id: i64) -> Result<(), VikunjaError> {
-        let req = Request::delete("/tasks/{id}", format!("/tasks/{id}"));
+        let req = Request::to(Call::DeleteTask, format!("/tasks/{id}"));
         self.transport.send(req).await.map(|_| ())
     }
 
@@ -46,19 +60,26 @@ impl VikunjaClient {
         if let Some(f) = filter {
             query.push(("filter", f));
         }
-        let all: Vec<Value> = self.transport.all_pages("/tasks", "/tasks", &query).await?;
-        all.into_iter().map(|t| task("/tasks", t)).collect()
+        let all: Vec<Value> = self
+            .transport
+            .all_pages(Call::ListTasks, "/tasks", &query)
+            .await?;
+        all.into_iter().map(|t| task(Call::ListTasks, t)).collect()
     }
 
     /// `GET /projects/{id}/tasks`, every page.
     pub async fn project_tasks(&self, project_id: i64) -> Result<Vec<VikunjaTask>, VikunjaError> {
-        let route = "/projects/{id}/tasks";
         let path = format!("/projects/{project_id}/tasks");
-        let all: Vec<Value> = self.transport.all_pages(route, &path, &[]).await?;
-        all.into_iter().map(|t| task(route, t)).collect()
+        let all: Vec<Value> = self
+            .transport
+            .all_pages(Call::ProjectTasks, &path, &[])
+            .await?;
+        all.into_iter()
+            .map(|t| task(Call::ProjectTasks, t))
+            .collect()
     }
 }
 
-fn task(route: &str, v: Value) -> Result<VikunjaTask, VikunjaError> {
-    VikunjaTask::from_value(v).map_err(|e| decode_error(route, e))
+fn task(call: Call, v: Value) -> Result<VikunjaTask, VikunjaError> {
+    VikunjaTask::from_value(v).map_err(|e| decode_error(call.route(), e))
 }

@@ -13,65 +13,55 @@ use serde_json::Value;
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+use crate::calls::{Api, Call};
 use crate::error::{self, VikunjaError};
 use crate::retry::{Outcome, Retry};
 
 /// Called after every request: route template, method, HTTP status (0: no response).
 pub type Observer = Arc<dyn Fn(&'static str, &str, u16) + Send + Sync>;
 
-/// One API request. `route` is the template (`/tasks/{id}`) that names it in spans, metrics
-/// and errors; `path` the concrete path under the API base.
+/// One API request: a [`Call`] (method, API version, route template that names it in spans,
+/// metrics and errors) to a concrete `path` under the API base.
 pub(crate) struct Request<'a, B = ()> {
-    method: Method,
-    route: &'static str,
+    call: Call,
     path: String,
     query: Vec<(&'static str, String)>,
     body: Option<&'a B>,
-    /// Sending it twice does no more than sending it once.
-    safe_to_repeat: bool,
+    /// Sent as a JSON merge patch (RFC 7396).
+    merge_patch: bool,
 }
 
 impl Request<'static> {
-    pub fn get(route: &'static str, path: String) -> Self {
-        Request::new(Method::GET, route, path, None, true)
-    }
-
-    pub fn delete(route: &'static str, path: String) -> Self {
-        Request::new(Method::DELETE, route, path, None, true)
+    /// A request without a body (GET, DELETE).
+    pub fn to(call: Call, path: String) -> Self {
+        Request {
+            call,
+            path,
+            query: Vec::new(),
+            body: None,
+            merge_patch: false,
+        }
     }
 }
 
 impl<'a, B: Serialize> Request<'a, B> {
-    fn new(
-        method: Method,
-        route: &'static str,
-        path: String,
-        body: Option<&'a B>,
-        safe_to_repeat: bool,
-    ) -> Self {
+    /// A request with a JSON body (PUT, POST).
+    pub fn with_body(call: Call, path: String, body: &'a B) -> Self {
         Request {
-            method,
-            route,
+            call,
             path,
             query: Vec::new(),
-            body,
-            safe_to_repeat,
+            body: Some(body),
+            merge_patch: false,
         }
     }
 
-    /// `PUT` that creates an object (v1 creates with PUT): sent twice, it makes two.
-    pub fn create(route: &'static str, path: String, body: &'a B) -> Self {
-        Request::new(Method::PUT, route, path, Some(body), false)
-    }
-
-    /// `PUT` that is safe to repeat (adding a label a task already has answers 8001).
-    pub fn put(route: &'static str, path: String, body: &'a B) -> Self {
-        Request::new(Method::PUT, route, path, Some(body), true)
-    }
-
-    /// `POST`, which in v1 replaces the object: sent twice, the same result.
-    pub fn post(route: &'static str, path: String, body: &'a B) -> Self {
-        Request::new(Method::POST, route, path, Some(body), true)
+    /// A PATCH whose body is a JSON merge patch.
+    pub fn merge_patch(call: Call, path: String, patch: &'a B) -> Self {
+        Request {
+            merge_patch: true,
+            ..Request::with_body(call, path, patch)
+        }
     }
 
     pub fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
@@ -80,7 +70,7 @@ impl<'a, B: Serialize> Request<'a, B> {
     }
 
     pub fn route(&self) -> &'static str {
-        self.route
+        self.call.route()
     }
 }
 
@@ -94,8 +84,8 @@ pub(crate) struct Answer {
 #[derive(Clone)]
 pub(crate) struct Transport {
     pub http: reqwest::Client,
-    /// The v1 base, without a trailing `/`.
-    pub api: Arc<str>,
+    /// The server's base URL, without `/api/v1` and without a trailing `/`.
+    pub root: Arc<str>,
     pub token: Arc<SecretString>,
     pub retry: Retry,
     pub calls: Arc<AtomicU64>,
@@ -105,12 +95,14 @@ pub(crate) struct Transport {
 impl Transport {
     /// Sends `req` (again, as the retry policy allows) inside one span for the whole call.
     pub async fn send<B: Serialize>(&self, req: Request<'_, B>) -> Result<Answer, VikunjaError> {
+        let method = req.call.method();
+        let template = format!("{}{}", api_prefix(req.call.api()), req.call.template());
         let span = tracing::info_span!(
             "vikunja_api",
-            otel.name = %format!("{} /api/v1{}", req.method, req.route),
+            otel.name = %format!("{method} {template}"),
             otel.kind = "client",
-            http.request.method = %req.method,
-            url.template = req.route,
+            http.request.method = %method,
+            url.template = %template,
             http.response.status_code = tracing::field::Empty,
         );
         self.send_with_retries(req).instrument(span).await
@@ -120,24 +112,26 @@ impl Transport {
         &self,
         req: Request<'_, B>,
     ) -> Result<Answer, VikunjaError> {
-        let route = req.route;
-        let url = format!("{}{}", self.api, req.path);
+        let route = req.route();
+        let method = req.call.method();
+        let url = format!("{}{}{}", self.root, api_prefix(req.call.api()), req.path);
         let mut attempt = 0;
         let res = loop {
             attempt += 1;
             let res = self.attempt(&req, &url).await;
             let status = res.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
-            self.observe(route, &req.method, status);
+            self.observe(route, &method, status);
             let outcome = match &res {
                 Err(e) if e.is_timeout() => Some(Outcome::TimedOut),
                 Err(e) if e.is_connect() => Some(Outcome::NotSent),
-                Ok(r) if !r.status().is_success() => {
+                Ok(r) if !answered_ok(r.status()) => {
                     Some(Outcome::Answered(r.status(), r.headers()))
                 }
                 _ => None,
             };
+            let safe_to_repeat = req.call.safe_to_repeat();
             let wait =
-                outcome.and_then(|o| self.retry.wait_before_next(&o, attempt, req.safe_to_repeat));
+                outcome.and_then(|o| self.retry.wait_before_next(&o, attempt, safe_to_repeat));
             let Some(wait) = wait else {
                 break res;
             };
@@ -164,11 +158,18 @@ impl Transport {
     ) -> Result<reqwest::Response, reqwest::Error> {
         let mut builder = self
             .http
-            .request(req.method.clone(), url)
+            .request(req.call.method(), url)
             .bearer_auth(self.token.expose_secret())
             .query(&req.query);
-        if let Some(body) = req.body {
-            builder = builder.json(body);
+        match req.body {
+            Some(body) if req.merge_patch => {
+                let bytes = serde_json::to_vec(body).unwrap_or_default();
+                builder = builder
+                    .header(http::header::CONTENT_TYPE, "application/merge-patch+json")
+                    .body(bytes);
+            }
+            Some(body) => builder = builder.json(body),
+            None => {}
         }
         let mut trace_headers = HeaderMap::new();
         inject_trace(&mut trace_headers);
@@ -195,7 +196,7 @@ async fn read(route: &str, resp: reqwest::Response) -> Result<Answer, VikunjaErr
             route: route.to_string(),
             source,
         })?;
-    if !status.is_success() {
+    if !answered_ok(status) {
         return Err(error::from_answer(route, status, &bytes));
     }
     let body = if bytes.is_empty() {
@@ -204,6 +205,18 @@ async fn read(route: &str, resp: reqwest::Response) -> Result<Answer, VikunjaErr
         serde_json::from_slice(&bytes).map_err(|e| error::decode_error(route, e))?
     };
     Ok(Answer { headers, body })
+}
+
+/// Success, or 304: a merge patch that changed nothing (its body is empty).
+fn answered_ok(status: reqwest::StatusCode) -> bool {
+    status.is_success() || status == reqwest::StatusCode::NOT_MODIFIED
+}
+
+fn api_prefix(api: Api) -> &'static str {
+    match api {
+        Api::V1 => "/api/v1",
+        Api::V2 => "/api/v2",
+    }
 }
 
 fn inject_trace(headers: &mut HeaderMap) {

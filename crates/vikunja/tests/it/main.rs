@@ -4,5 +4,7 @@
 mod errors;
 mod helpers;
 mod paging;
+mod probes;
 mod rate_limit;
 mod retries;
+mod writes;
