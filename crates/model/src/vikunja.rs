@@ -174,7 +174,8 @@ pub fn view(task: &VikunjaTask, project_path: &str, tags: &TagMap, deleted: bool
 
 /// The full object to write to Vikunja: `stored` (the last object seen) with every mapped field
 /// that differs from `fields` replaced, and the task placed in `project_id`. Fields we do not map
-/// (assignees, reminders, colour, percent done, repeat settings, ...) stay as they were.
+/// (assignees, reminders, colour, percent done, repeat settings, ...) stay as they were. For a
+/// create; an update sends only [`changes`].
 pub fn apply(
     stored: Option<&VikunjaTask>,
     fields: &TaskFields,
@@ -182,12 +183,26 @@ pub fn apply(
     tags: &TagMap,
 ) -> VikunjaTask {
     let mut task = stored.cloned().unwrap_or_default();
-    let current = view(&task, &fields.project, tags, false);
+    task.0.extend(changes(stored, fields, project_id, tags));
+    task
+}
+
+/// The Vikunja members (`title`, `description`, `done`, `due_date`, `start_date`, `priority`,
+/// `project_id`) whose mapped field in `fields` differs from `stored` (all of them without a
+/// stored object), with their new values: what an update sends.
+pub fn changes(
+    stored: Option<&VikunjaTask>,
+    fields: &TaskFields,
+    project_id: i64,
+    tags: &TagMap,
+) -> Map<String, Value> {
+    let current = stored.map(|s| view(s, &fields.project, tags, false));
     let differs = |f: &str| {
-        stored.is_none()
-            || fields::get(fields, f, Side::Vikunja) != fields::get(&current, f, Side::Vikunja)
+        current.as_ref().is_none_or(|c| {
+            fields::get(fields, f, Side::Vikunja) != fields::get(c, f, Side::Vikunja)
+        })
     };
-    let m = &mut task.0;
+    let mut m = Map::new();
     if differs(fields::DESCRIPTION) {
         m.insert("title".into(), json!(fields.description));
     }
@@ -214,10 +229,32 @@ pub fn apply(
     if differs(fields::PRIORITY) {
         m.insert("priority".into(), json!(fields.priority));
     }
-    if project_id > 0 {
+    if project_id > 0 && stored.is_none_or(|s| s.project_id() != project_id) {
         m.insert("project_id".into(), json!(project_id));
     }
-    task
+    m
+}
+
+/// The lists Vikunja sends `null` both when empty and when it did not load them: a change
+/// made through a link share is sent as the bare row (reference §8).
+const NULL_WHEN_UNKNOWN: [&str; 3] = ["labels", "assignees", "reminders"];
+
+/// Reads the `null` lists of a webhook's task as "unknown": each is taken from `known` (the
+/// last object we saw). Returns true when `labels` was `null` while `known` had labels: whether
+/// they were all removed or just not sent, only a fresh read can tell.
+pub fn fill_unknown_lists(task: &mut VikunjaTask, known: Option<&VikunjaTask>) -> bool {
+    let mut labels_unknown = false;
+    for key in NULL_WHEN_UNKNOWN {
+        if !task.0.get(key).is_none_or(Value::is_null) {
+            continue;
+        }
+        let Some(had) = known.and_then(|k| k.0.get(key)).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        labels_unknown |= key == "labels";
+        task.0.insert(key.into(), had.clone());
+    }
+    labels_unknown
 }
 
 #[cfg(test)]
@@ -292,5 +329,59 @@ mod tests {
         }
         // Vikunja's editor HTML is kept as it was while the paragraphs are unchanged.
         assert_eq!(out.description(), "<p>2 litres</p><p>oat</p>");
+    }
+
+    #[test]
+    fn changes_hold_only_the_members_that_differ() {
+        let stored = sample();
+        let mut f = view(&stored, "Home", &TagMap::default(), false);
+        assert!(changes(Some(&stored), &f, 3, &TagMap::default()).is_empty());
+        f.due = None;
+        f.priority = 1;
+        let c = changes(Some(&stored), &f, 3, &TagMap::default());
+        assert_eq!(
+            Value::Object(c),
+            json!({"due_date": "0001-01-01T00:00:00Z", "priority": 1})
+        );
+        let moved = changes(Some(&stored), &f, 9, &TagMap::default());
+        assert_eq!(moved.get("project_id"), Some(&json!(9)));
+        let all = changes(None, &f, 3, &TagMap::default());
+        for k in [
+            "title",
+            "description",
+            "done",
+            "due_date",
+            "start_date",
+            "priority",
+        ] {
+            assert!(all.contains_key(k), "{k}");
+        }
+    }
+
+    #[test]
+    fn null_lists_in_a_webhook_are_unknown_not_empty() {
+        let known = sample();
+        let mut bare = sample();
+        for k in ["labels", "assignees", "reminders"] {
+            bare.0.insert(k.into(), Value::Null);
+        }
+        assert!(
+            fill_unknown_lists(&mut bare, Some(&known)),
+            "labels need a read"
+        );
+        assert_eq!(bare, known);
+        // Nothing known, or nothing to lose: null stays null, no read needed.
+        let mut none = bare.clone();
+        none.0.insert("labels".into(), Value::Null);
+        assert!(!fill_unknown_lists(&mut none, None));
+        let mut unlabelled = known.clone();
+        unlabelled.set_labels(&[]);
+        let mut incoming = unlabelled.clone();
+        assert!(!fill_unknown_lists(&mut incoming, Some(&unlabelled)));
+        // A list that was sent wins.
+        let mut sent = known.clone();
+        sent.set_labels(&[(5, "new".into())]);
+        assert!(!fill_unknown_lists(&mut sent, Some(&known)));
+        assert_eq!(sent.labels(), [(5, "new".to_string())]);
     }
 }
