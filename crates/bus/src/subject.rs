@@ -11,12 +11,28 @@ pub const IN: &str = "vsync.v1.in";
 pub const IN_ALL: &str = "vsync.v1.in.>";
 /// Dead letters: `vsync.v1.dead.<stage>`.
 pub const DEAD: &str = "vsync.v1.dead";
+/// Every dead letter.
+pub const DEAD_ALL: &str = "vsync.v1.dead.>";
 /// Conflict log: `vsync.v1.conflict.<uuid>`.
 pub const CONFLICT: &str = "vsync.v1.conflict";
+/// The whole conflict log.
+pub const CONFLICT_ALL: &str = "vsync.v1.conflict.>";
 /// Applied notices: `vsync.v1.applied.<host>` (core NATS, not persisted).
 pub const APPLIED: &str = "vsync.v1.applied";
+/// Every host's applied notices.
+pub const APPLIED_ALL: &str = "vsync.v1.applied.>";
 /// Control requests (request/reply): `vsync.v1.ctl.<service>.<verb>`.
 pub const CTL: &str = "vsync.v1.ctl";
+/// The reconciler's control requests (queue group `reconciler`).
+pub const CTL_RECONCILER_ALL: &str = "vsync.v1.ctl.reconciler.>";
+/// Asks every host to reconcile: each one answers (no queue group).
+pub const CTL_HOSTS_RECONCILE: &str = "vsync.v1.ctl.tw.reconcile";
+/// Label work for label-sync (queue group `label-sync`).
+pub const CTL_LABELS_APPLY: &str = "vsync.v1.ctl.labels.apply";
+/// Canonical state: `$KV.vsync_tasks.<uuid>` (the KV convention over [`crate::TASKS_BUCKET`]).
+pub const STATE: &str = "$KV.vsync_tasks";
+/// Every canonical state.
+pub const STATE_ALL: &str = "$KV.vsync_tasks.>";
 
 /// Encodes any string as one subject token.
 pub fn encode_token(s: &str) -> String {
@@ -108,9 +124,29 @@ pub fn applied(host: &str) -> String {
     format!("{APPLIED}.{}", encode_token(host))
 }
 
-/// `vsync.v1.ctl.<service>.<verb>`
-pub fn ctl(service: &str, verb: &str) -> String {
-    format!("{CTL}.{service}.{verb}")
+/// `vsync.v1.ctl.reconciler.<verb>`
+pub(crate) fn ctl_reconciler(verb: &str) -> String {
+    format!("{CTL}.reconciler.{verb}")
+}
+
+/// `vsync.v1.ctl.tw.<host>.<verb>`
+pub(crate) fn ctl_host(host: &str, verb: &str) -> String {
+    format!("{CTL}.tw.{}.{verb}", encode_token(host))
+}
+
+/// Every control request for one host: `vsync.v1.ctl.tw.<host>.>`
+pub(crate) fn ctl_host_all(host: &str) -> String {
+    format!("{CTL}.tw.{}.>", encode_token(host))
+}
+
+/// `$KV.vsync_tasks.<uuid>`: where the canonical state of a task is written.
+pub fn state(uuid: &str) -> String {
+    format!("{STATE}.{uuid}")
+}
+
+/// The uuid of a canonical-state subject (`$KV.vsync_tasks.<uuid>`).
+pub fn state_uuid(subject: &str) -> Option<&str> {
+    subject.strip_prefix(STATE)?.strip_prefix('.')
 }
 
 /// The low-cardinality pattern of a subject for span names: ids and names become `*`.
@@ -124,6 +160,7 @@ pub fn pattern(subject: &str) -> String {
             format!("vsync.v1.in.tw.*.*.{}", rest.join("."))
         }
         ["$KV", bucket, ..] => format!("$KV.{bucket}.*"),
+        ["vsync", "v1", "ctl", "tw", _, verb] => format!("vsync.v1.ctl.tw.*.{verb}"),
         ["vsync", "v1", kind, _] => format!("vsync.v1.{kind}.*"),
         _ => subject.to_string(),
     }
@@ -165,6 +202,38 @@ mod tests {
             pattern(&vikunja_task(12, EventKind::Created)),
             "vsync.v1.in.vikunja.*.task.created"
         );
+    }
+
+    #[test]
+    fn host_control_subjects_name_the_verb_not_the_host() {
+        let s = ctl_host("lap.top", "export");
+        assert_eq!(s, "vsync.v1.ctl.tw.lap=2Etop.export");
+        assert_eq!(pattern(&s), "vsync.v1.ctl.tw.*.export");
+        assert_eq!(pattern(CTL_HOSTS_RECONCILE), CTL_HOSTS_RECONCILE);
+        assert_eq!(pattern(&applied("desk")), "vsync.v1.applied.*");
+    }
+
+    #[test]
+    fn the_state_subjects_are_the_kv_convention_over_the_tasks_bucket() {
+        assert_eq!(STATE, format!("$KV.{}", crate::TASKS_BUCKET));
+        assert_eq!(STATE_ALL, format!("{STATE}.>"));
+        assert_eq!(state_uuid(&state("a-b")), Some("a-b"));
+        assert_eq!(state_uuid("$KV.vsync_tasksX.a"), None);
+        assert_eq!(pattern(&state("a-b")), "$KV.vsync_tasks.*");
+    }
+
+    #[test]
+    fn wildcards_cover_their_prefixes() {
+        for (prefix, all) in [
+            (IN, IN_ALL),
+            (DEAD, DEAD_ALL),
+            (CONFLICT, CONFLICT_ALL),
+            (APPLIED, APPLIED_ALL),
+        ] {
+            assert_eq!(all, format!("{prefix}.>"));
+        }
+        assert_eq!(CTL_RECONCILER_ALL, format!("{}>", ctl_reconciler("")));
+        assert_eq!(CTL_LABELS_APPLY, format!("{CTL}.labels.apply"));
     }
 
     #[test]

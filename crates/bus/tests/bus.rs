@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use vsync_bus::{Bus, BusConfig, Cas, subject};
+use vsync_bus::{Bus, BusConfig, Cas, StateChange, subject};
 use vsync_harness::NatsServer;
 use vsync_proto::{EventKind, Origin, TaskEvent, TaskState};
 
@@ -39,11 +39,8 @@ async fn the_same_message_id_is_stored_once() {
     assert!(bus.publish_event(&s, "id-1", &ev).await.unwrap());
     assert!(!bus.publish_event(&s, "id-1", &ev).await.unwrap());
     assert!(bus.publish_event(&s, "id-2", &ev).await.unwrap());
-    let mut stream = bus
-        .jetstream()
-        .get_stream(vsync_bus::EVENTS_STREAM)
-        .await
-        .unwrap();
+    let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    let mut stream = js.get_stream(vsync_bus::EVENTS_STREAM).await.unwrap();
     assert_eq!(stream.info().await.unwrap().state.messages, 2);
 }
 
@@ -87,8 +84,7 @@ async fn a_host_gets_the_latest_state_of_each_task_then_each_change_once() {
             };
         }
     }
-    let consumer = bus.host_consumer("laptop one").await.unwrap();
-    let mut msgs = consumer.messages().await.unwrap();
+    let mut msgs = bus.follow_states("laptop one").await.unwrap();
     let mut seen = Vec::new();
     for _ in 0..2 {
         let m = tokio::time::timeout(Duration::from_secs(5), msgs.next())
@@ -96,12 +92,15 @@ async fn a_host_gets_the_latest_state_of_each_task_then_each_change_once() {
             .unwrap()
             .unwrap()
             .unwrap();
-        let st: TaskState = vsync_bus::decode("TaskState", &m.payload).unwrap();
+        let StateChange::Stored(st) = m.state_change() else {
+            panic!("a stored state")
+        };
         seen.push((st.uuid.clone(), st.version));
         m.ack().await.unwrap();
     }
     seen.sort();
     assert_eq!(seen, [("a".to_string(), 3), ("b".to_string(), 1)]);
+    assert_eq!(bus.hosts().await.unwrap(), ["laptop one"]);
 }
 
 /// Listing canonical state ends promptly while states keep being rewritten (a host reconciling

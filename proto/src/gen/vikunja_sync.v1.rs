@@ -171,7 +171,8 @@ pub struct ProjectLink {
     #[prost(string, tag = "4")]
     pub title: ::prost::alloc::string::String,
 }
-/// Desired label set of one Vikunja task, handed from reconciler to label-sync.
+/// Desired label set of one Vikunja task, handed from reconciler to label-sync (its answer is the
+/// control channel's JSON reply, vsync_bus::labels::LabelsApplied).
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct LabelWork {
     #[prost(string, tag = "1")]
@@ -184,16 +185,6 @@ pub struct LabelWork {
     /// Label ids currently on the task, as last seen.
     #[prost(int64, repeated, tag = "4")]
     pub current_label_ids: ::prost::alloc::vec::Vec<i64>,
-}
-#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
-pub struct LabelWorkResult {
-    #[prost(int64, repeated, tag = "1")]
-    pub label_ids: ::prost::alloc::vec::Vec<i64>,
-    #[prost(uint32, tag = "2")]
-    pub api_calls: u32,
-    /// Empty on success.
-    #[prost(string, tag = "3")]
-    pub error: ::prost::alloc::string::String,
 }
 /// One label of the registry (KV `vsync_labels`, key = encoded title).
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]

@@ -1,0 +1,157 @@
+//! Each TW host's endpoint (`vsync.v1.ctl.tw.<host>.<verb>`, and `vsync.v1.ctl.tw.reconcile`
+//! that every host answers): reconcile now, its `task export`, re-key tasks.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Reply, Requests, body, from_body, gather};
+use crate::reports::HostReport;
+use crate::{Bus, BusError, RequestFailure, subject};
+
+const RECONCILE: &str = "reconcile";
+const EXPORT: &str = "export";
+const REKEY: &str = "rekey";
+
+/// What a host can be asked.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HostRequest {
+    /// Compare `task export` with the mirror and canonical state: answered with a
+    /// [`HostReport`].
+    Reconcile,
+    /// Every task of the host as `task export` shows it: answered with JSON objects.
+    Export,
+    /// Re-key local tasks (first adoption matched them): answered with nothing.
+    Rekey(Vec<Rekey>),
+}
+
+/// Re-key a local task: the same task is known under `to` everywhere else.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rekey {
+    pub from: String,
+    pub to: String,
+}
+
+impl HostRequest {
+    fn decode(host: &str, subject: &str, payload: &[u8]) -> Result<HostRequest, String> {
+        let is = |verb| subject == subject::ctl_host(host, verb);
+        if subject == subject::CTL_HOSTS_RECONCILE || is(RECONCILE) {
+            Ok(HostRequest::Reconcile)
+        } else if is(EXPORT) {
+            Ok(HostRequest::Export)
+        } else if is(REKEY) {
+            Ok(HostRequest::Rekey(from_body(payload)?))
+        } else {
+            Err(format!("unknown request {subject}"))
+        }
+    }
+}
+
+impl Bus {
+    /// The control requests for `host`, and those every host answers.
+    pub async fn host_requests(&self, host: &str) -> Result<Requests<HostRequest>, BusError> {
+        let own = subject::ctl_host_all(host);
+        let host_name = host.to_string();
+        Requests::subscribe(
+            self,
+            &[&own, subject::CTL_HOSTS_RECONCILE],
+            None,
+            &format!("host {host}"),
+            Box::new(move |s, p| HostRequest::decode(&host_name, s, p)),
+        )
+        .await
+    }
+
+    /// Asks every host following canonical state to reconcile; each one's answer, sorted by
+    /// host (hosts that do not answer within `timeout` are missing).
+    pub async fn reconcile_hosts(
+        &self,
+        timeout: Duration,
+    ) -> Result<Vec<Reply<HostReport>>, BusError> {
+        let expected = self.hosts().await?.len();
+        let mut replies: Vec<Reply<HostReport>> = gather(
+            self,
+            subject::CTL_HOSTS_RECONCILE,
+            body(&()),
+            expected,
+            timeout,
+        )
+        .await?;
+        let host = |r: &Reply<HostReport>| match r {
+            Reply::Ok(h) => h.host.clone(),
+            Reply::Error(e) => e.by.clone(),
+        };
+        replies.sort_by_key(host);
+        Ok(replies)
+    }
+
+    /// What `host`'s `task export` shows (JSON objects).
+    pub async fn host_tasks(
+        &self,
+        host: &str,
+        timeout: Duration,
+    ) -> Result<Vec<serde_json::Value>, BusError> {
+        self.ask_host(host, EXPORT, body(&()), timeout).await
+    }
+
+    /// Re-keys tasks on `host`.
+    pub async fn rekey(
+        &self,
+        host: &str,
+        rekeys: &[Rekey],
+        timeout: Duration,
+    ) -> Result<(), BusError> {
+        self.ask_host(host, REKEY, body(&rekeys), timeout).await
+    }
+
+    async fn ask_host<T: serde::de::DeserializeOwned>(
+        &self,
+        host: &str,
+        verb: &str,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<T, BusError> {
+        let subject = subject::ctl_host(host, verb);
+        // Not a plain request: a host may be down, and that is an answer too (no responders
+        // would not tell it from a slow one).
+        let reply = gather::<T>(self, &subject, body, 1, timeout).await?;
+        match reply.into_iter().next() {
+            Some(Reply::Ok(v)) => Ok(v),
+            Some(Reply::Error(error)) => Err(BusError::Refused { subject, error }),
+            None => Err(BusError::Request {
+                subject,
+                failure: RequestFailure::TimedOut(timeout),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_host_reads_its_own_requests_and_the_one_for_every_host() {
+        let host = "lap top";
+        let decode = |verb: &str, body: &[u8]| {
+            HostRequest::decode(host, &subject::ctl_host(host, verb), body)
+        };
+        assert_eq!(decode(RECONCILE, b"null"), Ok(HostRequest::Reconcile));
+        assert_eq!(
+            HostRequest::decode(host, subject::CTL_HOSTS_RECONCILE, b""),
+            Ok(HostRequest::Reconcile)
+        );
+        assert_eq!(decode(EXPORT, b"null"), Ok(HostRequest::Export));
+        let rekeys = vec![Rekey {
+            from: "a".into(),
+            to: "b".into(),
+        }];
+        assert_eq!(
+            decode(REKEY, &body(&rekeys)),
+            Ok(HostRequest::Rekey(rekeys))
+        );
+        assert!(decode(REKEY, b"{").is_err());
+        assert!(decode("format", b"null").is_err());
+        assert!(HostRequest::decode("desk", &subject::ctl_host(host, EXPORT), b"").is_err());
+    }
+}

@@ -1,0 +1,187 @@
+//! The reconciler's endpoint (`vsync.v1.ctl.reconciler.<verb>`, queue group `reconciler`):
+//! reconcile now, repair correlations, adopt existing data. Answered by one reconciler.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Requests, body, from_body, request};
+use crate::reports::{AdoptReport, ReconcileReply, RepairReport};
+use crate::subscription::Subscription;
+use crate::{Bus, BusError, subject};
+
+/// Who answers on this endpoint.
+const BY: &str = "reconciler";
+const RECONCILE: &str = "reconcile";
+const REPAIR: &str = "repair";
+const ADOPT: &str = "adopt";
+
+/// What the reconciler can be asked.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReconcilerRequest {
+    /// Reconcile Vikunja, then every host: answered with a [`ReconcileReply`].
+    Reconcile(ReconcileRequest),
+    /// Rebuild correlations from canonical state: answered with a [`RepairReport`].
+    Repair,
+    /// Adopt existing data on both sides: answered with an [`AdoptReport`].
+    Adopt(AdoptRequest),
+}
+
+/// Ask the reconciler to reconcile now.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReconcileRequest {
+    /// A full listing (finds deletions) rather than a delta poll.
+    pub full: bool,
+    /// Only this project path (and its children).
+    pub project: Option<String>,
+}
+
+/// Ask the reconciler to adopt existing data on both sides.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AdoptRequest {
+    pub dry_run: bool,
+    /// Where to send progress ([`Progress`]); the asker listens there.
+    pub progress: Option<String>,
+}
+
+impl ReconcilerRequest {
+    fn verb(&self) -> &'static str {
+        match self {
+            ReconcilerRequest::Reconcile(_) => RECONCILE,
+            ReconcilerRequest::Repair => REPAIR,
+            ReconcilerRequest::Adopt(_) => ADOPT,
+        }
+    }
+
+    fn body(&self) -> Vec<u8> {
+        match self {
+            ReconcilerRequest::Reconcile(r) => body(r),
+            ReconcilerRequest::Repair => body(&()),
+            ReconcilerRequest::Adopt(r) => body(r),
+        }
+    }
+
+    fn decode(subject: &str, payload: &[u8]) -> Result<ReconcilerRequest, String> {
+        let is = |verb| subject == subject::ctl_reconciler(verb);
+        if is(RECONCILE) {
+            Ok(ReconcilerRequest::Reconcile(from_body(payload)?))
+        } else if is(REPAIR) {
+            Ok(ReconcilerRequest::Repair)
+        } else if is(ADOPT) {
+            Ok(ReconcilerRequest::Adopt(from_body(payload)?))
+        } else {
+            Err(format!("unknown request {subject}"))
+        }
+    }
+}
+
+impl Bus {
+    /// The reconciler's control requests (one reconciler of the queue group gets each).
+    pub async fn reconciler_requests(&self) -> Result<Requests<ReconcilerRequest>, BusError> {
+        Requests::subscribe(
+            self,
+            &[subject::CTL_RECONCILER_ALL],
+            Some(BY),
+            BY,
+            Box::new(ReconcilerRequest::decode),
+        )
+        .await
+    }
+
+    async fn ask_reconciler<T: serde::de::DeserializeOwned>(
+        &self,
+        req: &ReconcilerRequest,
+        timeout: Duration,
+    ) -> Result<T, BusError> {
+        let subject = subject::ctl_reconciler(req.verb());
+        request(self, &subject, req.body(), timeout).await
+    }
+
+    /// Asks the reconciler to reconcile now and waits up to `timeout` for its report.
+    pub async fn reconcile(
+        &self,
+        req: ReconcileRequest,
+        timeout: Duration,
+    ) -> Result<ReconcileReply, BusError> {
+        self.ask_reconciler(&ReconcilerRequest::Reconcile(req), timeout)
+            .await
+    }
+
+    /// Asks the reconciler to repair correlations.
+    pub async fn repair(&self, timeout: Duration) -> Result<RepairReport, BusError> {
+        self.ask_reconciler(&ReconcilerRequest::Repair, timeout)
+            .await
+    }
+
+    /// Asks the reconciler to adopt existing data.
+    pub async fn adopt(
+        &self,
+        req: AdoptRequest,
+        timeout: Duration,
+    ) -> Result<AdoptReport, BusError> {
+        self.ask_reconciler(&ReconcilerRequest::Adopt(req), timeout)
+            .await
+    }
+
+    /// A subject of this client's own for progress, and what arrives on it.
+    pub async fn progress_inbox(&self) -> Result<(String, ProgressUpdates), BusError> {
+        let inbox = self.client.new_inbox();
+        let sub = self
+            .client
+            .subscribe(inbox.clone())
+            .await
+            .map_err(|e| BusError::subscribe(&inbox, e))?;
+        self.flush(&inbox).await?;
+        let updates = Subscription::new(sub, |p| serde_json::from_slice(p).ok());
+        Ok((inbox, updates))
+    }
+
+    /// Reports progress (`done` of `total`) to whoever asked on `to`.
+    pub async fn report_progress(&self, to: &str, p: Progress) -> Result<(), BusError> {
+        self.client
+            .publish(to.to_string(), body(&p).into())
+            .await
+            .map_err(|e| BusError::publish(to, e))
+    }
+}
+
+/// How far a long request has come.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    pub done: usize,
+    pub total: usize,
+}
+
+/// Progress reports, as they come (what is not one is skipped).
+pub type ProgressUpdates = Subscription<Progress>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_request_reads_back_from_its_subject_and_body() {
+        for req in [
+            ReconcilerRequest::Reconcile(ReconcileRequest {
+                full: true,
+                project: Some("Work".into()),
+            }),
+            ReconcilerRequest::Repair,
+            ReconcilerRequest::Adopt(AdoptRequest {
+                dry_run: true,
+                progress: Some("_INBOX.x".into()),
+            }),
+        ] {
+            let subject = subject::ctl_reconciler(req.verb());
+            assert_eq!(
+                ReconcilerRequest::decode(&subject, &req.body()).as_ref(),
+                Ok(&req)
+            );
+        }
+        assert!(ReconcilerRequest::decode("vsync.v1.ctl.reconciler.nuke", b"null").is_err());
+        assert!(
+            ReconcilerRequest::decode(&subject::ctl_reconciler(RECONCILE), b"{\"full\":1}")
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,207 @@
+//! Task events in (JetStream, deduplicated by content), the reconciler's durable consumer of
+//! them, and the logs beside them: dead letters, conflicts, and hosts' applied notices.
+
+use std::time::Duration;
+
+use async_nats::jetstream::consumer;
+use prost::Message as _;
+use tracing::Instrument;
+use vsync_proto::{Conflict, DeadLetter, HostApplied, TaskEvent, task_event};
+
+use crate::delivery::Deliveries;
+use crate::subscription::Subscription;
+use crate::{Bus, BusError, RECONCILER_CONSUMER, subject, trace};
+
+/// Where a message could not be processed: the token of its dead-letter subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// The reconciler could not handle an event.
+    Reconciler,
+    /// Vikunja refused a write of canonical state.
+    VikunjaWrite,
+    /// A host could not apply canonical state.
+    TwApply,
+    /// A hook message held a task that is not one.
+    TwHook,
+}
+
+impl Stage {
+    fn token(self) -> &'static str {
+        match self {
+            Stage::Reconciler => "reconciler",
+            Stage::VikunjaWrite => "vikunja-write",
+            Stage::TwApply => "tw-apply",
+            Stage::TwHook => "tw-watcher",
+        }
+    }
+}
+
+impl Bus {
+    /// Publishes a task event to JetStream and waits for the stream's acknowledgement.
+    /// `msg_id` makes duplicates within the stream's window a no-op. Returns whether the stream
+    /// stored it (false: a duplicate).
+    pub async fn publish_event(
+        &self,
+        subject: &str,
+        msg_id: &str,
+        event: &TaskEvent,
+    ) -> Result<bool, BusError> {
+        let span = trace::publish_span(subject);
+        match &event.change {
+            Some(task_event::Change::Vikunja(v)) => {
+                span.record("vikunja.task_id", v.task_id);
+            }
+            Some(task_event::Change::Taskwarrior(t)) => {
+                span.record("task.uuid", t.uuid.as_str());
+                span.record("tw.host", event.host.as_str());
+            }
+            None => {}
+        }
+        async {
+            let mut headers = trace::headers();
+            headers.insert("Nats-Msg-Id", msg_id);
+            let ack = self
+                .publish_js(subject, headers, event.encode_to_vec())
+                .await?;
+            Ok(!ack.duplicate)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// The reconciler's durable consumer of every event, in order (explicit acks, redelivered
+    /// after a minute unacknowledged).
+    pub async fn events(&self) -> Result<Deliveries, BusError> {
+        let stream = self
+            .js
+            .get_stream(crate::EVENTS_STREAM)
+            .await
+            .map_err(|e| BusError::consumer(RECONCILER_CONSUMER, e))?;
+        let consumer = stream
+            .get_or_create_consumer(
+                RECONCILER_CONSUMER,
+                consumer::pull::Config {
+                    durable_name: Some(RECONCILER_CONSUMER.to_string()),
+                    ack_policy: consumer::AckPolicy::Explicit,
+                    ack_wait: Duration::from_secs(60),
+                    max_deliver: 20,
+                    max_ack_pending: 1024,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| BusError::consumer(RECONCILER_CONSUMER, e))?;
+        Deliveries::pull(&consumer).await
+    }
+
+    /// Sends a message that could not be processed to `vsync.v1.dead.<stage>` with the reason.
+    pub async fn dead_letter(
+        &self,
+        stage: Stage,
+        subject: &str,
+        payload: &[u8],
+        reason: &str,
+        at_us: i64,
+    ) -> Result<(), BusError> {
+        let stage = stage.token();
+        tracing::warn!(stage, subject, reason, "dead letter");
+        let dl = DeadLetter {
+            stage: stage.to_string(),
+            subject: subject.to_string(),
+            payload: payload.to_vec(),
+            reason: reason.to_string(),
+            at_us,
+        };
+        let to = subject::dead(stage);
+        async {
+            self.publish_js(&to, trace::headers(), dl.encode_to_vec())
+                .await
+                .map(|_| ())
+        }
+        .instrument(trace::publish_span(&to))
+        .await
+    }
+
+    /// Appends to the conflict log.
+    pub async fn record_conflict(&self, c: &Conflict) -> Result<(), BusError> {
+        let to = subject::conflict(&c.uuid);
+        let span = trace::publish_span(&to);
+        span.record("task.uuid", c.uuid.as_str());
+        async {
+            self.publish_js(&to, trace::headers(), c.encode_to_vec())
+                .await
+                .map(|_| ())
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Tells listeners (status, benchmarks) that a host applied a version (not persisted).
+    pub async fn announce_applied(&self, a: &HostApplied) -> Result<(), BusError> {
+        let to = subject::applied(&a.host);
+        let span = trace::publish_span(&to);
+        span.record("task.uuid", a.uuid.as_str());
+        span.record("tw.host", a.host.as_str());
+        async {
+            self.client
+                .publish_with_headers(to.clone(), trace::headers(), a.encode_to_vec().into())
+                .await
+                .map_err(|e| BusError::publish(&to, e))
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Every host's applied notices from now on.
+    pub async fn applied_notices(&self) -> Result<AppliedNotices, BusError> {
+        let sub = self
+            .client
+            .subscribe(subject::APPLIED_ALL)
+            .await
+            .map_err(|e| BusError::subscribe(subject::APPLIED_ALL, e))?;
+        self.flush(subject::APPLIED_ALL).await?;
+        Ok(Subscription::new(sub, |p| {
+            crate::decode::<HostApplied>("HostApplied", p).ok()
+        }))
+    }
+
+    /// The newest `n` dead letters, oldest first.
+    pub async fn recent_dead_letters(&self, n: u64) -> Result<Vec<DeadLetter>, BusError> {
+        self.newest(crate::DEAD_STREAM, n, "DeadLetter").await
+    }
+
+    /// The newest `n` entries of the conflict log, oldest first.
+    pub async fn recent_conflicts(&self, n: u64) -> Result<Vec<Conflict>, BusError> {
+        self.newest(crate::CONFLICTS_STREAM, n, "Conflict").await
+    }
+
+    async fn newest<M: prost::Message + Default>(
+        &self,
+        stream: &str,
+        n: u64,
+        what: &'static str,
+    ) -> Result<Vec<M>, BusError> {
+        let err = |e: &dyn std::fmt::Display| BusError::kv("read", stream, e);
+        let mut s = self.js.get_stream(stream).await.map_err(|e| err(&e))?;
+        let state = s.info().await.map_err(|e| err(&e))?.state.clone();
+        let mut out = Vec::new();
+        if state.messages == 0 || n == 0 {
+            return Ok(out);
+        }
+        let from = state
+            .last_sequence
+            .saturating_sub(n - 1)
+            .max(state.first_sequence);
+        for seq in from..=state.last_sequence {
+            if let Ok(m) = s.get_raw_message(seq).await
+                && let Ok(decoded) = crate::decode::<M>(what, &m.payload)
+            {
+                out.push(decoded);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Hosts' applied notices, as they come (what cannot be decoded is skipped).
+pub type AppliedNotices = Subscription<HostApplied>;

@@ -1,0 +1,66 @@
+//! Bookkeeping (KV `vsync_meta`): the reconciler's delta watermark, its last reconcile report,
+//! and when adoption ran.
+
+use crate::reports::ReconcileReport;
+use crate::{Bus, BusError};
+
+/// Newest Vikunja `updated` seen by a reconcile pass (µs).
+const WATERMARK: &str = "vikunja.watermark";
+/// The last reconcile pass's report (JSON).
+const LAST_RECONCILE: &str = "reconcile.last";
+/// When adoption last ran (µs).
+const ADOPTED: &str = "adopted";
+
+impl Bus {
+    /// Where the next delta reconcile starts (µs); `None` before the first pass.
+    pub async fn watermark(&self) -> Result<Option<i64>, BusError> {
+        let v = self
+            .meta
+            .get(WATERMARK)
+            .await
+            .map_err(|e| BusError::kv("read", WATERMARK, e))?;
+        Ok(v.and_then(|v| String::from_utf8_lossy(&v).parse::<i64>().ok()))
+    }
+
+    pub async fn set_watermark(&self, at_us: i64) -> Result<(), BusError> {
+        self.put_meta(WATERMARK, at_us.to_string().into_bytes())
+            .await
+    }
+
+    /// The report of the last reconcile pass; `Err` when it cannot be read.
+    pub async fn last_reconcile(&self) -> Result<Option<ReconcileReport>, BusError> {
+        let v = self
+            .meta
+            .get(LAST_RECONCILE)
+            .await
+            .map_err(|e| BusError::kv("read", LAST_RECONCILE, e))?;
+        v.map(|v| {
+            serde_json::from_slice(&v).map_err(|e| BusError::Decode {
+                what: "ReconcileReport",
+                reason: e.to_string(),
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn set_last_reconcile(&self, report: &ReconcileReport) -> Result<(), BusError> {
+        let json = serde_json::to_vec(report).map_err(|e| BusError::Decode {
+            what: "ReconcileReport",
+            reason: e.to_string(),
+        })?;
+        self.put_meta(LAST_RECONCILE, json).await
+    }
+
+    /// Records that adoption ran at `at_us`.
+    pub async fn set_adopted(&self, at_us: i64) -> Result<(), BusError> {
+        self.put_meta(ADOPTED, at_us.to_string().into_bytes()).await
+    }
+
+    async fn put_meta(&self, key: &str, value: Vec<u8>) -> Result<(), BusError> {
+        self.meta
+            .put(key, value.into())
+            .await
+            .map(|_| ())
+            .map_err(|e| BusError::kv("write", key, e))
+    }
+}

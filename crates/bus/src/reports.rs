@@ -1,0 +1,265 @@
+//! What the control requests answer: the reports of a reconcile (the reconciler's and each
+//! host's), a repair and an adoption. Plain data (JSON on the bus), printed by the CLI.
+
+use serde::{Deserialize, Serialize};
+
+use crate::control::{ControlError, Reply};
+
+/// What one reconcile pass over Vikunja found and did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReconcileReport {
+    pub full: bool,
+    /// Vikunja tasks listed.
+    pub listed: usize,
+    /// Vikunja API requests made by the pass.
+    pub api_calls: u64,
+    /// Tasks whose canonical state changed, with the fields.
+    pub changed: Vec<(String, Vec<String>)>,
+    /// Tasks seen for the first time.
+    pub created: usize,
+    /// Tasks found deleted in Vikunja.
+    pub deleted: usize,
+    /// Owed Vikunja writes done.
+    pub pushed: usize,
+    pub took_ms: u64,
+    pub finished_at_us: i64,
+}
+
+impl std::fmt::Display for ReconcileReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} reconcile: {} Vikunja task(s) listed with {} API call(s) in {} ms",
+            if self.full { "full" } else { "delta" },
+            self.listed,
+            self.api_calls,
+            self.took_ms
+        )?;
+        writeln!(
+            f,
+            "  {} new, {} deleted, {} changed, {} Vikunja write(s) caught up",
+            self.created,
+            self.deleted,
+            self.changed.len(),
+            self.pushed
+        )?;
+        for (uuid, fields) in &self.changed {
+            writeln!(f, "  changed {uuid}: {}", fields.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// What one host's reconcile pass did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HostReport {
+    pub host: String,
+    /// Tasks in the host's `task export`.
+    pub exported: usize,
+    /// Local changes no hook reported (hooks off, `undo`, `task sync`), now published.
+    pub published: usize,
+    /// Canonical states the host did not show, now imported.
+    pub applied: usize,
+    /// `task` invocations the pass made.
+    pub task_runs: usize,
+    pub took_ms: u64,
+}
+
+impl std::fmt::Display for HostReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "host {}: {} task(s) exported, {} local change(s) published, {} applied, {} task run(s), {} ms",
+            self.host, self.exported, self.published, self.applied, self.task_runs, self.took_ms
+        )
+    }
+}
+
+/// The answer to a reconcile: Vikunja's side and every host's, each a report or why it failed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReconcileReply {
+    pub vikunja: Reply<ReconcileReport>,
+    pub hosts: Vec<Reply<HostReport>>,
+}
+
+impl ReconcileReply {
+    /// What failed, Vikunja's side first.
+    pub fn errors(&self) -> Vec<&ControlError> {
+        std::iter::once(&self.vikunja)
+            .filter_map(|r| r.as_ref().err())
+            .chain(self.hosts.iter().filter_map(|r| r.as_ref().err()))
+            .collect()
+    }
+}
+
+impl std::fmt::Display for ReconcileReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.vikunja {
+            Reply::Ok(r) => write!(f, "{r}")?,
+            Reply::Error(e) => writeln!(f, "reconcile failed: {e}")?,
+        }
+        for h in &self.hosts {
+            match h {
+                Reply::Ok(r) => writeln!(f, "{r}")?,
+                Reply::Error(e) => writeln!(f, "{e}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The answer to a repair.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RepairReport {
+    /// Correlations (Vikunja id -> uuid) rewritten from canonical state.
+    pub links_fixed: usize,
+    pub links_checked: usize,
+    /// Host tasks whose `vikunja_id` disagrees with canonical state: (host, uuid, local id, canonical id).
+    pub mismatches: Vec<(String, String, i64, i64)>,
+    /// Host tasks with a `vikunja_id` but no canonical state (run `adopt`): (host, uuid, id).
+    pub unknown: Vec<(String, String, i64)>,
+    /// Hosts that did not send their tasks, with why.
+    pub unreachable: Vec<(String, String)>,
+}
+
+impl std::fmt::Display for RepairReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "repair: {} correlation(s) checked, {} rewritten",
+            self.links_checked, self.links_fixed
+        )?;
+        for (host, uuid, local, canonical) in &self.mismatches {
+            writeln!(
+                f,
+                "  {host} {uuid}: vikunja_id {local} locally, {canonical} in canonical state (the host is corrected on its next apply)"
+            )?;
+        }
+        for (host, uuid, id) in &self.unknown {
+            writeln!(
+                f,
+                "  {host} {uuid}: vikunja_id {id} but no canonical state (run `vikunja-sync adopt`)"
+            )?;
+        }
+        for (host, why) in &self.unreachable {
+            writeln!(f, "  {host}: not checked: {why}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What adoption links, creates and leaves alone.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AdoptReport {
+    pub dry_run: bool,
+    /// (uuid, Vikunja id, title) linked across sides.
+    pub link: Vec<(String, i64, String)>,
+    /// (uuid, title) only in Taskwarrior: created in Vikunja.
+    pub create_in_vikunja: Vec<(String, String)>,
+    /// (Vikunja id, title) only in Vikunja: created on every host.
+    pub create_in_taskwarrior: Vec<(i64, String)>,
+    /// (host, local uuid, canonical uuid): the same task under another uuid on that host.
+    pub rekey: Vec<(String, String, String)>,
+    /// Matches that are not unique: left alone, to be linked by hand or by editing titles.
+    pub ambiguous: Vec<String>,
+    /// Already linked before.
+    pub already_linked: usize,
+    pub hosts: Vec<String>,
+    pub took_ms: u64,
+}
+
+impl std::fmt::Display for AdoptReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let verb = if self.dry_run { "would" } else { "did" };
+        writeln!(
+            f,
+            "adoption ({}), hosts: {}",
+            if self.dry_run { "dry run" } else { "done" },
+            self.hosts.join(", ")
+        )?;
+        writeln!(
+            f,
+            "  {verb} link {} task(s) present on both sides",
+            self.link.len()
+        )?;
+        for (uuid, id, title) in &self.link {
+            writeln!(f, "    link  #{id} <-> {uuid}  {title}")?;
+        }
+        writeln!(
+            f,
+            "  {verb} create {} task(s) in Vikunja",
+            self.create_in_vikunja.len()
+        )?;
+        for (uuid, title) in &self.create_in_vikunja {
+            writeln!(f, "    new in Vikunja  {uuid}  {title}")?;
+        }
+        writeln!(
+            f,
+            "  {verb} create {} task(s) in Taskwarrior",
+            self.create_in_taskwarrior.len()
+        )?;
+        for (id, title) in &self.create_in_taskwarrior {
+            writeln!(f, "    new in Taskwarrior  #{id}  {title}")?;
+        }
+        for (host, from, to) in &self.rekey {
+            writeln!(f, "    re-key on {host}: {from} -> {to}")?;
+        }
+        writeln!(
+            f,
+            "  left alone: {} ambiguous match(es), {} already linked",
+            self.ambiguous.len(),
+            self.already_linked
+        )?;
+        for a in &self.ambiguous {
+            writeln!(f, "    ambiguous: {a}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reply_has_one_shape_made_by_serde() {
+        let ok: Reply<HostReport> = Reply::Ok(HostReport {
+            host: "desk".into(),
+            ..Default::default()
+        });
+        let v = serde_json::to_value(&ok).unwrap_or_default();
+        assert_eq!(v["ok"]["host"], "desk");
+        // Quotes, backslashes and newlines in a message stay JSON.
+        let err: Reply<HostReport> =
+            Reply::Error(ControlError::new("host desk", "task said \"no\"\\\n"));
+        let text = serde_json::to_string(&err).unwrap_or_default();
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&text).unwrap_or_default(),
+            serde_json::json!({"error": {"by": "host desk", "message": "task said \"no\"\\\n"}})
+        );
+        assert_eq!(
+            serde_json::from_str::<Reply<HostReport>>(&text).ok(),
+            Some(err)
+        );
+    }
+
+    #[test]
+    fn a_reconcile_reply_lists_what_failed() {
+        let r = ReconcileReply {
+            vikunja: Reply::Error(ControlError::new("reconciler", "Vikunja: 502")),
+            hosts: vec![
+                Reply::Ok(HostReport::default()),
+                Reply::Error(ControlError::new("host desk", "task: locked")),
+            ],
+        };
+        let errors: Vec<String> = r.errors().iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            errors,
+            ["reconciler: Vikunja: 502", "host desk: task: locked"]
+        );
+        assert!(
+            r.to_string()
+                .starts_with("reconcile failed: reconciler: Vikunja: 502\n")
+        );
+    }
+}
