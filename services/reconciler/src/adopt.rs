@@ -7,82 +7,19 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-use vsync_bus::control::{AdoptRequest, Rekey, gather, host_subject, hosts};
+use vsync_bus::control::host::Rekey;
+use vsync_bus::control::reconciler::{AdoptRequest, Progress};
+use vsync_bus::reports::AdoptReport;
 use vsync_model::{Change, TwTask, VikunjaTask, merge, tw, vikunja};
 use vsync_proto::{Origin, TaskState};
 
 use crate::error::SyncError;
-use crate::sync::Reconciler;
+use crate::events::EventHandler;
 
-/// What adoption links, creates and leaves alone.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct AdoptReport {
-    pub dry_run: bool,
-    /// (uuid, Vikunja id, title) linked across sides.
-    pub link: Vec<(String, i64, String)>,
-    /// (uuid, title) only in Taskwarrior: created in Vikunja.
-    pub create_in_vikunja: Vec<(String, String)>,
-    /// (Vikunja id, title) only in Vikunja: created on every host.
-    pub create_in_taskwarrior: Vec<(i64, String)>,
-    /// (host, local uuid, canonical uuid): the same task under another uuid on that host.
-    pub rekey: Vec<(String, String, String)>,
-    /// Matches that are not unique: left alone, to be linked by hand or by editing titles.
-    pub ambiguous: Vec<String>,
-    /// Already linked before.
-    pub already_linked: usize,
-    pub hosts: Vec<String>,
-    pub took_ms: u64,
-}
-
-impl std::fmt::Display for AdoptReport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let verb = if self.dry_run { "would" } else { "did" };
-        writeln!(
-            f,
-            "adoption ({}), hosts: {}",
-            if self.dry_run { "dry run" } else { "done" },
-            self.hosts.join(", ")
-        )?;
-        writeln!(
-            f,
-            "  {verb} link {} task(s) present on both sides",
-            self.link.len()
-        )?;
-        for (uuid, id, title) in &self.link {
-            writeln!(f, "    link  #{id} <-> {uuid}  {title}")?;
-        }
-        writeln!(
-            f,
-            "  {verb} create {} task(s) in Vikunja",
-            self.create_in_vikunja.len()
-        )?;
-        for (uuid, title) in &self.create_in_vikunja {
-            writeln!(f, "    new in Vikunja  {uuid}  {title}")?;
-        }
-        writeln!(
-            f,
-            "  {verb} create {} task(s) in Taskwarrior",
-            self.create_in_taskwarrior.len()
-        )?;
-        for (id, title) in &self.create_in_taskwarrior {
-            writeln!(f, "    new in Taskwarrior  #{id}  {title}")?;
-        }
-        for (host, from, to) in &self.rekey {
-            writeln!(f, "    re-key on {host}: {from} -> {to}")?;
-        }
-        writeln!(
-            f,
-            "  left alone: {} ambiguous match(es), {} already linked",
-            self.ambiguous.len(),
-            self.already_linked
-        )?;
-        for a in &self.ambiguous {
-            writeln!(f, "    ambiguous: {a}")?;
-        }
-        Ok(())
-    }
-}
+/// How long a host may take to send its tasks.
+const EXPORT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a host may take to re-key its tasks.
+const REKEY_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Tasks sharing a project and title: (Vikunja task, its path) and (host, local task).
 type Candidates = (Vec<(VikunjaTask, String)>, Vec<(String, TwTask)>);
@@ -95,7 +32,7 @@ struct Group {
     local: Vec<(String, TwTask)>,
 }
 
-impl Reconciler {
+impl EventHandler {
     pub async fn adopt(
         &self,
         req: &AdoptRequest,
@@ -118,21 +55,16 @@ impl Reconciler {
                 .await?;
             vikunja_tasks.push((t, path));
         }
-        report.hosts = hosts(&self.bus).await?;
+        report.hosts = self.bus.hosts().await?;
         let mut host_tasks: Vec<(String, Vec<TwTask>)> = Vec::new();
         for host in &report.hosts {
-            let reply = gather(
-                &self.bus,
-                &host_subject(host, "export"),
-                Vec::new(),
-                1,
-                Duration::from_secs(60),
-            )
-            .await?;
-            let tasks: Vec<TwTask> = reply
-                .first()
-                .and_then(|m| serde_json::from_slice::<Vec<serde_json::Value>>(&m.payload).ok())
-                .ok_or_else(|| SyncError::Invalid(format!("host {host} did not send its tasks")))?
+            let tasks: Vec<TwTask> = self
+                .bus
+                .host_tasks(host, EXPORT_TIMEOUT)
+                .await
+                .map_err(|e| {
+                    SyncError::Invalid(format!("host {host} did not send its tasks: {e}"))
+                })?
                 .into_iter()
                 .filter_map(|v| TwTask::from_value(v).ok())
                 .filter(|t| !t.is_template() && t.status() != "deleted")
@@ -276,12 +208,14 @@ impl Reconciler {
             let total = groups.len();
             for (done, (uuid, g)) in groups.into_iter().enumerate() {
                 self.adopt_group(&uuid, g).await?;
-                if let Some(p) = &req.progress {
-                    let _ = self
-                        .bus
-                        .client()
-                        .publish(p.clone(), format!("{}/{total}", done + 1).into())
-                        .await;
+                if let Some(to) = &req.progress {
+                    let progress = Progress {
+                        done: done + 1,
+                        total,
+                    };
+                    if let Err(e) = self.bus.report_progress(to, progress).await {
+                        tracing::debug!(error = %e, "cannot report adoption progress");
+                    }
                 }
             }
             // One request per host with all its re-keys (one export and one import there).
@@ -293,21 +227,9 @@ impl Reconciler {
                 });
             }
             for (host, rekeys) in by_host {
-                let body = serde_json::to_vec(&rekeys).unwrap_or_default();
-                gather(
-                    &self.bus,
-                    &host_subject(host, "rekey"),
-                    body,
-                    1,
-                    Duration::from_secs(300),
-                )
-                .await?;
+                self.bus.rekey(host, &rekeys, REKEY_TIMEOUT).await?;
             }
-            let _ = self
-                .bus
-                .meta()
-                .put("adopted", vsync_model::dates::now_us().to_string().into())
-                .await;
+            self.bus.set_adopted(vsync_model::dates::now_us()).await?;
         }
         report.took_ms = started.elapsed().as_millis() as u64;
         Ok(report)
@@ -362,8 +284,7 @@ impl Reconciler {
         };
         state.vikunja_dirty = self.vikunja_differs(&state, &shown_path);
         if state.vikunja_id > 0 {
-            let key = format!("vikunja.task.{}", state.vikunja_id);
-            let _ = self.bus.links().put(&key, uuid.to_string().into()).await;
+            self.bus.link(state.vikunja_id, uuid).await?;
             self.remember_link(state.vikunja_id, uuid).await;
         }
         match self.bus.store_state(&state, None).await? {

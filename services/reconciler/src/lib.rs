@@ -5,11 +5,12 @@
 mod adopt;
 mod control;
 mod error;
-mod labels;
+mod events;
 mod projects;
 mod push;
 mod reconcile;
-mod sync;
+mod repair;
+mod state;
 mod webhooks;
 
 use std::collections::BTreeSet;
@@ -21,25 +22,19 @@ use futures::StreamExt;
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
-use vsync_bus::async_nats::jetstream::{AckKind, Message};
-use vsync_bus::{Bus, BusConfig};
+use vsync_bus::{Bus, BusConfig, Delivery, Stage};
 use vsync_config::Config;
-use vsync_proto::TaskEvent;
 use vsync_vikunja::VikunjaClient;
 
-pub use adopt::AdoptReport;
-pub use control::{ReconcileReply, RepairReport};
 pub use error::SyncError;
-pub use labels::subject as labels_subject;
-pub use reconcile::ReconcileReport;
-pub use sync::{Applied, Reconciler};
+pub use events::{Applied, EventHandler};
 
 /// A message redelivered this often goes to the dead-letter subject instead.
 const MAX_DELIVERIES: i64 = 10;
 
 /// The running service.
 pub struct App {
-    sync: Arc<Reconciler>,
+    events: Arc<EventHandler>,
     webhooks: webhooks::Registrar,
     reconcile: vsync_config::Reconcile,
     metrics_listen: Option<std::net::SocketAddr>,
@@ -58,8 +53,7 @@ impl App {
             // Vikunja may be down: TW <-> TW sync still works; projects are fetched later.
             Err(e) => tracing::warn!(error = %e, "cannot list Vikunja projects yet"),
         }
-        let sync = Arc::new(Reconciler {
-            labels: labels::LabelClient::new(bus.client().clone()),
+        let events = Arc::new(EventHandler {
             bus,
             api,
             projects: Mutex::new(tree),
@@ -74,15 +68,16 @@ impl App {
             cfg.vikunja.projects.clone(),
         );
         Ok(App {
-            sync,
+            events,
             webhooks,
             reconcile: cfg.reconcile.clone(),
             metrics_listen: cfg.metrics.listen,
         })
     }
 
-    pub fn reconciler(&self) -> Arc<Reconciler> {
-        self.sync.clone()
+    /// The event handler, to hand events to directly (tests of concurrent reconcilers).
+    pub fn event_handler(&self) -> Arc<EventHandler> {
+        self.events.clone()
     }
 
     /// Processes events until `shutdown` is cancelled; the event in hand is finished first.
@@ -92,22 +87,23 @@ impl App {
         if let Some(listen) = self.metrics_listen {
             let addr = vsync_telemetry::metrics::serve(
                 listen,
-                self.sync.metrics.clone(),
+                self.events.metrics.clone(),
                 shutdown.clone().cancelled_owned(),
             )
             .await
             .with_context(|| format!("cannot serve metrics on {listen}"))?;
             tracing::info!(%addr, "metrics served");
         }
-        let consumer = self.sync.bus.events_consumer().await?;
-        let mut messages = vsync_bus::pull(&consumer)
+        let mut messages = self
+            .events
+            .bus
+            .events()
             .await
             .context("cannot consume events")?;
         let mut control = self
-            .sync
+            .events
             .bus
-            .client()
-            .queue_subscribe("vsync.v1.ctl.reconciler.>", "reconciler".to_string())
+            .reconciler_requests()
             .await
             .context("cannot subscribe to control requests")?;
         let mut retry = tokio::time::interval(Duration::from_secs(2));
@@ -133,10 +129,10 @@ impl App {
                     None => anyhow::bail!("event stream ended"),
                 },
                 Some(req) = control.next() => {
-                    tasks.spawn(control::answer(self.sync.clone(), req, concurrency));
+                    tasks.spawn(control::answer(self.events.clone(), req, concurrency));
                 }
-                _ = retry.tick() => self.sync.retry_dirty().await,
-                _ = webhooks.tick() => self.webhooks.ensure(&self.sync).await,
+                _ = retry.tick() => self.events.retry_dirty().await,
+                _ = webhooks.tick() => self.webhooks.ensure(&self.events).await,
                 _ = delta.tick() => self.spawn_reconcile(&tasks, &busy, false),
                 _ = full.tick() => self.spawn_reconcile(&tasks, &busy, true),
             }
@@ -158,41 +154,35 @@ impl App {
         if busy.swap(true, Ordering::AcqRel) {
             return;
         }
-        let (sync, busy, concurrency) =
-            (self.sync.clone(), busy.clone(), self.reconcile.concurrency);
+        let (events, busy, concurrency) = (
+            self.events.clone(),
+            busy.clone(),
+            self.reconcile.concurrency,
+        );
         tasks.spawn(async move {
-            if let Err(e) = sync.reconcile_vikunja(full, None, concurrency).await {
+            if let Err(e) = events.reconcile_vikunja(full, None, concurrency).await {
                 tracing::warn!(error = %e, full, "reconcile failed");
             }
             busy.store(false, Ordering::Release);
         });
     }
 
-    async fn process(&self, msg: Message) {
-        let subject = msg.subject.to_string();
-        let span = tracing::info_span!(
-            "process",
-            otel.name = %format!("process {}", vsync_bus::subject::pattern(&subject)),
-            otel.kind = "consumer",
-            messaging.system = "nats",
-            messaging.destination.name = %subject,
-            task.uuid = tracing::field::Empty,
-        );
-        vsync_bus::trace::set_parent(&span, msg.headers.as_ref());
+    async fn process(&self, msg: Delivery) {
+        let span = msg.process_span();
         async {
             let now = vsync_model::dates::now_us();
-            let ev: TaskEvent = match vsync_bus::decode("TaskEvent", &msg.payload) {
+            let ev = match msg.task_event() {
                 Ok(ev) => ev,
-                Err(e) => return self.dead(&msg, &subject, &e.to_string(), now).await,
+                Err(e) => return self.dead(&msg, &e.to_string(), now).await,
             };
-            self.sync.metrics.inc(
+            self.events.metrics.inc(
                 "vsync_events_in_total",
                 &[
                     ("origin", ev.origin().as_str_name()),
                     ("kind", ev.kind().as_str_name()),
                 ],
             );
-            match self.sync.handle(&ev).await {
+            match self.events.handle(&ev).await {
                 Ok(applied) => {
                     tracing::Span::current().record("task.uuid", applied.uuid.as_str());
                     if applied.stored {
@@ -201,32 +191,32 @@ impl App {
                     let _ = msg.ack().await;
                 }
                 Err(e) if e.is_transient() => {
-                    self.sync
+                    self.events
                         .metrics
                         .inc("vsync_errors_total", &[("stage", "transient")]);
-                    let delivered = msg.info().map(|i| i.delivered).unwrap_or(1);
+                    let delivered = msg.delivered();
                     if delivered >= MAX_DELIVERIES {
-                        return self.dead(&msg, &subject, &e.to_string(), now).await;
+                        return self.dead(&msg, &e.to_string(), now).await;
                     }
                     tracing::warn!(error = %e, delivered, "event failed; will be redelivered");
                     let delay = Duration::from_millis(250 * (1 << delivered.clamp(0, 6)) as u64);
-                    let _ = msg.ack_with(AckKind::Nak(Some(delay))).await;
+                    let _ = msg.nak(delay).await;
                 }
-                Err(e) => self.dead(&msg, &subject, &e.to_string(), now).await,
+                Err(e) => self.dead(&msg, &e.to_string(), now).await,
             }
         }
         .instrument(span)
         .await
     }
 
-    async fn dead(&self, msg: &Message, subject: &str, reason: &str, now: i64) {
-        self.sync
+    async fn dead(&self, msg: &Delivery, reason: &str, now: i64) {
+        self.events
             .metrics
             .inc("vsync_dead_letters_total", &[("stage", "reconciler")]);
         match self
-            .sync
+            .events
             .bus
-            .dead_letter("reconciler", subject, &msg.payload, reason, now)
+            .dead_letter(Stage::Reconciler, msg.subject(), msg.payload(), reason, now)
             .await
         {
             Ok(()) => {

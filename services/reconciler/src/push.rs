@@ -2,12 +2,17 @@
 //! and the label set through label-sync. What Vikunja answers is merged back, so server-side
 //! changes (a repeating task reopened with moved dates) reach every host.
 
-use vsync_bus::Cas;
+use std::time::Duration;
+
+use vsync_bus::{Cas, Stage};
 use vsync_model::{VikunjaTask, vikunja};
 use vsync_proto::{LabelWork, TaskState, TaskStatus};
 
 use crate::error::SyncError;
-use crate::sync::Reconciler;
+use crate::events::EventHandler;
+
+/// How long label-sync may take to set a task's labels.
+const LABEL_WORK_TIMEOUT: Duration = Duration::from_secs(30);
 
 enum Written {
     /// Created or updated: what we sent and what Vikunja answered (labels set).
@@ -19,7 +24,7 @@ enum Written {
     Deleted,
 }
 
-impl Reconciler {
+impl EventHandler {
     /// Brings Vikunja up to canonical state for `uuid`. A transient failure leaves the task dirty
     /// for the retry loop; a permanent one is returned.
     pub(crate) async fn push(&self, uuid: &str) -> Result<(), SyncError> {
@@ -61,7 +66,7 @@ impl Reconciler {
             (_, 0) => {
                 let sent = vikunja::apply(None, &f, project_id, &self.tags);
                 let got = self.api.create_task(project_id, &sent).await?;
-                self.link(&state.uuid, got.id()).await?;
+                self.bus.link(got.id(), &state.uuid).await?;
                 self.remember_link(got.id(), &state.uuid).await;
                 (sent, got, true)
             }
@@ -91,15 +96,17 @@ impl Reconciler {
         let want = self.tags.titles_for(&f.tags, &known);
         let have: Vec<String> = known.iter().map(|(_, t)| t.clone()).collect();
         if want != sorted(&have) {
+            let work = LabelWork {
+                uuid: state.uuid.clone(),
+                vikunja_task_id: got.id(),
+                titles: want.clone(),
+                current_label_ids: known.iter().map(|(id, _)| *id).collect(),
+            };
             let res = self
-                .labels
-                .apply(&LabelWork {
-                    uuid: state.uuid.clone(),
-                    vikunja_task_id: got.id(),
-                    titles: want.clone(),
-                    current_label_ids: known.iter().map(|(id, _)| *id).collect(),
-                })
-                .await?;
+                .bus
+                .apply_labels(&work, LABEL_WORK_TIMEOUT)
+                .await
+                .map_err(|e| SyncError::Labels(e.to_string()))?;
             if !wrote {
                 let labels: Vec<(i64, String)> = res.label_ids.into_iter().zip(want).collect();
                 got.set_labels(&labels);
@@ -112,18 +119,6 @@ impl Reconciler {
             // fires none), the next push finds the labels still differ and sets them again.
         }
         Ok(Written::Task { sent, got, wrote })
-    }
-
-    async fn link(&self, uuid: &str, vikunja_id: i64) -> Result<(), SyncError> {
-        let key = format!("vikunja.task.{vikunja_id}");
-        if let Err(e) = self.bus.links().put(&key, uuid.to_string().into()).await {
-            return Err(SyncError::Bus(vsync_bus::BusError::Kv {
-                op: "write",
-                key,
-                reason: e.to_string(),
-            }));
-        }
-        Ok(())
     }
 
     /// Stores what the write did, merging Vikunja's answer as a Vikunja change.
@@ -176,7 +171,7 @@ impl Reconciler {
                 let _ = self
                     .bus
                     .dead_letter(
-                        "vikunja-write",
+                        Stage::VikunjaWrite,
                         &uuid,
                         &[],
                         &e.to_string(),

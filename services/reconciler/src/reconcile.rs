@@ -8,63 +8,15 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
 use futures::{StreamExt, TryStreamExt};
-use serde::{Deserialize, Serialize};
+use vsync_bus::reports::ReconcileReport;
 use vsync_model::{Change, Side, VikunjaTask, fields, merge, vikunja};
 use vsync_proto::{EventKind, Origin, TaskEvent, TaskState, TaskStatus, VikunjaChange, task_event};
 use vsync_vikunja::Project;
 
 use crate::error::SyncError;
-use crate::sync::Reconciler;
+use crate::events::EventHandler;
 
-const WATERMARK_KEY: &str = "vikunja.watermark";
-pub(crate) const LAST_RECONCILE_KEY: &str = "reconcile.last";
-
-/// What one reconcile pass found and did.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct ReconcileReport {
-    pub full: bool,
-    /// Vikunja tasks listed.
-    pub listed: usize,
-    /// Vikunja API requests made by the pass.
-    pub api_calls: u64,
-    /// Tasks whose canonical state changed, with the fields.
-    pub changed: Vec<(String, Vec<String>)>,
-    /// Tasks seen for the first time.
-    pub created: usize,
-    /// Tasks found deleted in Vikunja.
-    pub deleted: usize,
-    /// Owed Vikunja writes done.
-    pub pushed: usize,
-    pub took_ms: u64,
-    pub finished_at_us: i64,
-}
-
-impl std::fmt::Display for ReconcileReport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(
-            f,
-            "{} reconcile: {} Vikunja task(s) listed with {} API call(s) in {} ms",
-            if self.full { "full" } else { "delta" },
-            self.listed,
-            self.api_calls,
-            self.took_ms
-        )?;
-        writeln!(
-            f,
-            "  {} new, {} deleted, {} changed, {} Vikunja write(s) caught up",
-            self.created,
-            self.deleted,
-            self.changed.len(),
-            self.pushed
-        )?;
-        for (uuid, fields) in &self.changed {
-            writeln!(f, "  changed {uuid}: {}", fields.join(", "))?;
-        }
-        Ok(())
-    }
-}
-
-impl Reconciler {
+impl EventHandler {
     /// One pass over Vikunja: `full` lists every synced project (finding deletions and moves),
     /// otherwise only tasks updated since the last pass. `only` limits a full pass to one
     /// project path (and its children).
@@ -132,19 +84,17 @@ impl Reconciler {
                 }
             }
         }
-        if let Some(w) = newest {
-            let _ = self
-                .bus
-                .meta()
-                .put(WATERMARK_KEY, w.to_string().into())
-                .await;
+        if let Some(w) = newest
+            && let Err(e) = self.bus.set_watermark(w).await
+        {
+            tracing::warn!(error = %e, "cannot record the reconcile watermark");
         }
         report.pushed = self.push_owed(&states).await;
         report.api_calls = self.api.calls() - calls_before;
         report.took_ms = started.elapsed().as_millis() as u64;
         report.finished_at_us = vsync_model::dates::now_us();
-        if let Ok(json) = serde_json::to_vec(&report) {
-            let _ = self.bus.meta().put(LAST_RECONCILE_KEY, json.into()).await;
+        if let Err(e) = self.bus.set_last_reconcile(&report).await {
+            tracing::warn!(error = %e, "cannot record the reconcile report");
         }
         tracing::info!(
             full,
@@ -191,14 +141,7 @@ impl Reconciler {
 
     /// Tasks updated since the last watermark (`>=`: `updated` has one-second resolution).
     async fn delta_listing(&self) -> Result<Vec<VikunjaTask>, SyncError> {
-        let watermark = self
-            .bus
-            .meta()
-            .get(WATERMARK_KEY)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|v| String::from_utf8_lossy(&v).parse::<i64>().ok());
+        let watermark = self.bus.watermark().await?;
         let filter = watermark.map(|us| {
             format!(
                 "updated >= {}",

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use vsync_config::SecretString;
 
-use crate::sync::Reconciler;
+use crate::events::EventHandler;
 
 pub struct Registrar {
     url: Option<String>,
@@ -25,18 +25,18 @@ impl Registrar {
     }
 
     /// Lists projects (one call) and registers the webhook where it is missing; never twice.
-    pub async fn ensure(&mut self, sync: &Reconciler) {
+    pub async fn ensure(&mut self, events: &EventHandler) {
         let (Some(url), Some(secret)) = (&self.url, &self.secret) else {
             return;
         };
-        let projects = match sync.api.projects().await {
+        let projects = match events.api.projects().await {
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot list projects to register webhooks");
                 return;
             }
         };
-        sync.projects.lock().await.load(projects.clone());
+        events.projects.lock().await.load(projects.clone());
         for p in projects.iter().filter(|p| {
             p.parent_project_id == 0
                 && !p.is_archived
@@ -45,7 +45,7 @@ impl Registrar {
             if self.done.contains(&p.id) {
                 continue;
             }
-            let present = match sync.api.webhooks(p.id).await {
+            let present = match events.api.webhooks(p.id).await {
                 Ok(hooks) => hooks.iter().any(|h| h.target_url == *url),
                 Err(e) => {
                     tracing::warn!(project = p.id, error = %e, "cannot list webhooks");
@@ -53,7 +53,7 @@ impl Registrar {
                 }
             };
             if !present {
-                match sync.api.create_webhook(p.id, url, secret).await {
+                match events.api.create_webhook(p.id, url, secret).await {
                     Ok(h) => tracing::info!(project = p.id, webhook = h.id, "webhook registered"),
                     Err(e) => {
                         tracing::warn!(project = p.id, error = %e, "cannot register webhook");

@@ -1,30 +1,30 @@
 //! Handling one event: map it to the side's view, merge it into canonical state with
 //! compare-and-set, then bring Vikunja up to date when canonical state differs from it.
+//!
+//! [`EventHandler`] holds what every flow of the reconciler shares (the bus, the Vikunja client,
+//! the project tree, the tag map): reconcile passes and adoption feed their findings through it
+//! too, as events ([`crate::reconcile`], [`crate::adopt`]), and its writes to Vikunja are in
+//! [`crate::push`].
 
 use std::collections::BTreeSet;
 
 use tokio::sync::Mutex;
 use vsync_bus::{Bus, Cas};
-use vsync_model::{Change, Merged, Side, TagMap, TwTask, VikunjaTask, fields, merge, tw, vikunja};
+use vsync_model::{Change, Side, TagMap, TwTask, VikunjaTask, fields, merge, tw, vikunja};
 use vsync_proto::{
-    EventKind, Origin, TaskEvent, TaskFields, TaskState, TaskStatus, TaskwarriorChange,
-    VikunjaChange,
+    EventKind, Origin, TaskEvent, TaskState, TaskStatus, TaskwarriorChange, VikunjaChange,
 };
 use vsync_vikunja::VikunjaClient;
 
 use crate::error::SyncError;
-use crate::labels::LabelClient;
 use crate::projects::ProjectTree;
 
-/// Our own last writes remembered per task, to recognise their echoes.
-const ECHOES: usize = 4;
-
-pub struct Reconciler {
+/// Merges events from both sides into canonical state and keeps Vikunja in step with it.
+pub struct EventHandler {
     pub(crate) bus: Bus,
     pub(crate) api: VikunjaClient,
     pub(crate) projects: Mutex<ProjectTree>,
     pub(crate) tags: TagMap,
-    pub(crate) labels: LabelClient,
     /// Tasks whose Vikunja write failed and is owed.
     pub(crate) dirty: Mutex<BTreeSet<String>>,
     /// Correlations seen by this process (Vikunja id -> uuid; links never change once made).
@@ -40,7 +40,7 @@ pub struct Applied {
     pub stored: bool,
 }
 
-impl Reconciler {
+impl EventHandler {
     pub async fn handle(&self, ev: &TaskEvent) -> Result<Applied, SyncError> {
         use vsync_proto::task_event::Change as C;
         match &ev.change {
@@ -51,82 +51,6 @@ impl Reconciler {
             Some(C::Taskwarrior(ch)) => self.on_taskwarrior(ev, ch).await,
             None => Err(SyncError::Invalid("event without a change".into())),
         }
-    }
-
-    pub(crate) async fn load(&self, uuid: &str) -> Result<(TaskState, Option<u64>), SyncError> {
-        Ok(match self.bus.load_state(uuid).await? {
-            Some((s, rev)) => (s, Some(rev)),
-            None => (
-                TaskState {
-                    uuid: uuid.to_string(),
-                    ..Default::default()
-                },
-                None,
-            ),
-        })
-    }
-
-    /// The canonical uuid of a Vikunja task; a new one at first sight (when `create`), then
-    /// `fresh` is true (no canonical state can exist yet). A link never changes once made, so
-    /// known ones are kept in memory: the hot path saves a KV round trip.
-    async fn uuid_for(
-        &self,
-        vikunja_id: i64,
-        create: bool,
-    ) -> Result<Option<(String, bool)>, SyncError> {
-        if let Some(u) = self.known_links.lock().await.get(&vikunja_id) {
-            return Ok(Some((u.clone(), false)));
-        }
-        let key = format!("vikunja.task.{vikunja_id}");
-        let kv_err = |op, e: &dyn std::fmt::Display| {
-            SyncError::Bus(vsync_bus::BusError::Kv {
-                op,
-                key: key.clone(),
-                reason: e.to_string(),
-            })
-        };
-        let read = || async {
-            Ok::<_, SyncError>(
-                self.bus
-                    .links()
-                    .get(&key)
-                    .await
-                    .map_err(|e| kv_err("read", &e))?
-                    .map(|v| (String::from_utf8_lossy(&v).into_owned(), false)),
-            )
-        };
-        let found = if create {
-            // A webhook for a task we have not linked is usually a new task: try to link first
-            // (one round trip); if someone linked it already, read theirs.
-            let uuid = uuid::Uuid::new_v4().to_string();
-            match self.bus.links().create(&key, uuid.clone().into()).await {
-                Ok(_) => Some((uuid, true)),
-                Err(_) => read().await?,
-            }
-        } else {
-            read().await?
-        };
-        if let Some((u, _)) = &found {
-            self.known_links.lock().await.insert(vikunja_id, u.clone());
-        }
-        Ok(found)
-    }
-
-    /// Remembers a link this process made (see [`Self::uuid_for`]).
-    pub(crate) async fn remember_link(&self, vikunja_id: i64, uuid: &str) {
-        self.known_links
-            .lock()
-            .await
-            .insert(vikunja_id, uuid.to_string());
-    }
-
-    async fn project_path(&self, project_id: i64) -> Result<String, SyncError> {
-        Ok(self
-            .projects
-            .lock()
-            .await
-            .path_or_fetch(project_id, &self.api)
-            .await?)
     }
 
     async fn on_vikunja_task(
@@ -352,122 +276,5 @@ impl Reconciler {
             }
         }
         Ok(out)
-    }
-
-    /// Tasks (by uuid) whose Vikunja project is one of `ids`.
-    async fn tasks_in_projects(&self, ids: &[i64]) -> Result<Vec<String>, SyncError> {
-        use futures::TryStreamExt;
-        let kv_err = |e: &dyn std::fmt::Display| {
-            SyncError::Bus(vsync_bus::BusError::Kv {
-                op: "list",
-                key: "*".into(),
-                reason: e.to_string(),
-            })
-        };
-        let keys: Vec<String> = self
-            .bus
-            .tasks()
-            .keys()
-            .await
-            .map_err(|e| kv_err(&e))?
-            .try_collect()
-            .await
-            .map_err(|e| kv_err(&e))?;
-        let mut out = Vec::new();
-        for k in keys {
-            if let Some((s, _)) = self.bus.load_state(&k).await?
-                && ids.contains(&s.vikunja_project_id)
-                && s.vikunja_id > 0
-            {
-                out.push(k);
-            }
-        }
-        Ok(out)
-    }
-
-    /// Merges Vikunja's view of a task (`base` before the change, `new` after) into `state`.
-    /// Tags that are never synced are kept from canonical state first: Vikunja cannot see them,
-    /// so it cannot have removed them.
-    pub(crate) fn merge_vikunja(
-        &self,
-        state: &mut TaskState,
-        base: Option<&TaskFields>,
-        new: &TaskFields,
-        at_us: i64,
-    ) -> Merged {
-        let canonical_tags = state
-            .fields
-            .as_ref()
-            .map(|f| f.tags.clone())
-            .unwrap_or_default();
-        let keep_unsynced = |view: &TaskFields| TaskFields {
-            tags: self.tags.with_unsynced(&view.tags, &canonical_tags),
-            ..view.clone()
-        };
-        let base = base.map(keep_unsynced);
-        let new = keep_unsynced(new);
-        merge(
-            state,
-            &Change {
-                origin: Origin::Vikunja,
-                host: "",
-                at_us,
-                base: base.as_ref(),
-                new: &new,
-            },
-        )
-    }
-
-    /// Whether Vikunja, as last seen (its task in the project at `current_path`), shows something
-    /// other than canonical state.
-    pub(crate) fn vikunja_differs(&self, state: &TaskState, current_path: &str) -> bool {
-        let fields = state.fields.clone().unwrap_or_default();
-        if fields.status() == TaskStatus::Deleted {
-            // Deleted here but not (yet) in Vikunja.
-            let by_vikunja = state
-                .stamps
-                .get(fields::STATUS)
-                .is_some_and(|s| s.origin == Origin::Vikunja as i32);
-            return state.vikunja_id > 0 && !state.vikunja_json.is_empty() && !by_vikunja;
-        }
-        let Ok(stored) = VikunjaTask::from_json(&state.vikunja_json) else {
-            return true; // not in Vikunja yet
-        };
-        let mut shown = vikunja::view(&stored, current_path, &self.tags, false);
-        shown.tags = self.tags.with_unsynced(&shown.tags, &fields.tags);
-        vsync_model::fields::SHARED.iter().any(|f| {
-            *f != fields::PROJECT
-                && fields::get(&fields, f, Side::Vikunja) != fields::get(&shown, f, Side::Vikunja)
-        }) || fields.project != current_path
-            || self.labels_differ(&fields, &stored)
-    }
-
-    fn labels_differ(&self, fields: &TaskFields, stored: &VikunjaTask) -> bool {
-        let current = stored.labels();
-        let want: BTreeSet<String> = self
-            .tags
-            .titles_for(&fields.tags, &current)
-            .into_iter()
-            .collect();
-        let have: BTreeSet<String> = current.into_iter().map(|(_, t)| t).collect();
-        want != have
-    }
-
-    async fn log_conflicts(&self, conflicts: &[vsync_proto::Conflict]) {
-        for c in conflicts {
-            tracing::info!(uuid = %c.uuid, field = %c.field, "conflict: later change kept");
-            if let Err(e) = self.bus.record_conflict(c).await {
-                tracing::warn!(error = %e, "cannot record conflict");
-            }
-        }
-    }
-
-    /// Remembers a write's Vikunja view so its webhook echo is recognised.
-    pub(crate) fn remember_echo(state: &mut TaskState, view: &TaskFields) {
-        let fp = fields::fingerprint(view, Side::Vikunja);
-        state.echo_views.retain(|e| *e != fp);
-        state.echo_views.push(fp);
-        let excess = state.echo_views.len().saturating_sub(ECHOES);
-        state.echo_views.drain(..excess);
     }
 }
