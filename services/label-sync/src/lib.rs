@@ -11,20 +11,29 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use bytes::Bytes;
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
-use vsync_bus::{Bus, BusConfig};
+use vsync_bus::control::Incoming;
+use vsync_bus::labels::{LabelsApplied, LabelsRequest};
+use vsync_bus::{Bus, BusConfig, BusError};
 use vsync_config::Config;
-use vsync_proto::{LabelWork, LabelWorkResult, Message};
+use vsync_proto::LabelWork;
 use vsync_vikunja::{VikunjaClient, VikunjaError};
 
 pub use registry::Registry;
 
-/// The request subject this service answers.
-pub fn subject() -> String {
-    vsync_bus::subject::ctl("labels", "apply")
+/// Why a task's labels could not be set.
+#[derive(Debug, thiserror::Error)]
+pub enum LabelError {
+    #[error(transparent)]
+    Vikunja(#[from] VikunjaError),
+    #[error("label registry: {0}")]
+    Registry(#[from] BusError),
+    #[error("label {title:?}: claim kept being released")]
+    ClaimReleased { title: String },
+    #[error("label registry: watch ended")]
+    WatchEnded,
 }
 
 pub struct LabelSync {
@@ -36,7 +45,7 @@ pub struct LabelSync {
 impl LabelSync {
     /// `fold_case`: titles that differ only in case are one label (the `lowercase` mapping).
     pub fn new(bus: Bus, api: VikunjaClient, fold_case: bool) -> LabelSync {
-        let registry = Registry::new(bus.labels().clone(), fold_case);
+        let registry = Registry::new(bus.label_registry(), fold_case);
         LabelSync { bus, api, registry }
     }
 
@@ -45,11 +54,11 @@ impl LabelSync {
     }
 
     /// Sets the task's labels to the titles in `work`; returns the ids in title order.
-    pub async fn apply(&self, work: &LabelWork) -> Result<LabelWorkResult, VikunjaError> {
+    pub async fn apply(&self, work: &LabelWork) -> Result<LabelsApplied, LabelError> {
         let calls_before = self.api.calls();
         let ids = match self.set(work, false).await {
             // A label the registry knew was deleted in Vikunja: forget it and try once more.
-            Err(VikunjaError::Api { code: 8002, .. }) => {
+            Err(LabelError::Vikunja(VikunjaError::Api { code: 8002, .. })) => {
                 tracing::info!(
                     task = work.vikunja_task_id,
                     "a known label is gone from Vikunja; refreshing the registry"
@@ -66,16 +75,15 @@ impl LabelSync {
             }
             other => other?,
         };
-        Ok(LabelWorkResult {
+        Ok(LabelsApplied {
             label_ids: ids,
             api_calls: (self.api.calls() - calls_before) as u32,
-            error: String::new(),
         })
     }
 
     /// One try of [`LabelSync::apply`]: single adds/removes when that is at most one call, else
     /// one bulk set. `refreshed`: the registry was just brought in line with Vikunja.
-    async fn set(&self, work: &LabelWork, refreshed: bool) -> Result<Vec<i64>, VikunjaError> {
+    async fn set(&self, work: &LabelWork, refreshed: bool) -> Result<Vec<i64>, LabelError> {
         // Titles the registry does not know are looked up in one listing (one call, or one per
         // page) before any is created.
         let mut refreshed = refreshed;
@@ -101,7 +109,7 @@ impl LabelSync {
                 match self.api.add_label(task, id).await {
                     // 8001: already on the task.
                     Err(VikunjaError::Api { code: 8001, .. }) | Ok(()) => {}
-                    Err(e) => return Err(e),
+                    Err(e) => return Err(e.into()),
                 }
             }
             for id in remove {
@@ -113,7 +121,7 @@ impl LabelSync {
                     Err(e) if e.is_not_found() || e.status() == Some(403) => {
                         tracing::info!(task, label = id, error = %e, "label was not on the task");
                     }
-                    Err(e) => return Err(e),
+                    Err(e) => return Err(e.into()),
                 }
             }
         } else {
@@ -171,8 +179,7 @@ impl App {
         let mut requests = self
             .sync
             .bus
-            .client()
-            .queue_subscribe(subject(), "label-sync".to_string())
+            .label_requests()
             .await
             .context("cannot subscribe to label work")?;
         tracing::info!("label-sync running");
@@ -210,44 +217,21 @@ impl App {
 
 impl LabelSync {
     /// Answers one request; whether it succeeded.
-    async fn answer(&self, msg: vsync_bus::async_nats::Message) -> bool {
-        let span = tracing::info_span!(
-            "process",
-            otel.name = "process vsync.v1.ctl.labels.apply",
-            otel.kind = "consumer",
-            messaging.system = "nats",
-            vikunja.task_id = tracing::field::Empty,
-        );
-        vsync_bus::trace::set_parent(&span, msg.headers.as_ref());
-        let Some(reply) = msg.reply.clone() else {
-            return false;
-        };
-        let res = async {
-            match vsync_bus::decode::<LabelWork>("LabelWork", &msg.payload) {
-                Ok(work) => {
-                    tracing::Span::current().record("vikunja.task_id", work.vikunja_task_id);
-                    self.apply(&work).await.unwrap_or_else(|e| LabelWorkResult {
-                        error: e.to_string(),
-                        ..Default::default()
-                    })
-                }
-                Err(e) => LabelWorkResult {
-                    error: e.to_string(),
-                    ..Default::default()
-                },
-            }
+    async fn answer(&self, req: Incoming<LabelsRequest>) -> bool {
+        let (request, responder) = req.into_parts();
+        let span = responder.span();
+        let reply = async {
+            let LabelsRequest::Apply(work) = request?;
+            tracing::Span::current().record("vikunja.task_id", work.vikunja_task_id);
+            self.apply(&work).await.map_err(|e| responder.error(e))
         }
         .instrument(span)
         .await;
-        if let Err(e) = self
-            .bus
-            .client()
-            .publish(reply, Bytes::from(res.encode_to_vec()))
-            .await
-        {
+        let ok = reply.is_ok();
+        if let Err(e) = responder.reply(reply).await {
             tracing::warn!(error = %e, "cannot answer label work");
         }
-        res.error.is_empty()
+        ok
     }
 }
 

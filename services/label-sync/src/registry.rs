@@ -10,25 +10,20 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use futures::{StreamExt, TryStreamExt};
-use vsync_bus::async_nats::jetstream::kv;
-use vsync_proto::{LabelEntry, Message};
-use vsync_vikunja::{Label, VikunjaClient, VikunjaError};
+use futures::StreamExt;
+use vsync_bus::labels::LabelStore;
+use vsync_proto::LabelEntry;
+use vsync_vikunja::{Label, VikunjaClient};
+
+use crate::LabelError;
 
 /// How long a claim may stay unfinished before another replica takes it over.
 pub const CLAIM_TTL: Duration = Duration::from_secs(10);
 
 pub struct Registry {
-    kv: kv::Store,
+    kv: LabelStore,
     /// Titles that differ only in case are one label (the `lowercase` tag mapping).
     fold_case: bool,
-}
-
-fn kv_error(e: impl std::fmt::Display) -> VikunjaError {
-    VikunjaError::Decode {
-        route: "label registry".into(),
-        reason: e.to_string(),
-    }
 }
 
 fn now_ms() -> i64 {
@@ -45,7 +40,7 @@ enum Known {
 }
 
 impl Registry {
-    pub fn new(kv: kv::Store, fold_case: bool) -> Registry {
+    pub fn new(kv: LabelStore, fold_case: bool) -> Registry {
         Registry { kv, fold_case }
     }
 
@@ -55,19 +50,14 @@ impl Registry {
         } else {
             title.to_string()
         };
-        format!("t.{}", vsync_bus::subject::encode_token(&title))
+        vsync_bus::labels::key(&title)
     }
 
-    async fn get(&self, key: &str) -> Result<Option<(LabelEntry, u64)>, VikunjaError> {
-        match self.kv.entry(key).await.map_err(kv_error)? {
-            Some(e) if e.operation == kv::Operation::Put => {
-                Ok(LabelEntry::decode(e.value).ok().map(|l| (l, e.revision)))
-            }
-            _ => Ok(None),
-        }
+    async fn get(&self, key: &str) -> Result<Option<(LabelEntry, u64)>, LabelError> {
+        Ok(self.kv.get(key).await?)
     }
 
-    async fn known(&self, key: &str) -> Result<Option<Known>, VikunjaError> {
+    async fn known(&self, key: &str) -> Result<Option<Known>, LabelError> {
         Ok(self.get(key).await?.map(|(l, rev)| {
             if l.id > 0 {
                 Known::Id(l.id)
@@ -84,14 +74,14 @@ impl Registry {
     /// recorded (lowest id), entries whose label is gone or was renamed are corrected or
     /// removed. Claims, and entries written after the listing began, are left alone. This walks
     /// every key: at start, periodically, and when a known label turned out to be gone.
-    pub async fn refresh(&self, api: &VikunjaClient) -> Result<Vec<Label>, VikunjaError> {
+    pub async fn refresh(&self, api: &VikunjaClient) -> Result<Vec<Label>, LabelError> {
         let before = self.snapshot().await?;
         let labels = api.labels().await?;
         let listed = self.record_listing(&labels).await?;
         // Titles no label has any more (renamed or deleted in Vikunja).
         for (key, (l, rev)) in before {
             if l.id > 0 && !listed.contains_key(&key) {
-                let _ = self.kv.delete_expect_revision(&key, Some(rev)).await;
+                let _ = self.kv.delete(&key, rev).await;
             }
         }
         Ok(labels)
@@ -99,18 +89,15 @@ impl Registry {
 
     /// Reads every label (paged) and records the titles listed: the lighter refresh for a
     /// title the registry does not know (it walks only the listed titles' keys).
-    pub async fn look_up_all(&self, api: &VikunjaClient) -> Result<Vec<Label>, VikunjaError> {
+    pub async fn look_up_all(&self, api: &VikunjaClient) -> Result<Vec<Label>, LabelError> {
         let labels = api.labels().await?;
         self.record_listing(&labels).await?;
         Ok(labels)
     }
 
     /// Every entry with its revision.
-    async fn snapshot(&self) -> Result<BTreeMap<String, (LabelEntry, u64)>, VikunjaError> {
-        let keys: Vec<String> = match self.kv.keys().await {
-            Ok(k) => k.try_collect().await.map_err(kv_error)?,
-            Err(e) => return Err(kv_error(e)),
-        };
+    async fn snapshot(&self) -> Result<BTreeMap<String, (LabelEntry, u64)>, LabelError> {
+        let keys = self.kv.keys().await?;
         let mut out = BTreeMap::new();
         for key in keys {
             if let Some(e) = self.get(&key).await? {
@@ -125,7 +112,7 @@ impl Registry {
     async fn record_listing(
         &self,
         labels: &[Label],
-    ) -> Result<BTreeMap<String, Vec<i64>>, VikunjaError> {
+    ) -> Result<BTreeMap<String, Vec<i64>>, LabelError> {
         let mut by_key: BTreeMap<String, (Vec<i64>, LabelEntry)> = BTreeMap::new();
         for l in labels {
             let (ids, best) = by_key.entry(self.key(&l.title)).or_insert_with(|| {
@@ -149,12 +136,12 @@ impl Registry {
             match self.get(key).await? {
                 None => {
                     // Loses to an entry written meanwhile: fine, that one is just as valid.
-                    let _ = self.kv.create(key, best.encode_to_vec().into()).await;
+                    let _ = self.kv.create(key, best).await;
                 }
                 // The label we use is gone or renamed: the lowest with the title instead
                 // (unless the entry changes meanwhile). Claims stay.
                 Some((l, rev)) if l.id > 0 && !ids.contains(&l.id) => {
-                    let _ = self.kv.update(key, best.encode_to_vec().into(), rev).await;
+                    let _ = self.kv.update(key, best, rev).await;
                 }
                 Some(_) => {}
             }
@@ -163,18 +150,18 @@ impl Registry {
     }
 
     /// Forgets what the registry says about `title` (its label turned out to be gone).
-    pub async fn forget(&self, title: &str) -> Result<(), VikunjaError> {
+    pub async fn forget(&self, title: &str) -> Result<(), LabelError> {
         let key = self.key(title);
         if let Some((l, rev)) = self.get(&key).await?
             && l.id > 0
         {
-            let _ = self.kv.delete_expect_revision(&key, Some(rev)).await;
+            let _ = self.kv.delete(&key, rev).await;
         }
         Ok(())
     }
 
     /// The id the registry knows for `title`, if any (no API call).
-    pub async fn lookup(&self, title: &str) -> Result<Option<i64>, VikunjaError> {
+    pub async fn lookup(&self, title: &str) -> Result<Option<i64>, LabelError> {
         Ok(match self.known(&self.key(title)).await? {
             Some(Known::Id(id)) => Some(id),
             _ => None,
@@ -190,7 +177,7 @@ impl Registry {
         title: &str,
         api: &VikunjaClient,
         refreshed: bool,
-    ) -> Result<i64, VikunjaError> {
+    ) -> Result<i64, LabelError> {
         let key = self.key(title);
         for _ in 0..4 {
             let claim = LabelEntry {
@@ -200,22 +187,12 @@ impl Registry {
             // A claim given up or taken over may have left a label behind: look again then.
             let (held, look) = match self.known(&key).await? {
                 Some(Known::Id(id)) => return Ok(id),
-                None => (
-                    self.kv
-                        .create(&key, claim.encode_to_vec().into())
-                        .await
-                        .ok(),
-                    !refreshed,
-                ),
+                None => (self.kv.create(&key, &claim).await.ok(), !refreshed),
                 Some(Known::Claim { since_ms, rev }) => {
                     let age = Duration::from_millis((now_ms() - since_ms).max(0) as u64);
                     if age >= CLAIM_TTL {
                         tracing::warn!(title, "taking over a label claim nobody finished");
-                        let held = self
-                            .kv
-                            .update(&key, claim.encode_to_vec().into(), rev)
-                            .await
-                            .ok();
+                        let held = self.kv.update(&key, &claim, rev).await.ok();
                         (held, true)
                     } else {
                         if let Some(id) = self.wait_for(&key, CLAIM_TTL - age).await? {
@@ -230,9 +207,9 @@ impl Registry {
             }
             // Someone else claimed it first: the next round waits for them.
         }
-        Err(kv_error(format!(
-            "label {title:?}: claim kept being released"
-        )))
+        Err(LabelError::ClaimReleased {
+            title: title.to_string(),
+        })
     }
 
     /// We hold the claim: use the label if Vikunja has it already (when `look`), else create
@@ -244,7 +221,7 @@ impl Registry {
         rev: u64,
         api: &VikunjaClient,
         look: bool,
-    ) -> Result<i64, VikunjaError> {
+    ) -> Result<i64, LabelError> {
         let found = async {
             let mut existing = None;
             if look {
@@ -270,7 +247,7 @@ impl Registry {
             Ok(l) => l,
             Err(e) => {
                 // Give the claim back so another try can create it.
-                let _ = self.kv.delete_expect_revision(key, Some(rev)).await;
+                let _ = self.kv.delete(key, rev).await;
                 return Err(e);
             }
         };
@@ -278,20 +255,20 @@ impl Registry {
             id: label.id,
             title: label.title.clone(),
         };
-        if let Err(e) = self.kv.update(key, entry.encode_to_vec().into(), rev).await {
+        if let Err(e) = self.kv.update(key, &entry, rev).await {
             // Our claim was taken over (we were too slow): theirs is the entry to use.
             if let Some(Known::Id(id)) = self.known(key).await? {
                 return Ok(id);
             }
-            return Err(kv_error(e));
+            return Err(e.into());
         }
         Ok(label.id)
     }
 
     /// Someone else holds the claim: wait until they wrote the id (`None`: they gave up, or
     /// did not finish within `patience`).
-    async fn wait_for(&self, key: &str, patience: Duration) -> Result<Option<i64>, VikunjaError> {
-        let mut watch = self.kv.watch(key).await.map_err(kv_error)?;
+    async fn wait_for(&self, key: &str, patience: Duration) -> Result<Option<i64>, LabelError> {
+        let mut watch = self.kv.watch(key).await?;
         match self.known(key).await? {
             Some(Known::Id(id)) => return Ok(Some(id)),
             None => return Ok(None),
@@ -303,16 +280,14 @@ impl Registry {
             tokio::select! {
                 _ = &mut deadline => return Ok(None),
                 e = watch.next() => match e {
-                    Some(Ok(e)) if e.operation == kv::Operation::Put => {
-                        if let Ok(l) = LabelEntry::decode(e.value)
-                            && l.id > 0
-                        {
+                    Some(Ok(Some(l))) => {
+                        if l.id > 0 {
                             return Ok(Some(l.id));
                         }
                     }
-                    Some(Ok(_)) => return Ok(None),
-                    Some(Err(e)) => return Err(kv_error(e)),
-                    None => return Err(kv_error("label watch ended")),
+                    Some(Ok(None)) => return Ok(None),
+                    Some(Err(e)) => return Err(e.into()),
+                    None => return Err(LabelError::WatchEnded),
                 },
             }
         }

@@ -8,7 +8,7 @@ use label_sync::LabelSync;
 use vikunja_sim::Simulator;
 use vsync_bus::{Bus, BusConfig};
 use vsync_harness::NatsServer;
-use vsync_proto::{LabelEntry, LabelWork, Message};
+use vsync_proto::{LabelEntry, LabelWork};
 use vsync_vikunja::VikunjaClient;
 
 fn client(sim: &Simulator) -> VikunjaClient {
@@ -263,8 +263,8 @@ async fn a_claim_nobody_finished_is_taken_over() {
     };
     bus(&nats)
         .await
-        .labels()
-        .put("t.stuck", claim.encode_to_vec().into())
+        .label_registry()
+        .create(&vsync_bus::labels::key("stuck"), &claim)
         .await
         .unwrap();
     let r = tokio::time::timeout(

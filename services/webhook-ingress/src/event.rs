@@ -164,7 +164,10 @@ mod tests {
         let Ok(Classified::Publish { subject, event, .. }) = classify(&b, 5) else {
             panic!("published")
         };
-        assert_eq!(subject, "vsync.v1.in.vikunja.3.task.updated");
+        assert_eq!(
+            subject,
+            vsync_bus::subject::vikunja_task(3, EventKind::Updated)
+        );
         // received 5 µs after the epoch, long before `updated`: the second's start
         assert_eq!(event.changed_at_us, 1_767_225_601_000_000);
         assert_eq!(

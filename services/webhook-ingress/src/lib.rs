@@ -17,7 +17,6 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use tokio::net::TcpListener;
-use tracing::Instrument;
 use vsync_bus::Bus;
 use vsync_config::{Config, SecretString};
 
@@ -100,20 +99,8 @@ async fn webhook(
             msg_id,
             event,
         } => {
-            let span = tracing::info_span!(
-                "publish",
-                otel.name = %format!("publish {}", vsync_bus::subject::pattern(&subject)),
-                otel.kind = "producer",
-                messaging.system = "nats",
-                messaging.destination.name = %subject,
-                vikunja.task_id = event.vikunja_task_id(),
-            );
-            match s
-                .bus
-                .publish_event(&subject, &msg_id, &event)
-                .instrument(span)
-                .await
-            {
+            // The bus publishes it in a `publish <subject>` span of its own.
+            match s.bus.publish_event(&subject, &msg_id, &event).await {
                 Ok(stored) => {
                     s.metrics.published(event.kind(), stored);
                     (
