@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use futures::StreamExt;
-use futures::stream::{BoxStream, ReadyChunks};
+use futures::stream::ReadyChunks;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use vsync_bus::async_nats::jetstream::consumer::pull::Stream as PullStream;
-use vsync_bus::{Bus, BusConfig, subject};
+use vsync_bus::control::{HostRequest, Requests};
+use vsync_bus::{Bus, BusConfig, Deliveries};
 use vsync_config::Config;
 use vsync_taskwarrior::Taskwarrior;
 
@@ -29,8 +29,8 @@ const BATCH: usize = 256;
 pub struct App {
     watcher: Watcher,
     intake: Intake,
-    states: ReadyChunks<PullStream>,
-    control: BoxStream<'static, vsync_bus::async_nats::Message>,
+    states: ReadyChunks<Deliveries>,
+    control: Requests<HostRequest>,
     reconcile_every: Duration,
     metrics_listen: Option<std::net::SocketAddr>,
 }
@@ -58,20 +58,11 @@ impl App {
         let intake = Intake::bind(&t.socket())
             .with_context(|| format!("cannot listen on {}", t.socket().display()))?;
         let control = bus
-            .client()
-            .subscribe(format!(
-                "vsync.v1.ctl.tw.{}.>",
-                subject::encode_token(&host)
-            ))
+            .host_requests(&host)
             .await
             .context("cannot subscribe to control requests")?;
-        let everyone = bus
-            .client()
-            .subscribe(vsync_bus::control::RECONCILE_ALL)
-            .await
-            .context("cannot subscribe to control requests")?;
-        let control = futures::stream::select(control, everyone).boxed();
-        let states = vsync_bus::pull(&bus.host_consumer(&host).await?)
+        let states = bus
+            .follow_states(&host)
             .await
             .context("cannot follow canonical state")?
             .ready_chunks(BATCH);
@@ -137,9 +128,8 @@ impl App {
                     while let Ok(m) = rx.try_recv() {
                         watcher.on_hook(m).await;
                     }
-                    let r = watcher.reconcile().await;
-                    if !r.error.is_empty() {
-                        tracing::warn!(error = %r.error, "reconcile failed");
+                    if let Err(e) = watcher.reconcile().await {
+                        tracing::warn!(error = %e, "reconcile failed");
                     }
                 }
             }

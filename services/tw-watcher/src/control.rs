@@ -1,46 +1,41 @@
-//! Control requests (`vsync.v1.ctl.tw.<host>.<export|rekey|reconcile>`, and
-//! `vsync.v1.ctl.tw.reconcile` to every watcher) and the host reconcile pass, which also runs on
+//! Control requests ([`HostRequest`]: export, re-key, reconcile; this host's own and the
+//! reconcile every host answers) and the host reconcile pass, which also runs on
 //! a timer: it catches what no hook reported (commands run with hooks off, `task undo` on TW 3,
 //! changes made while the watcher was down) and what this host should show but does not.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
-use vsync_bus::control::{HostReport, Rekey};
+use tracing::Instrument;
+use vsync_bus::control::{HostRequest, Incoming, Rekey, Reply};
+use vsync_bus::reports::HostReport;
 use vsync_model::{TwTask, tw};
 use vsync_proto::TaskState;
 
 use crate::watcher::Watcher;
 
 impl Watcher {
-    /// Answers one control request; the verb is the subject's last token.
-    pub(crate) async fn on_control(&mut self, req: vsync_bus::async_nats::Message) {
-        let Some(reply) = req.reply.clone() else {
-            return;
-        };
-        let verb = req.subject.rsplit('.').next().unwrap_or("").to_string();
-        let body: Vec<u8> = match verb.as_str() {
-            "reconcile" => serde_json::to_vec(&self.reconcile().await).unwrap_or_default(),
-            "export" => match self.tw.export_all().await {
-                Ok(tasks) => serde_json::to_vec(
-                    &tasks
-                        .iter()
-                        .map(|t| serde_json::Value::Object(t.0.clone()))
-                        .collect::<Vec<_>>(),
-                )
-                .unwrap_or_default(),
-                Err(e) => format!("{{\"error\":{:?}}}", e.to_string()).into_bytes(),
-            },
-            "rekey" => match serde_json::from_slice::<Vec<Rekey>>(&req.payload) {
-                Ok(r) => match self.rekey(&r).await {
-                    Ok(()) => b"{}".to_vec(),
-                    Err(e) => format!("{{\"error\":{:?}}}", e).into_bytes(),
-                },
-                Err(e) => format!("{{\"error\":{:?}}}", e.to_string()).into_bytes(),
-            },
-            _ => b"{\"error\":\"unknown request\"}".to_vec(),
-        };
-        if let Err(e) = self.bus.client().publish(reply, body.into()).await {
+    /// Answers one control request.
+    pub(crate) async fn on_control(&mut self, req: Incoming<HostRequest>) {
+        let (request, responder) = req.into_parts();
+        let span = responder.span();
+        let sent = async {
+            match request {
+                Ok(HostRequest::Reconcile) => responder.answer(self.reconcile().await).await,
+                Ok(HostRequest::Export) => {
+                    let tasks = self.tw.export_all().await.map(|tasks| {
+                        let objects = tasks.into_iter().map(|t| serde_json::Value::Object(t.0));
+                        objects.collect::<Vec<_>>()
+                    });
+                    responder.answer(tasks).await
+                }
+                Ok(HostRequest::Rekey(r)) => responder.answer(self.rekey(&r).await).await,
+                Err(e) => responder.reply::<()>(Reply::Error(e)).await,
+            }
+        }
+        .instrument(span)
+        .await;
+        if let Err(e) = sent {
             tracing::warn!(error = %e, "cannot answer a control request");
         }
     }
@@ -71,16 +66,13 @@ impl Watcher {
 
     /// Compares one `task export` with the mirror (local changes no hook reported) and with
     /// canonical state (what this host should show), publishing the former and importing the latter.
-    pub(crate) async fn reconcile(&mut self) -> HostReport {
+    pub(crate) async fn reconcile(&mut self) -> Result<HostReport, String> {
         let started = Instant::now();
         let mut report = HostReport {
             host: self.host.clone(),
             ..Default::default()
         };
-        match self.reconcile_inner(&mut report).await {
-            Ok(()) => {}
-            Err(e) => report.error = e,
-        }
+        self.reconcile_inner(&mut report).await?;
         report.took_ms = started.elapsed().as_millis() as u64;
         if report.published + report.applied > 0 {
             tracing::info!(
@@ -89,7 +81,7 @@ impl Watcher {
                 "reconciled"
             );
         }
-        report
+        Ok(report)
     }
 
     async fn reconcile_inner(&mut self, report: &mut HostReport) -> Result<(), String> {

@@ -1,7 +1,7 @@
 //! Canonical state in: the host's consumer on the canonical state bucket delivers the tasks that
 //! changed; each batch is applied with one hooks-off `task import` of the complete tasks (an
 //! import replaces the whole task, so each starts from the mirror's copy), then announced on
-//! `vsync.v1.applied.<host>`.
+//! the bus as this host's applied notice.
 //!
 //! Nothing is re-exported to verify an import (docs/ARCHITECTURE.md §5.3): each import is
 //! recorded in the overlap bookkeeping, and checked only if a user command turns out to have run
@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use tracing::Instrument;
-use vsync_bus::async_nats::jetstream::{self, AckKind};
+use vsync_bus::{BusError, Delivery, Stage, StateChange};
 use vsync_model::{TwTask, tw};
 use vsync_proto::{HostApplied, Origin, TaskState};
 
@@ -19,10 +19,7 @@ use crate::watcher::Watcher;
 
 impl Watcher {
     /// Applies a batch of canonical states with one `task import`.
-    pub(crate) async fn apply(
-        &mut self,
-        batch: Vec<Result<jetstream::Message, impl std::fmt::Display>>,
-    ) {
+    pub(crate) async fn apply(&mut self, batch: Vec<Result<Delivery, BusError>>) {
         let mut msgs = Vec::new();
         let mut states: Vec<TaskState> = Vec::new();
         for m in batch {
@@ -33,51 +30,38 @@ impl Watcher {
                     continue;
                 }
             };
-            let is_put = m
-                .headers
-                .as_ref()
-                .and_then(|h| h.get("KV-Operation"))
-                .is_none();
-            if is_put && vsync_bus::state_key(&m.subject).is_some() {
-                match vsync_bus::decode::<TaskState>("TaskState", &m.payload) {
-                    Ok(s) => {
-                        states.retain(|o| o.uuid != s.uuid);
-                        states.push(s);
-                    }
-                    Err(e) => {
-                        let _ = self
-                            .bus
-                            .dead_letter(
-                                "tw-apply",
-                                &m.subject,
-                                &m.payload,
-                                &e.to_string(),
-                                vsync_model::dates::now_us(),
-                            )
-                            .await;
-                    }
+            match m.state_change() {
+                StateChange::Stored(s) => {
+                    states.retain(|o| o.uuid != s.uuid);
+                    states.push(*s);
+                }
+                StateChange::Removed => {}
+                StateChange::Undecodable(e) => {
+                    let _ = self
+                        .bus
+                        .dead_letter(
+                            Stage::TwApply,
+                            m.subject(),
+                            m.payload(),
+                            &e.to_string(),
+                            vsync_model::dates::now_us(),
+                        )
+                        .await;
                 }
             }
             msgs.push(m);
         }
-        let span = tracing::info_span!(
-            "process",
-            otel.name = "process $KV.vsync_tasks.*",
-            otel.kind = "consumer",
-            messaging.system = "nats",
-            tw.host = %self.host,
-            batch = states.len(),
-            applied = tracing::field::Empty,
-        );
-        if let Some(first) = msgs.first() {
-            vsync_bus::trace::set_parent(&span, first.headers.as_ref());
-        }
+        let Some(first) = msgs.first() else { return };
+        // One span for the batch, in the trace of its first state.
+        let span = first.process_span();
+        span.record("tw.host", self.host.as_str());
+        span.record("batch", states.len());
         let ok = self.apply_states(&states).instrument(span).await;
         for m in msgs {
             let _ = if ok {
                 m.ack().await
             } else {
-                m.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await
+                m.nak(Duration::from_secs(1)).await
             };
         }
     }
@@ -140,7 +124,7 @@ impl Watcher {
                     let _ = self
                         .bus
                         .dead_letter(
-                            "tw-apply",
+                            Stage::TwApply,
                             &s.uuid,
                             t.to_json().as_bytes(),
                             &stderr,

@@ -9,8 +9,7 @@
 
 use std::time::Instant;
 
-use tracing::Instrument;
-use vsync_bus::{BusError, subject};
+use vsync_bus::{BusError, Stage, subject};
 use vsync_hook_wire::HookMessage;
 use vsync_model::{TwTask, tw};
 use vsync_proto::{EventKind, Origin, TaskEvent, TaskwarriorChange, task_event};
@@ -136,7 +135,7 @@ impl Watcher {
                     let _ = self
                         .bus
                         .dead_letter(
-                            "tw-watcher",
+                            Stage::TwHook,
                             "hook",
                             v.to_string().as_bytes(),
                             &e.to_string(),
@@ -212,18 +211,8 @@ impl Watcher {
             at_us.to_string().as_bytes(),
             task_json.as_bytes(),
         ]);
-        let span = tracing::info_span!(
-            "publish",
-            otel.name = %format!("publish {}", subject::pattern(&subject)),
-            otel.kind = "producer",
-            messaging.system = "nats",
-            task.uuid = uuid,
-            tw.host = %self.host,
-        );
-        self.bus
-            .publish_event(&subject, &msg_id, &event)
-            .instrument(span)
-            .await?;
+        // The bus publishes it in a `publish <subject>` span of its own.
+        self.bus.publish_event(&subject, &msg_id, &event).await?;
         self.metrics
             .inc("vsync_events_out_total", &[("kind", kind.as_str_name())]);
         let stored = match new {
