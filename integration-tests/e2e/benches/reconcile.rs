@@ -139,7 +139,7 @@ async fn run() {
     assert!(
         r.vikunja
             .as_ref()
-            .is_some_and(|v| v.changed.is_empty() && v.created == 0 && v.deleted == 0),
+            .is_ok_and(|v| v.changed.is_empty() && v.created == 0 && v.deleted == 0),
         "{r}"
     );
     assert!(

@@ -215,7 +215,7 @@ async fn spawn_timed(
 
 /// Desk's applied notices, with the newest version seen per task.
 struct Notices {
-    sub: vsync_bus::async_nats::Subscriber,
+    sub: vsync_bus::AppliedNotices,
     seen: HashMap<(String, String), u64>,
 }
 
@@ -230,8 +230,7 @@ impl Notices {
 
     /// Takes in what already arrived, without waiting.
     fn drain(&mut self) {
-        while let Some(Some(m)) = self.sub.next().now_or_never() {
-            let a: HostApplied = vsync_bus::decode("HostApplied", &m.payload).unwrap();
+        while let Some(Some(a)) = self.sub.next().now_or_never() {
             self.note(&a);
         }
     }
@@ -247,14 +246,13 @@ impl Notices {
     async fn wait(&mut self, host: &str, uuid: &str, after: u64, what: &str) -> Instant {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let m = tokio::time::timeout_at(deadline, self.sub.next())
+            let a = tokio::time::timeout_at(deadline, self.sub.next())
                 .await
                 .unwrap_or_else(|_| {
                     panic!("{host} applied no new version of {what} within {WAIT:?}")
                 })
                 .unwrap();
             let got = Instant::now();
-            let a: HostApplied = vsync_bus::decode("HostApplied", &m.payload).unwrap();
             self.note(&a);
             if a.host == host && a.uuid == uuid && a.version > after {
                 return got;
@@ -366,7 +364,7 @@ async fn run() {
         ("laptop", "desk")
     );
     let mut notices = Notices {
-        sub: sys.bus.subscribe("vsync.v1.applied.>").await.unwrap(),
+        sub: sys.bus.applied_notices().await.unwrap(),
         seen: HashMap::new(),
     };
 

@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use serde_json::json;
 use vsync_e2e::procs::{ProcSystem, percentile};
-use vsync_proto::HostApplied;
 
 fn main() {
     vsync_e2e::procs::run_bench(run());
@@ -53,7 +52,7 @@ async fn run() {
         let _ = rustls::crypto::ring::default_provider().install_default();
         reqwest::Client::new()
     };
-    let mut notices = sys.bus.subscribe("vsync.v1.applied.>").await.unwrap();
+    let mut notices = sys.bus.applied_notices().await.unwrap();
     let project = serde_json::to_value(&home).unwrap();
     let warmup = 10;
     let watcher_pids: Vec<u32> = sys
@@ -82,11 +81,10 @@ async fn run() {
         assert_eq!(res.status(), 200);
         let mut seen = [None, None];
         while seen.iter().any(Option::is_none) {
-            let m = tokio::time::timeout(Duration::from_secs(30), notices.next())
+            let a = tokio::time::timeout(Duration::from_secs(30), notices.next())
                 .await
                 .expect("an applied notice within 30 s")
                 .unwrap();
-            let a: HostApplied = vsync_bus::decode("HostApplied", &m.payload).unwrap();
             let idx = if a.host == "laptop" { 0 } else { 1 };
             seen[idx].get_or_insert(t0.elapsed());
         }

@@ -103,9 +103,18 @@ pub async fn test_bus(sys: &System) -> vsync_bus::Bus {
     .expect("connect to the test's nats-server")
 }
 
+/// JetStream on the system's nats-server, for tests that look at streams directly or publish
+/// what no service would.
+pub async fn jetstream(sys: &System) -> async_nats::jetstream::Context {
+    let client = async_nats::connect(sys.bus_url())
+        .await
+        .expect("connect to the test's nats-server");
+    async_nats::jetstream::new(client)
+}
+
 /// One reconcile of every project now, as `vikunja-sync reconcile [--full]` asks for it; fails
 /// the test when it reports an error.
-pub async fn reconcile_now(bus: &vsync_bus::Bus, full: bool) -> reconciler::ReconcileReply {
+pub async fn reconcile_now(bus: &vsync_bus::Bus, full: bool) -> vsync_bus::reports::ReconcileReply {
     let r = vikunja_sync::ctl::reconcile(
         bus,
         &vsync_bus::control::ReconcileRequest {
@@ -115,7 +124,7 @@ pub async fn reconcile_now(bus: &vsync_bus::Bus, full: bool) -> reconciler::Reco
     )
     .await
     .expect("the reconciler answers");
-    assert!(r.error.is_empty(), "{}", r.error);
+    assert!(r.errors().is_empty(), "{r}");
     r
 }
 

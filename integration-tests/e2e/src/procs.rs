@@ -14,7 +14,7 @@ pub struct ProcSystem {
     pub procs: Vec<(String, ServiceProcess)>,
     pub ingress_url: String,
     pub secret: String,
-    pub bus: vsync_bus::async_nats::Client,
+    pub bus: vsync_bus::Bus,
     dir: tempfile::TempDir,
 }
 
@@ -165,9 +165,14 @@ impl ProcSystem {
             procs.push((format!("tw-watcher@{h}"), p));
             tw_hosts.push(host);
         }
-        let bus = vsync_bus::async_nats::connect(nats.url().as_str())
-            .await
-            .expect("connect");
+        let bus = vsync_bus::Bus::connect(&vsync_bus::BusConfig {
+            url: nats.url(),
+            credentials_file: None,
+            replicas: 1,
+            name: "bench".into(),
+        })
+        .await
+        .expect("connect");
         ProcSystem {
             nats,
             sim,

@@ -34,7 +34,7 @@ async fn interleaved_changes_to_one_task_by_two_reconcilers_are_all_kept() {
         let app = reconciler::App::build(&sys.server, &sys.bus_url(), name)
             .await
             .unwrap();
-        reconcilers.push(app.reconciler());
+        reconcilers.push(app.event_handler());
     }
     let uuid = "7d3c2b1a-0000-4000-8000-00000000abcd";
     let mut task = json!({"uuid": uuid, "description": "shared", "status": "pending",

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures::StreamExt;
 use serde_json::Value;
-use vsync_bus::async_nats::Subscriber;
+use vsync_bus::AppliedNotices;
 use vsync_e2e::*;
 use vsync_proto::HostApplied;
 
@@ -109,7 +109,7 @@ async fn tw_made(sys: &System, host: &str, title: &str, extra: &[&str]) -> (i64,
 /// delivered every webhook, and a marker task created in Vikunja after them has been applied on
 /// every host (events are handled in order). Returns the host notices that came before the
 /// marker's.
-async fn settle(sys: &System, notices: &mut Subscriber) -> Vec<HostApplied> {
+async fn settle(sys: &System, notices: &mut AppliedNotices) -> Vec<HostApplied> {
     static MARKERS: AtomicUsize = AtomicUsize::new(0);
     assert!(sys.sim.wait_deliveries_idle(PROPAGATION).await);
     let title = format!("marker {}", MARKERS.fetch_add(1, Ordering::SeqCst));
@@ -118,8 +118,7 @@ async fn settle(sys: &System, notices: &mut Subscriber) -> Vec<HostApplied> {
     let mut seen = Vec::new();
     let read = async {
         while seen.len() < sys.hosts.len() {
-            let m = notices.next().await.expect("notices end");
-            let a: HostApplied = vsync_bus::decode("HostApplied", &m.payload).unwrap();
+            let a = notices.next().await.expect("notices end");
             if a.uuid == marker {
                 seen.push(a.host);
             } else if !seen.contains(&a.host) {
@@ -138,7 +137,7 @@ async fn settle(sys: &System, notices: &mut Subscriber) -> Vec<HostApplied> {
 /// Returns the API calls it took and the host notices that came before the settling marker.
 async fn take_every_tag_off(
     sys: &System,
-    notices: &mut Subscriber,
+    notices: &mut AppliedNotices,
     id: i64,
     uuid: &str,
     off: &[&str],

@@ -55,7 +55,7 @@ async fn a_forged_webhook_is_refused_and_publishes_nothing() {
         }
         assert_eq!(req.send().await.unwrap().status(), 401, "signature {sig:?}");
     }
-    let js = vsync_bus::async_nats::jetstream::new(sys.bus.clone());
+    let js = jetstream(&sys).await;
     let mut stream = js.get_stream(vsync_bus::EVENTS_STREAM).await.unwrap();
     assert_eq!(
         stream.info().await.unwrap().state.messages,
@@ -94,20 +94,14 @@ async fn a_forged_webhook_is_refused_and_publishes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_event_goes_to_the_dead_letter_subject_with_the_reason() {
     let sys = system(&[], &["Home"]).await;
-    let js = vsync_bus::async_nats::jetstream::new(sys.bus.clone());
+    let js = jetstream(&sys).await;
     js.publish("vsync.v1.in.vikunja.1.task.updated", "not protobuf".into())
         .await
         .unwrap()
         .await
         .unwrap();
-    let dead = vsync_harness::wait_for_async("a dead letter", Duration::from_secs(10), || {
-        let js = js.clone();
-        async move {
-            let mut s = js.get_stream(vsync_bus::DEAD_STREAM).await.ok()?;
-            let last = s.info().await.ok()?.state.last_sequence;
-            let m = s.get_raw_message(last).await.ok()?;
-            vsync_bus::decode::<vsync_proto::DeadLetter>("DeadLetter", &m.payload).ok()
-        }
+    let dead = vsync_harness::wait_for_async("a dead letter", Duration::from_secs(10), || async {
+        sys.bus.recent_dead_letters(1).await.ok()?.pop()
     })
     .await;
     assert_eq!(dead.subject, "vsync.v1.in.vikunja.1.task.updated");

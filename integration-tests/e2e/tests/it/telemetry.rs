@@ -1,6 +1,8 @@
 //! One trace per change across every hop, exported over OTLP/gRPC by each service process to an
-//! in-process receiver, and the latency histograms on `/metrics`.
+//! in-process receiver; every message on the bus carrying its trace context; and the latency
+//! histograms on `/metrics`.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use vsync_e2e::otlp::{Collector, Span};
@@ -37,6 +39,47 @@ fn child_of(child: &Span, parent: &Span) -> bool {
     child.trace_id == parent.trace_id && child.parent_span_id == parent.span_id
 }
 
+/// `child` is processing what `parent` published: its parent is a `publish` span of `parent`.
+fn published_by(spans: &[Span], child: &Span, parent: &Span, publish: &str) -> bool {
+    spans.iter().any(|p| {
+        p.service == parent.service
+            && p.name == format!("publish {publish}")
+            && child_of(p, parent)
+            && child_of(child, p)
+    })
+}
+
+/// Every message on `vsync.v1.>` and `$KV.vsync_tasks.>` from now on: (subject, traceparent).
+async fn record_bus(url: &str) -> Arc<Mutex<Vec<(String, String)>>> {
+    use futures::StreamExt;
+    let client = async_nats::connect(url).await.unwrap();
+    let mut all = futures::stream::select(
+        client.subscribe("vsync.v1.>").await.unwrap(),
+        client
+            .subscribe(vsync_bus::subject::STATE_ALL)
+            .await
+            .unwrap(),
+    );
+    client.flush().await.unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let out = seen.clone();
+    tokio::spawn(async move {
+        let _client = client;
+        while let Some(m) = all.next().await {
+            let traceparent = m
+                .headers
+                .as_ref()
+                .and_then(|h| h.get("traceparent"))
+                .map(|v| v.as_str().to_string())
+                .unwrap_or_default();
+            out.lock()
+                .unwrap()
+                .push((m.subject.to_string(), traceparent));
+        }
+    });
+    seen
+}
+
 fn nested(child: &Span, parent: &Span) {
     assert!(
         child_of(child, parent),
@@ -57,9 +100,10 @@ fn nested(child: &Span, parent: &Span) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_trace_per_change_across_every_service_and_latency_metrics() {
+async fn one_trace_per_change_across_every_service_every_message_traced_and_latency_metrics() {
     let collector = Collector::start().await;
     let nats = NatsServer::start();
+    let bus_messages = record_bus(&nats.url()).await;
     let sim = vikunja_sim::Simulator::start(Default::default())
         .await
         .unwrap();
@@ -198,7 +242,9 @@ async fn one_trace_per_change_across_every_service_and_latency_metrics() {
     assert_eq!(merged.name, "process vsync.v1.in.vikunja.*.task.created");
     for host in ["laptop", "desk"] {
         let apply = one(&spans, host, |s| {
-            s.service == "tw-watcher" && s.instance == host && child_of(s, merged)
+            s.service == "tw-watcher"
+                && s.instance == host
+                && published_by(&spans, s, merged, "$KV.vsync_tasks.*")
         });
         assert_eq!(apply.name, "process $KV.vsync_tasks.*");
     }
@@ -217,8 +263,9 @@ async fn one_trace_per_change_across_every_service_and_latency_metrics() {
     });
     nested(create, merged);
     let labels = one(&spans, "label-sync", |s| {
-        s.service == "label-sync" && child_of(s, merged)
+        s.service == "label-sync" && published_by(&spans, s, merged, "vsync.v1.ctl.labels.apply")
     });
+    assert_eq!(labels.name, "process vsync.v1.ctl.labels.apply");
     let label_calls: Vec<&Span> = spans
         .iter()
         .filter(|s| s.service == "label-sync" && child_of(s, labels))
@@ -231,7 +278,9 @@ async fn one_trace_per_change_across_every_service_and_latency_metrics() {
         nested(c, labels);
     }
     one(&spans, "the desk's apply", |s| {
-        s.service == "tw-watcher" && s.instance == "desk" && child_of(s, merged)
+        s.service == "tw-watcher"
+            && s.instance == "desk"
+            && published_by(&spans, s, merged, "$KV.vsync_tasks.*")
     });
     let traces: std::collections::BTreeSet<&Vec<u8>> = spans
         .iter()
@@ -239,6 +288,7 @@ async fn one_trace_per_change_across_every_service_and_latency_metrics() {
             s.parent_span_id == root.span_id
                 || s.parent_span_id == merged.span_id
                 || s.span_id == root.span_id
+                || published_by(&spans, s, merged, "$KV.vsync_tasks.*")
         })
         .map(|s| &s.trace_id)
         .collect();
@@ -247,6 +297,27 @@ async fn one_trace_per_change_across_every_service_and_latency_metrics() {
         spans.iter().all(|s| !s.service.is_empty()),
         "every span names its service"
     );
+
+    // Every message the services published, both ways, carried its trace context.
+    let messages = bus_messages.lock().unwrap().clone();
+    for kind in [
+        "vsync.v1.in.vikunja.",
+        "vsync.v1.in.tw.",
+        "$KV.vsync_tasks.",
+        "vsync.v1.ctl.labels.apply",
+        "vsync.v1.applied.",
+    ] {
+        assert!(
+            messages.iter().any(|(s, _)| s.starts_with(kind)),
+            "no message on {kind}*: {messages:?}"
+        );
+    }
+    for (subject, traceparent) in &messages {
+        assert!(
+            vsync_bus::trace::is_valid_traceparent(traceparent),
+            "{subject} went out without a valid traceparent: {traceparent:?}"
+        );
+    }
 
     // The latency histograms, by direction.
     let r = metrics(reconciler_metrics).await;

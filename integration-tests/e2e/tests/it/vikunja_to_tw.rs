@@ -6,7 +6,6 @@ use std::time::Duration;
 use futures::StreamExt;
 use serde_json::json;
 use vsync_e2e::*;
-use vsync_proto::HostApplied;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_mapped_field_reaches_both_hosts_with_zero_api_calls_and_local_attributes_survive() {
@@ -160,7 +159,7 @@ async fn the_same_webhook_three_times_is_one_change() {
     assert!(sys.sim.wait_deliveries_idle(PROPAGATION).await);
 
     let mut notices = sys.applied_notices().await.unwrap();
-    let js = vsync_bus::async_nats::jetstream::new(sys.bus.clone());
+    let js = jetstream(&sys).await;
     let mut events = js.get_stream(vsync_bus::EVENTS_STREAM).await.unwrap();
     let stored_before = events.info().await.unwrap().state.messages;
     let uuid = s(&sys.host("laptop").find("once").unwrap(), "uuid").to_string();
@@ -195,8 +194,7 @@ async fn the_same_webhook_three_times_is_one_change() {
     // Per host: each canonical version applied at most once, and at most the two changes (a
     // batch may coalesce both into one apply).
     let mut per_host: HashMap<String, Vec<u64>> = HashMap::new();
-    while let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(200), notices.next()).await {
-        let a: HostApplied = vsync_bus::decode("HostApplied", &m.payload).unwrap();
+    while let Ok(Some(a)) = tokio::time::timeout(Duration::from_millis(200), notices.next()).await {
         // The notice of the task's creation may come after its export showed it.
         if a.version > version_before {
             per_host.entry(a.host).or_default().push(a.version);
@@ -248,8 +246,7 @@ async fn a_host_that_was_stopped_gets_exactly_what_it_missed() {
         .await;
     }
     let mut applied: Vec<String> = Vec::new();
-    while let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(300), notices.next()).await {
-        let a: HostApplied = vsync_bus::decode("HostApplied", &m.payload).unwrap();
+    while let Ok(Some(a)) = tokio::time::timeout(Duration::from_millis(300), notices.next()).await {
         if a.host == "desk" {
             applied.push(a.uuid);
         }
