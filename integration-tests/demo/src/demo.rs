@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use futures::StreamExt;
 use serde_json::Value;
-use vsync_proto::HostApplied;
 
 use crate::{Options, System};
 
@@ -71,9 +70,8 @@ pub async fn run_with(opts: Options) -> anyhow::Result<()> {
     while arrived.len() < sys.hosts.len() {
         tokio::select! {
             _ = &mut deadline => anyhow::bail!("the task did not reach every host within 15 s"),
-            m = notices.next() => {
-                let Some(m) = m else { anyhow::bail!("bus closed") };
-                let a: HostApplied = vsync_bus::decode("HostApplied", &m.payload)?;
+            a = notices.next() => {
+                let Some(a) = a else { anyhow::bail!("bus closed") };
                 if !arrived.iter().any(|(h, _): &(String, Duration)| *h == a.host) {
                     arrived.push((a.host, t0.elapsed()));
                 }
@@ -116,9 +114,8 @@ pub async fn run_with(opts: Options) -> anyhow::Result<()> {
     while seen.is_none() {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(15)) => anyhow::bail!("the task did not reach {}", second.name),
-            m = notices.next() => {
-                let Some(m) = m else { anyhow::bail!("bus closed") };
-                let a: HostApplied = vsync_bus::decode("HostApplied", &m.payload)?;
+            a = notices.next() => {
+                let Some(a) = a else { anyhow::bail!("bus closed") };
                 if a.host == second.name && second.find("Call Bob").is_some() {
                     seen = Some(t1.elapsed());
                 }

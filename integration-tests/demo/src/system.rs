@@ -22,7 +22,8 @@ pub struct System {
     pub running: Running,
     /// The config of the server services (ingress, reconciler, label-sync).
     pub server: Config,
-    pub bus: vsync_bus::async_nats::Client,
+    /// A bus client of the system's own.
+    pub bus: vsync_bus::Bus,
     pub ingress: std::net::SocketAddr,
     dir: tempfile::TempDir,
 }
@@ -97,7 +98,10 @@ impl System {
         server.vikunja.webhook_url = Some(format!("http://{ingress}/webhook"));
         running.spawn_label_sync(&server, &bus_url).await?;
         running.spawn_reconciler(&server, &bus_url).await?;
-        let bus = vsync_bus::async_nats::connect(bus_url.as_str()).await?;
+        let bus = vsync_bus::Bus::connect(&vsync_bus::BusConfig::from_config(
+            &server, &bus_url, "demo",
+        ))
+        .await?;
         let mut sys = System {
             nats,
             sim,
@@ -182,8 +186,8 @@ impl System {
     }
 
     /// Subscribes to "applied" notices of every host.
-    pub async fn applied_notices(&self) -> anyhow::Result<vsync_bus::async_nats::Subscriber> {
-        Ok(self.bus.subscribe("vsync.v1.applied.>").await?)
+    pub async fn applied_notices(&self) -> anyhow::Result<vsync_bus::AppliedNotices> {
+        Ok(self.bus.applied_notices().await?)
     }
 
     pub fn temp_dir(&self) -> &Path {
