@@ -91,19 +91,26 @@ fn child_of(c: &Span, p: &Span) -> bool {
 }
 
 /// The hops of both changes, once all of them were exported: (Vikunja -> TW), (TW -> Vikunja).
+/// What the reconciler hands on (canonical state, label work) hangs under its publish span.
 fn both_traces(spans: &[Span], vikunja_id: &str) -> Option<([Span; 3], [Span; 5])> {
     let find = |pred: &dyn Fn(&Span) -> bool| spans.iter().find(|s| pred(s)).cloned();
+    let published_by = |c: &Span, p: &Span| {
+        spans
+            .iter()
+            .any(|m| m.name.starts_with("publish ") && child_of(m, p) && child_of(c, m))
+    };
     let publish = find(&|s| {
         s.name.starts_with("publish vsync.v1.in.vikunja")
             && s.attr("vikunja.task_id") == Some(vikunja_id)
     })?;
     let merged = find(&|s| child_of(s, &publish))?;
-    let applied = find(&|s| child_of(s, &merged))?;
+    let applied = find(&|s| s.name.starts_with("process $KV") && published_by(s, &merged))?;
     let published = find(&|s| s.name.starts_with("publish vsync.v1.in.tw"))?;
     let merged_tw = find(&|s| child_of(s, &published))?;
     let create = find(&|s| s.name == "PUT /api/v1/projects/{id}/tasks" && child_of(s, &merged_tw))?;
-    let labels =
-        find(&|s| s.name.starts_with("process vsync.v1.ctl.labels") && child_of(s, &merged_tw))?;
+    let labels = find(&|s| {
+        s.name.starts_with("process vsync.v1.ctl.labels") && published_by(s, &merged_tw)
+    })?;
     let label_call = find(&|s| child_of(s, &labels))?;
     Some((
         [publish, merged, applied],
