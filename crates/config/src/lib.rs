@@ -148,6 +148,9 @@ pub struct Taskwarrior {
     pub task_bin: Option<PathBuf>,
     pub socket: Option<PathBuf>,
     pub state_dir: Option<PathBuf>,
+    /// Taskwarrior 3: apply changes in-process through taskchampion where that is provably the
+    /// same as `task import` (default); `false` always runs `task import`.
+    pub in_process: Option<bool>,
 }
 
 impl Taskwarrior {
@@ -171,6 +174,9 @@ impl Taskwarrior {
         self.state_dir
             .clone()
             .unwrap_or_else(|| self.data().join(".vikunja-sync"))
+    }
+    pub fn in_process(&self) -> bool {
+        self.in_process.unwrap_or(true)
     }
     pub fn socket(&self) -> PathBuf {
         self.socket

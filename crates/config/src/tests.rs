@@ -34,6 +34,7 @@ fn the_operator_contract_parses() {
         PathBuf::from("/home/alice/.task/.vikunja-sync/watcher.sock")
     );
     assert_eq!(c.vikunja.default_project, "Inbox");
+    assert!(c.taskwarrior.in_process(), "in-process by default");
 }
 
 #[test]
@@ -43,6 +44,7 @@ fn environment_overrides_any_key() {
         ("VIKUNJA_SYNC_RECONCILE_CONCURRENCY", "9"),
         ("VIKUNJA_SYNC_VIKUNJA_TOKEN_FILE", "/tmp/t"),
         ("VIKUNJA_SYNC_SOCKET", "/ignored"),
+        ("VIKUNJA_SYNC_TASKWARRIOR_IN_PROCESS", "false"),
         ("OTHER", "x"),
     ]
     .map(|(k, v)| (k.to_string(), v.to_string()));
@@ -50,6 +52,7 @@ fn environment_overrides_any_key() {
     assert_eq!(c.bus.url.as_deref(), Some("nats://override:4222"));
     assert_eq!(c.reconcile.concurrency, 9);
     assert_eq!(c.vikunja.token_file, Some(PathBuf::from("/tmp/t")));
+    assert!(!c.taskwarrior.in_process());
 }
 
 #[test]
