@@ -7,8 +7,10 @@ mod apply;
 mod cli;
 mod error;
 mod replica;
+mod stamp;
 
 pub use apply::{Apply, Backend, TaskResults};
 pub use cli::{Taskwarrior, is_uuid};
 pub use error::TaskwarriorError;
 pub use replica::{CHUNK, Refusal, ReplicaWriter, SCHEMA};
+pub use stamp::DataStamp;

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 use vsync_harness::{TwHost, require_taskwarrior, taskwarrior_version};
 use vsync_model::TwTask;
-use vsync_taskwarrior::{Apply, Backend, Refusal, SCHEMA, Taskwarrior};
+use vsync_taskwarrior::{Apply, Backend, DataStamp, Refusal, SCHEMA, Taskwarrior};
 
 mod support;
 use support::*;
@@ -171,4 +171,26 @@ async fn the_cli_when_turned_off_or_not_taskwarrior_3() {
     let (b, r) = Backend::select(&cli(&h), "2.6.2", true).await;
     assert_eq!(b.name(), "cli");
     assert_eq!(r, Some(Refusal::NotTaskwarrior3("2.6.2".into())));
+}
+
+/// What no hook reports on 3.x changes the data stamp: `task undo`, and a command with hooks
+/// off; our own write changes it too (the watcher takes the stamp after its writes).
+#[tokio::test]
+async fn undo_and_hookless_writes_change_the_data_stamp_tw3() {
+    require_taskwarrior(3);
+    let (h, writer) = replica_host("stamp").await;
+    let data = h.data_dir();
+    let s0 = DataStamp::read(&data);
+    assert_eq!(s0, DataStamp::read(&data), "stable while nothing writes");
+    for r in writer.apply(&tasks(json!([rich(json!({}))]))).await {
+        r.unwrap();
+    }
+    let s1 = DataStamp::read(&data);
+    assert_ne!(s0, s1, "our write");
+    h.ok(&["rc.hooks=off", U1, "modify", "priority:L"]);
+    let s2 = DataStamp::read(&data);
+    assert_ne!(s1, s2, "a command with hooks off");
+    h.ok(&["rc.confirmation=off", "undo"]);
+    assert_ne!(s2, DataStamp::read(&data), "task undo");
+    assert_eq!(h.get(U1).unwrap()["priority"], "H", "undone");
 }

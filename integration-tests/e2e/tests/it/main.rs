@@ -6,6 +6,7 @@ mod labels;
 mod reconcile;
 mod skeleton;
 mod telemetry;
+mod tw3;
 mod tw_to_vikunja;
 mod up;
 mod vikunja_to_tw;
