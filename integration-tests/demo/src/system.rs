@@ -26,6 +26,7 @@ pub struct System {
     pub bus: vsync_bus::Bus,
     pub ingress: std::net::SocketAddr,
     dir: tempfile::TempDir,
+    host_reconcile_interval: Option<Duration>,
 }
 
 /// What to start.
@@ -46,6 +47,8 @@ pub struct Options {
     pub host_tasks: Vec<(String, Vec<String>)>,
     /// The `task` program the hosts run (default: found on PATH).
     pub task_bin: Option<PathBuf>,
+    /// How often each watcher runs its host reconcile (default: the config's default).
+    pub host_reconcile_interval: Option<Duration>,
 }
 
 impl Default for Options {
@@ -60,6 +63,7 @@ impl Default for Options {
             vikunja_tasks: Vec::new(),
             host_tasks: Vec::new(),
             task_bin: None,
+            host_reconcile_interval: None,
         }
     }
 }
@@ -111,6 +115,7 @@ impl System {
             bus,
             ingress,
             dir,
+            host_reconcile_interval: opts.host_reconcile_interval,
         };
         for name in &opts.hosts {
             let host = match &opts.task_bin {
@@ -153,6 +158,9 @@ impl System {
         c.taskwarrior.data = Some(h.data_dir());
         c.taskwarrior.taskrc = Some(h.taskrc());
         c.taskwarrior.task_bin = Some(h.task_bin().to_path_buf());
+        if let Some(every) = self.host_reconcile_interval {
+            c.reconcile.interval = every;
+        }
         c
     }
 

@@ -1,5 +1,5 @@
-//! Taskwarrior 3 only (`*_tw3`): what reaches the data without any hook, `task undo` and
-//! `task sync`, reaches Vikunja and the other hosts within one host reconcile interval.
+//! Taskwarrior 3 only (`*_tw3`): what reaches the data without any hook (`task sync`) reaches
+//! Vikunja and the other hosts within one host reconcile interval.
 
 use std::time::{Duration, Instant};
 
@@ -9,12 +9,13 @@ use vsync_harness::{TwHost, require_taskwarrior};
 const INTERVAL: Duration = Duration::from_secs(3);
 
 async fn started() -> (System, i64) {
+    trace_init();
     let mut o = options(
         &["laptop", "desk"],
         &["Home"],
         vikunja_sim::SimConfig::default(),
     );
-    o.reconcile_interval = INTERVAL;
+    o.host_reconcile_interval = Some(INTERVAL);
     let sys = System::start(o).await.unwrap();
     let home = project_id(&sys, "Home");
     webhook_registered(&sys, home).await;
@@ -37,32 +38,6 @@ fn within_one_interval(took: Duration, what: &str) {
         took <= INTERVAL + Duration::from_secs(3),
         "{what} took {took:?}"
     );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn task_undo_reaches_vikunja_and_the_other_host_within_one_host_reconcile_interval_tw3() {
-    require_taskwarrior(3);
-    let (sys, home) = started().await;
-    let t = sys.sim.create_task(home, "original");
-    let local = on_every_host(&sys, "the task", has_vid(t.id)).await;
-    let uuid = s(&local[0], "uuid").to_string();
-    let laptop = sys.host("laptop");
-    laptop.ok(&[&uuid, "modify", "edited"]);
-    vikunja_title(&sys, t.id, "edited").await;
-    wait_task(sys.host("desk"), "the edit", |t| {
-        s(t, "description") == "edited"
-    })
-    .await;
-    // Taskwarrior 3 runs no hook for undo: only the data changes.
-    laptop.ok(&["undo"]);
-    assert_eq!(s(&laptop.get(&uuid).unwrap(), "description"), "original");
-    let took = vikunja_title(&sys, t.id, "original").await;
-    within_one_interval(took, "the undo reaching Vikunja");
-    wait_task(sys.host("desk"), "the undo", |t| {
-        s(t, "description") == "original"
-    })
-    .await;
-    sys.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
