@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Benchmarks (release build): `scripts/bench.sh [vikunja_to_tw|tw_to_vikunja|reconcile|hook]`
-# (default: all). They start real service processes, so the service binaries are built first,
+# Benchmarks (release build): `scripts/bench.sh [vikunja_to_tw|tw_to_vikunja|reconcile|hook|apply]`
+# (default: all). `apply` (one apply's cost by database size, per backend) runs on 3.x only. They start real service processes, so the service binaries are built first,
 # and the hook as users install it (`cargo build-hook`, statically linked).
 # Each runs on Taskwarrior 2.6 and then on 3.x (scripts/taskwarrior.sh finds or installs them;
 # every run measures its own `task import` floor); VSYNC_TW=2 or VSYNC_TW=3 runs one only.
@@ -21,15 +21,26 @@ mkdir -p target/bench-hook
 cp target/release/vikunja-sync-hook target/bench-hook/
 export VSYNC_HOOK_BIN="$PWD/target/bench-hook/vikunja-sync-hook"
 hook() { BENCH_RUNS="${BENCH_RUNS:-200}" cargo bench --locked -q -p vikunja-sync-hook --bench hook_overhead; }
+apply() {
+  case "$(scripts/taskwarrior.sh --version "$TASK_BIN")" in
+    3.*) cargo bench --locked -q -p vsync-taskwarrior --bench apply_cost ;;
+    *) echo "apply: Taskwarrior 3 only" ;;
+  esac
+}
 for TASK_BIN in "${tw_bins[@]}"; do
   export TASK_BIN
   echo "== Taskwarrior $(scripts/taskwarrior.sh --version "$TASK_BIN") ($TASK_BIN)"
   if [ $# -eq 0 ]; then
     cargo bench --locked -q -p vsync-e2e
     hook
+    apply
   else
     for b in "$@"; do
-      if [ "$b" = hook ]; then hook; else cargo bench --locked -q -p vsync-e2e --bench "$b"; fi
+      case "$b" in
+        hook) hook ;;
+        apply) apply ;;
+        *) cargo bench --locked -q -p vsync-e2e --bench "$b" ;;
+      esac
     done
   fi
 done
