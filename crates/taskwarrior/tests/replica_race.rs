@@ -4,7 +4,8 @@
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use vsync_harness::{TwHost, require_taskwarrior, taskwarrior_version};
@@ -39,12 +40,15 @@ async fn user_commands_racing_the_replica_writer_never_fail_or_lose_a_write_tw3(
     assert_eq!(writer.name(), "replica", "{refusal:?}");
 
     let t0 = Instant::now();
+    // User commands started so far: the writer interleaves its batches with them.
+    let begun = Arc::new(AtomicUsize::new(0));
     let users: Vec<_> = (0..USER_THREADS)
         .map(|n| {
-            let host = host.clone();
+            let (host, begun) = (host.clone(), begun.clone());
             std::thread::spawn(move || {
                 let mut runs = Vec::new(); // (start, end, ok, stderr)
                 for k in 0..USER_PAIRS {
+                    begun.fetch_add(1, Ordering::SeqCst);
                     let started = t0.elapsed();
                     let add = host.task(&["rc.verbose=new-uuid", "add", &format!("user {n}-{k}")]);
                     let out = String::from_utf8_lossy(&add.stdout).to_string();
@@ -53,6 +57,7 @@ async fn user_commands_racing_the_replica_writer_never_fail_or_lose_a_write_tw3(
                         continue;
                     };
                     let uuid = uuid.trim_end_matches('.').to_string();
+                    begun.fetch_add(1, Ordering::SeqCst);
                     let started = t0.elapsed();
                     let m = host.task(&[&uuid, "modify", "priority:H", "+mine"]);
                     runs.push((started, t0.elapsed(), m.status.success(), stderr(&m)));
@@ -64,11 +69,17 @@ async fn user_commands_racing_the_replica_writer_never_fail_or_lose_a_write_tw3(
     let write_start = t0.elapsed();
     let mut changes: Vec<TwTask> = (0..SYNC_TASKS).map(|i| sync_task(i, 1)).collect();
     changes.extend((0..SYNC_TASKS).map(|i| sync_task(i, 2)));
-    for batch in changes.chunks(WRITE_BATCH) {
+    // Batch b is written once b user commands have begun: the writes span the commands.
+    for (b, batch) in changes.chunks(WRITE_BATCH).enumerate() {
+        let begun = begun.clone();
+        vsync_harness::wait_for_async("user commands", Duration::from_secs(60), || {
+            let n = begun.load(Ordering::SeqCst);
+            async move { (n >= b.min(USER_THREADS * USER_PAIRS * 2)).then_some(()) }
+        })
+        .await;
         for r in writer.apply(batch).await {
             r.unwrap();
         }
-        tokio::task::yield_now().await;
     }
     let write_end = t0.elapsed();
     let runs: Vec<_> = users.into_iter().flat_map(|u| u.join().unwrap()).collect();
