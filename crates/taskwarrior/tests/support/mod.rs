@@ -14,6 +14,7 @@ pub const U4: &str = "44444444-0f38-4a3c-9f0b-6b6a1d1e7a11";
 pub const U5: &str = "55555555-0f38-4a3c-9f0b-6b6a1d1e7a11";
 pub const U6: &str = "66666666-0f38-4a3c-9f0b-6b6a1d1e7a11";
 pub const U8: &str = "88888888-0f38-4a3c-9f0b-6b6a1d1e7a11";
+pub const U9: &str = "99999999-0f38-4a3c-9f0b-6b6a1d1e7a11";
 
 /// The first task of every host, made by the user.
 pub fn seed() -> Value {
@@ -57,7 +58,9 @@ pub fn rounds() -> Vec<Value> {
              "entry": "20260101T000000Z", "wait": "20990101T000000Z", "start": "20260101T000000Z"},
             u5,
             {"uuid": U6, "description": "line1\nline2\ttab ✓", "status": "pending",
-             "entry": "20260101T000000Z", "n": 42.5, "estimate": "PT120M", "neg": -0.25}
+             "entry": "20260101T000000Z", "n": 42.5, "estimate": "PT120M", "neg": -0.25},
+            {"uuid": U9, "description": "done long ago", "status": "completed",
+             "entry": "20260101T000000Z", "end": "20260105T000000Z"}
         ]),
         json!([
             rich(json!({"project": null, "tags": ["b"], "due": "20260302T090000Z",
@@ -70,7 +73,9 @@ pub fn rounds() -> Vec<Value> {
             u5,
             {"uuid": U6, "description": "line1\nline2\ttab ✓", "status": "pending",
              "entry": "20260101T000000Z", "n": 42.5, "estimate": "PT120M", "neg": -0.25,
-             "annotations": [{"entry": "20260103T000000Z", "description": "new"}]}
+             "annotations": [{"entry": "20260103T000000Z", "description": "new"}]},
+            {"uuid": U9, "description": "done long ago, renamed", "status": "completed",
+             "entry": "20260101T000000Z"}
         ]),
         json!([
             {"uuid": U8, "description": "an RFC 3339 date: task import parses it",
