@@ -194,7 +194,3 @@ async fn undo_and_hookless_writes_change_the_data_stamp_tw3() {
     assert_ne!(s2, DataStamp::read(&data), "task undo");
     assert_eq!(h.get(U1).unwrap()["priority"], "H", "undone");
 }
-
-fn epoch(v: &Value) -> Option<i64> {
-    vsync_model::dates::parse_tw(v.as_str()?)
-}

@@ -16,13 +16,13 @@ use tokio_util::sync::CancellationToken;
 use vsync_bus::control::{HostRequest, Requests};
 use vsync_bus::{Bus, BusConfig, Deliveries};
 use vsync_config::Config;
-use vsync_taskwarrior::Taskwarrior;
+use vsync_taskwarrior::{Backend, Refusal, Taskwarrior};
 
 use crate::intake::Intake;
 use crate::mirror::Mirror;
 use crate::watcher::Watcher;
 
-/// Canonical states applied per `task import`.
+/// Canonical states applied per batch.
 const BATCH: usize = 256;
 
 /// The running service.
@@ -42,6 +42,11 @@ impl App {
         let host = t.host();
         let tw = Taskwarrior::new(t.task_bin(), t.taskrc(), t.data());
         let version = tw.version().await.context("Taskwarrior is not usable")?;
+        let (backend, refusal) = Backend::select(&tw, &version, t.in_process()).await;
+        match &refusal {
+            None | Some(Refusal::NotTaskwarrior3(_)) => {}
+            Some(r) => tracing::info!(refusal = %r, backend = backend.name(), "apply backend"),
+        }
         let state_dir = t.state_dir();
         let mirror = match Mirror::load(&state_dir)? {
             Some(m) => m,
@@ -50,6 +55,7 @@ impl App {
         tracing::info!(
             host,
             taskwarrior = version,
+            backend = backend.name(),
             tasks = mirror.count(),
             "tw-watcher starting"
         );
@@ -67,7 +73,7 @@ impl App {
             .context("cannot follow canonical state")?
             .ready_chunks(BATCH);
         Ok(App {
-            watcher: Watcher::new(host, bus, tw, mirror, spool),
+            watcher: Watcher::new(host, bus, tw, backend, mirror, spool),
             intake,
             states,
             control,

@@ -57,7 +57,9 @@ impl Watcher {
                 t
             }));
         }
-        self.tw.import(&retired).await.map_err(|e| e.to_string())?;
+        self.write_tasks(&retired)
+            .await
+            .map_err(|e| e.to_string())?;
         for u in from {
             let _ = self.mirror.remove(u);
         }
@@ -133,7 +135,7 @@ impl Watcher {
             .collect();
         if !targets.is_empty() {
             let tasks: Vec<TwTask> = targets.iter().map(|(_, t)| t.clone()).collect();
-            self.tw.import(&tasks).await.map_err(|e| e.to_string())?;
+            self.write_tasks(&tasks).await.map_err(|e| e.to_string())?;
             report.task_runs += 1;
             let applied_at = vsync_model::dates::now_us();
             for (s, t) in &targets {

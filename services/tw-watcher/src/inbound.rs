@@ -1,7 +1,7 @@
 //! Canonical state in: the host's consumer on the canonical state bucket delivers the tasks that
-//! changed; each batch is applied with one hooks-off `task import` of the complete tasks (an
-//! import replaces the whole task, so each starts from the mirror's copy), then announced on
-//! the bus as this host's applied notice.
+//! changed; each batch of complete tasks is applied by the backend (in-process on Taskwarrior 3,
+//! else one hooks-off `task import`; either replaces the whole task, so each starts from the
+//! mirror's copy), then announced on the bus as this host's applied notice.
 //!
 //! Nothing is re-exported to verify an import (docs/ARCHITECTURE.md §5.3): each import is
 //! recorded in the overlap bookkeeping, and checked only if a user command turns out to have run
@@ -13,12 +13,13 @@ use tracing::Instrument;
 use vsync_bus::{BusError, Delivery, Stage, StateChange};
 use vsync_model::{TwTask, tw};
 use vsync_proto::{HostApplied, Origin, TaskState};
+use vsync_taskwarrior::Apply as _;
 
 use crate::overlap::Import;
 use crate::watcher::Watcher;
 
 impl Watcher {
-    /// Applies a batch of canonical states with one `task import`.
+    /// Applies a batch of canonical states.
     pub(crate) async fn apply(&mut self, batch: Vec<Result<Delivery, BusError>>) {
         let mut msgs = Vec::new();
         let mut states: Vec<TaskState> = Vec::new();
@@ -82,11 +83,26 @@ impl Watcher {
         }
         let tasks: Vec<TwTask> = targets.iter().map(|(_, t)| t.clone()).collect();
         let started_us = vsync_model::dates::now_us();
-        if let Err(e) = self.tw.import(&tasks).await {
-            tracing::error!(error = %e, "task import failed");
-            return self.apply_one_by_one(&targets).await;
-        }
+        let results = self.backend.apply(&tasks).await;
         let returned_us = vsync_model::dates::now_us();
+        // What failed is tried again one by one (the CLI fails a whole batch for one task).
+        let mut failed = Vec::new();
+        let mut applied = Vec::with_capacity(targets.len());
+        for (target, r) in targets.into_iter().zip(results) {
+            match r {
+                Ok(()) => applied.push(target),
+                Err(e) => {
+                    if failed.is_empty() {
+                        tracing::error!(error = %e, "apply failed");
+                    }
+                    failed.push(target);
+                }
+            }
+        }
+        let targets = applied;
+        if targets.is_empty() {
+            return self.apply_one_by_one(&failed).await;
+        }
         // The host shows them now: say so first, then do our own bookkeeping.
         for (s, _) in &targets {
             self.announce(s, returned_us).await;
@@ -108,14 +124,14 @@ impl Watcher {
             },
             Instant::now(),
         );
-        true
+        failed.is_empty() || self.apply_one_by_one(&failed).await
     }
 
     /// A batch Taskwarrior refused: import one by one, dead-lettering what still fails.
     async fn apply_one_by_one(&mut self, targets: &[(&TaskState, TwTask)]) -> bool {
         let mut all_ok = true;
         for (s, t) in targets {
-            match self.tw.import(std::slice::from_ref(t)).await {
+            match self.write_tasks(std::slice::from_ref(t)).await {
                 Ok(()) => {
                     let _ = self.mirror.set(t.clone());
                     self.announce(s, vsync_model::dates::now_us()).await;
@@ -133,7 +149,7 @@ impl Watcher {
                         .await;
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "task import failed");
+                    tracing::error!(error = %e, "apply failed");
                     all_ok = false;
                 }
             }
@@ -205,7 +221,7 @@ impl Watcher {
             let _ = self.mirror.set(l.clone());
         }
         if let Some(t) = tw::apply(&state, local.as_ref())
-            && self.tw.import(std::slice::from_ref(&t)).await.is_ok()
+            && self.write_tasks(std::slice::from_ref(&t)).await.is_ok()
         {
             let _ = self.mirror.set(t);
             self.announce(&state, vsync_model::dates::now_us()).await;

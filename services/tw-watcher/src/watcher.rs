@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use vsync_bus::Bus;
-use vsync_taskwarrior::Taskwarrior;
+use vsync_model::TwTask;
+use vsync_taskwarrior::{Apply, Backend, Taskwarrior, TaskwarriorError};
 
 use crate::mirror::Mirror;
 use crate::overlap::Overlap;
@@ -17,7 +18,10 @@ use crate::overlap::Overlap;
 pub struct Watcher {
     pub(crate) host: String,
     pub(crate) bus: Bus,
+    /// Exports, and the other `task` commands.
     pub(crate) tw: Taskwarrior,
+    /// Applies complete tasks: in-process on Taskwarrior 3 where provably safe, else `task import`.
+    pub(crate) backend: Backend,
     pub(crate) mirror: Mirror,
     /// Where the hook spools what it could not hand over, and we spool what the bus refused.
     pub(crate) spool: PathBuf,
@@ -35,6 +39,7 @@ impl Watcher {
         host: String,
         bus: Bus,
         tw: Taskwarrior,
+        backend: Backend,
         mirror: Mirror,
         spool: PathBuf,
     ) -> Watcher {
@@ -42,6 +47,7 @@ impl Watcher {
             host,
             bus,
             tw,
+            backend,
             mirror,
             spool,
             hook_at: HashMap::new(),
@@ -49,6 +55,13 @@ impl Watcher {
             backlog: false,
             metrics: metrics(),
         }
+    }
+}
+
+impl Watcher {
+    /// Applies `tasks` through the backend; the first failure, if any.
+    pub(crate) async fn write_tasks(&self, tasks: &[TwTask]) -> Result<(), TaskwarriorError> {
+        self.backend.apply(tasks).await.into_iter().collect()
     }
 }
 
