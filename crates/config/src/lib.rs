@@ -1,9 +1,11 @@
 //! The operator contract (docs/ARCHITECTURE.md §2): every service reads one TOML file with the
 //! sections `[bus]`, `[vikunja]`, `[ingress]`, `[taskwarrior]`, `[telemetry]`, `[metrics]`,
-//! `[reconcile]`, `[labels]`; any key can be overridden by `VIKUNJA_SYNC_<SECTION>_<KEY>`.
-//! Secrets are never values, only paths to files, read by [`read_secret`].
+//! `[reconcile]`, `[labels]`, `[adopt]`; any key can be overridden by
+//! `VIKUNJA_SYNC_<SECTION>_<KEY>`. Secrets are never values, only paths to files, read by
+//! [`read_secret`]. Taskwarrior's own files are found the way `task` finds them ([`paths`]).
 
 mod duration;
+pub mod paths;
 mod validate;
 
 use std::net::SocketAddr;
@@ -24,6 +26,7 @@ const SECTIONS: &[&str] = &[
     "metrics",
     "reconcile",
     "labels",
+    "adopt",
 ];
 
 /// A configuration that cannot be used.
@@ -58,6 +61,28 @@ pub struct Config {
     pub metrics: Metrics,
     pub reconcile: Reconcile,
     pub labels: Labels,
+    pub adopt: Adopt,
+}
+
+/// `[adopt]`: first adoption of tasks both sides already hold.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Adopt {
+    /// Adopt by itself at first start; `false`: nothing that existed before is synced until
+    /// `vikunja-sync adopt` runs.
+    pub auto: bool,
+    /// Completed and deleted tasks that ended longer ago than this are not carried over.
+    #[serde(with = "duration")]
+    pub history: Duration,
+}
+
+impl Default for Adopt {
+    fn default() -> Self {
+        Adopt {
+            auto: true,
+            history: Duration::from_secs(30 * 86400),
+        }
+    }
 }
 
 /// `[labels]`: how Taskwarrior tags and Vikunja labels map. Plain settings; the model's
@@ -151,19 +176,29 @@ pub struct Taskwarrior {
     /// Taskwarrior 3: apply changes in-process through taskchampion where that is provably the
     /// same as `task import` (default); `false` always runs `task import`.
     pub in_process: Option<bool>,
+    /// A Taskwarrior filter (e.g. `project:Work or +vikunja`): the tasks this host syncs.
+    pub filter: Option<String>,
 }
 
 impl Taskwarrior {
     pub fn host(&self) -> String {
         self.host.clone().unwrap_or_else(hostname)
     }
+    /// The data directory: as set, else where `task` finds it ([`paths`]).
     pub fn data(&self) -> PathBuf {
-        self.data.clone().unwrap_or_else(|| home().join(".task"))
+        self.data
+            .clone()
+            .unwrap_or_else(|| paths::TaskEnv::current().data(&self.taskrc()))
     }
+    /// The taskrc: as set, else the one `task` reads ([`paths`]).
     pub fn taskrc(&self) -> PathBuf {
         self.taskrc
             .clone()
-            .unwrap_or_else(|| home().join(".taskrc"))
+            .unwrap_or_else(|| paths::TaskEnv::current().taskrc())
+    }
+    /// The hooks directory `task` runs: the taskrc's `hooks.location`, else `<data>/hooks`.
+    pub fn hooks(&self) -> PathBuf {
+        paths::TaskEnv::current().hooks(&self.taskrc(), &self.data())
     }
     pub fn task_bin(&self) -> PathBuf {
         self.task_bin
@@ -210,6 +245,9 @@ pub struct Reconcile {
     #[serde(with = "duration")]
     pub full_interval: Duration,
     pub concurrency: usize,
+    /// A host not seen for this long is skipped by reconcile and adoption rather than awaited.
+    #[serde(with = "duration")]
+    pub host_timeout: Duration,
 }
 
 impl Default for Reconcile {
@@ -218,6 +256,7 @@ impl Default for Reconcile {
             interval: Duration::from_secs(60),
             full_interval: Duration::from_secs(15 * 60),
             concurrency: 4,
+            host_timeout: Duration::from_secs(5 * 60),
         }
     }
 }
@@ -313,12 +352,6 @@ pub fn read_secret(path: &Path) -> Result<SecretString, ConfigError> {
         });
     }
     Ok(SecretString::from(text.to_string()))
-}
-
-fn home() -> PathBuf {
-    std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/"))
 }
 
 fn hostname() -> String {

@@ -4,6 +4,7 @@
 
 pub mod dates;
 pub mod fields;
+pub mod filter;
 pub mod html;
 pub mod merge;
 pub mod tags;
@@ -11,6 +12,7 @@ pub mod tw;
 pub mod vikunja;
 
 pub use fields::Side;
+pub use filter::{FilterError, ProjectScope, TaskFilter};
 pub use merge::{Change, Merged, merge};
 pub use tags::TagMap;
 pub use tw::TwTask;

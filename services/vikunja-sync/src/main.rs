@@ -68,10 +68,12 @@ enum ConfigAction {
 enum HookAction {
     /// Link the hook into `<data>/hooks` and declare the UDA in the taskrc.
     Install {
-        /// Taskwarrior data dir (default: from the config, else ~/.task).
+        /// Taskwarrior data dir (default: from the config, else where `task` finds it: TASKDATA,
+        /// the taskrc's data.location, ~/.task).
         #[arg(long)]
         data: Option<PathBuf>,
-        /// taskrc to declare the UDA in (default: from the config, else ~/.taskrc).
+        /// taskrc to declare the UDA in (default: from the config, else the one `task` reads:
+        /// TASKRC, ~/.taskrc, $XDG_CONFIG_HOME/task/taskrc). Never created.
         #[arg(long)]
         taskrc: Option<PathBuf>,
         /// The hook program (default: next to this program).
@@ -84,8 +86,12 @@ enum HookAction {
     },
     /// Remove our hook links (nothing else).
     Uninstall {
+        /// Taskwarrior data dir (default: as for install).
         #[arg(long)]
         data: Option<PathBuf>,
+        /// taskrc naming the hooks directory (default: as for install).
+        #[arg(long)]
+        taskrc: Option<PathBuf>,
     },
 }
 
@@ -180,18 +186,35 @@ fn hook(action: HookAction, cfg: &vsync_config::Config) -> anyhow::Result<()> {
             hook_bin,
             with_undo,
         } => {
-            let data = data.unwrap_or_else(|| cfg.taskwarrior.data());
-            let taskrc = taskrc.unwrap_or_else(|| cfg.taskwarrior.taskrc());
+            let (data, taskrc) = taskwarrior_files(cfg, data, taskrc);
             let report =
                 vikunja_sync::hook::install(&data, Some(&taskrc), hook_bin.as_deref(), with_undo)?;
             println!("{report}");
         }
-        HookAction::Uninstall { data } => {
-            let data = data.unwrap_or_else(|| cfg.taskwarrior.data());
-            println!("{}", vikunja_sync::hook::remove(&data)?);
+        HookAction::Uninstall { data, taskrc } => {
+            let (data, taskrc) = taskwarrior_files(cfg, data, taskrc);
+            let hooks = vsync_config::paths::TaskEnv::current().hooks(&taskrc, &data);
+            println!("{}", vikunja_sync::hook::uninstall(&hooks)?);
         }
     }
     Ok(())
+}
+
+/// The data directory and taskrc: as given, else as configured, else where `task` finds them
+/// (a taskrc given but no data directory: that taskrc's `data.location`).
+fn taskwarrior_files(
+    cfg: &vsync_config::Config,
+    data: Option<PathBuf>,
+    taskrc: Option<PathBuf>,
+) -> (PathBuf, PathBuf) {
+    let mut tw = cfg.taskwarrior.clone();
+    if taskrc.is_some() {
+        tw.taskrc = taskrc;
+    }
+    if data.is_some() {
+        tw.data = data;
+    }
+    (tw.data(), tw.taskrc())
 }
 
 /// Connects to the bus and prints what `f` returns.

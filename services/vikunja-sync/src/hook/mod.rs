@@ -1,5 +1,9 @@
 //! `vikunja-sync hook install|uninstall`: link the hook program into a Taskwarrior hooks
-//! directory ([`links`]) and declare the UDA the sync needs in the taskrc.
+//! directory ([`links`]) and declare the UDA the sync needs in the taskrc. The directory is the
+//! one `task` runs (the taskrc's `hooks.location`, else `<data>/hooks`); a taskrc is never
+//! created (a new `~/.taskrc` would shadow a home-manager `$XDG_CONFIG_HOME/task/taskrc`), and
+//! one that cannot be written (a read-only link into the Nix store) is reported, not an error:
+//! Taskwarrior keeps an undeclared `vikunja_id` as an orphan attribute all the same.
 
 pub mod links;
 
@@ -19,8 +23,9 @@ pub const TASKRC_LINES: &[&str] = &[
 pub fn hook_binary() -> Option<PathBuf> {
     crate::programs::find("vikunja-sync-hook", Some("VIKUNJA_SYNC_HOOK_BIN"), &[])
 }
-/// Installs the hook for the data dir `data` and declares the UDA in `taskrc` (when it exists or
-/// is given). `with_undo` also links on-modify, which is what sees `task undo` on Taskwarrior 2.6.
+/// Installs the hook for the data dir `data` (into the hooks directory `taskrc` names, if any)
+/// and declares the UDA in `taskrc` when it exists. `with_undo` also links on-modify, which is
+/// what sees `task undo` on Taskwarrior 2.6.
 pub fn install(
     data: &Path,
     taskrc: Option<&Path>,
@@ -38,16 +43,24 @@ pub fn install(
     } else {
         &[HookKind::Exit]
     };
-    let hooks = data.join("hooks");
+    let hooks = match taskrc {
+        Some(rc) => vsync_config::paths::TaskEnv::current().hooks(rc, data),
+        None => data.join("hooks"),
+    };
     std::fs::create_dir_all(&hooks)
         .with_context(|| format!("cannot create {}", hooks.display()))?;
     let report = links::link(&hooks, &bin, events)
         .with_context(|| format!("cannot install the hook in {}", hooks.display()))?;
     let mut out = report.to_string();
     if let Some(rc) = taskrc {
-        let added = declare_udas(rc)?;
-        if added > 0 {
-            out.push_str(&format!("\nadded {added} line(s) to {}", rc.display()));
+        match declare_udas(rc) {
+            Ok(0) => {}
+            Ok(added) => out.push_str(&format!("\nadded {added} line(s) to {}", rc.display())),
+            Err(why) => out.push_str(&format!(
+                "\n{why}: the UDA is not declared there (the sync works without it); to \
+                 declare it, add to your Taskwarrior configuration: {}",
+                TASKRC_LINES.join(" ")
+            )),
         }
     }
     Ok(out)
@@ -55,15 +68,27 @@ pub fn install(
 
 /// Removes our hook links from `<data>/hooks` (nothing else).
 pub fn remove(data: &Path) -> anyhow::Result<String> {
-    let hooks = data.join("hooks");
-    Ok(links::unlink(&hooks)
+    uninstall(&data.join("hooks"))
+}
+
+/// Removes our hook links from the hooks directory `hooks` (nothing else).
+pub fn uninstall(hooks: &Path) -> anyhow::Result<String> {
+    Ok(links::unlink(hooks)
         .with_context(|| format!("cannot uninstall from {}", hooks.display()))?
         .to_string())
 }
 
-/// Appends the UDA declarations the taskrc lacks; returns how many lines were added.
-fn declare_udas(rc: &Path) -> anyhow::Result<usize> {
-    let current = std::fs::read_to_string(rc).unwrap_or_default();
+/// Appends the UDA declarations the taskrc lacks; returns how many lines were added. A taskrc
+/// that does not exist is not created, and one that cannot be written is left alone: the error
+/// says which.
+fn declare_udas(rc: &Path) -> Result<usize, String> {
+    let current = match std::fs::read_to_string(rc) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!("no taskrc at {}", rc.display()));
+        }
+        Err(e) => return Err(format!("cannot read {}: {e}", rc.display())),
+    };
     let missing: Vec<&str> = TASKRC_LINES
         .iter()
         .copied()
@@ -75,11 +100,11 @@ fn declare_udas(rc: &Path) -> anyhow::Result<usize> {
     if missing.is_empty() {
         return Ok(0);
     }
+    let cannot_write = |e: std::io::Error| format!("cannot write {}: {e}", rc.display());
     let mut f = std::fs::OpenOptions::new()
-        .create(true)
         .append(true)
         .open(rc)
-        .with_context(|| format!("cannot write {}", rc.display()))?;
+        .map_err(cannot_write)?;
     let mut text = String::new();
     if !current.is_empty() && !current.ends_with('\n') {
         text.push('\n');
@@ -89,7 +114,7 @@ fn declare_udas(rc: &Path) -> anyhow::Result<usize> {
         text.push_str(l);
         text.push('\n');
     }
-    f.write_all(text.as_bytes())?;
+    f.write_all(text.as_bytes()).map_err(cannot_write)?;
     Ok(missing.len())
 }
 
@@ -109,5 +134,29 @@ mod tests {
             std::fs::read_to_string(&rc).unwrap(),
             "data.location=/x\nuda.vikunja_id.type=numeric\n# vikunja-sync\nuda.vikunja_id.label=Vikunja ID\n"
         );
+    }
+
+    #[test]
+    fn a_missing_taskrc_is_not_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let rc = dir.path().join(".taskrc");
+        let why = declare_udas(&rc).unwrap_err();
+        assert!(why.contains("no taskrc"), "{why}");
+        assert!(!rc.exists());
+    }
+
+    #[test]
+    fn a_read_only_taskrc_is_reported_and_kept() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let rc = dir.path().join("taskrc");
+        std::fs::write(&rc, "data.location=/x\n").unwrap();
+        std::fs::set_permissions(&rc, std::fs::Permissions::from_mode(0o444)).unwrap();
+        // root writes anyway; the refusal is what a Nix store link gives a user
+        if std::fs::OpenOptions::new().append(true).open(&rc).is_ok() {
+            return;
+        }
+        assert!(declare_udas(&rc).unwrap_err().contains("cannot write"));
+        assert_eq!(std::fs::read_to_string(&rc).unwrap(), "data.location=/x\n");
     }
 }
