@@ -39,6 +39,12 @@ impl Config {
         if self.taskwarrior.host.as_deref().is_some_and(blank) {
             return invalid("taskwarrior.host", "empty (leave it out for the hostname)");
         }
+        if self.taskwarrior.filter.as_deref().is_some_and(blank) {
+            return invalid(
+                "taskwarrior.filter",
+                "empty (leave it out to sync every task)",
+            );
+        }
         let t = &self.telemetry;
         if let Some(endpoint) = &t.otlp_endpoint {
             http_url("telemetry.otlp_endpoint", endpoint)?;
@@ -56,6 +62,7 @@ impl Config {
         let r = &self.reconcile;
         positive("reconcile.interval", r.interval)?;
         positive("reconcile.full_interval", r.full_interval)?;
+        positive("reconcile.host_timeout", r.host_timeout)?;
         if r.concurrency == 0 {
             return invalid(
                 "reconcile.concurrency",

@@ -54,6 +54,12 @@ interval = "30s"
             ("[bus]\nurl = \"http://x:4222\"\n", "`bus.url`"),
             ("[reconcile]\ninterval = \"0s\"\n", "`reconcile.interval`"),
             (
+                "[reconcile]\nhost_timeout = \"0s\"\n",
+                "`reconcile.host_timeout`",
+            ),
+            ("[taskwarrior]\nfilter = \" \"\n", "`taskwarrior.filter`"),
+            ("[adopt]\nhistory = \"30 weeks\"\n", "unknown unit `weeks`"),
+            (
                 "[reconcile]\ninterval = \"5 weeks\"\n",
                 "unknown unit `weeks`",
             ),

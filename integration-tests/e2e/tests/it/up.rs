@@ -247,3 +247,153 @@ async fn the_services_stop_when_up_is_killed() {
     })
     .await;
 }
+
+/// A home-manager layout: the only taskrc is `$XDG_CONFIG_HOME/task/taskrc`, naming data under
+/// `$XDG_DATA_HOME/task`; the config says nothing about either. `hook install` and the watcher
+/// find both the way `task` does, tasks sync both ways, and no `~/.taskrc` appears.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_home_manager_layout_syncs_and_gets_no_home_taskrc() {
+    trace_init();
+    let sim = vikunja_sim::Simulator::start(Default::default())
+        .await
+        .unwrap();
+    let project = sim.create_project("Home", 0).id;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let config_home = home.join(".config");
+    let data_home = home.join(".local/share");
+    let rc = config_home.join("task/taskrc");
+    let data = data_home.join("task");
+    std::fs::create_dir_all(rc.parent().unwrap()).unwrap();
+    std::fs::create_dir_all(&data).unwrap();
+    // As home-manager writes it: an absolute data.location, nothing else pointing anywhere.
+    std::fs::write(
+        &rc,
+        format!(
+            "data.location={}\nconfirmation=off\nverbose=nothing\njson.array=on\nhooks=on\n\
+             news.version=99.99.99\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    let env: Vec<(String, String)> = [
+        ("HOME", &home),
+        ("XDG_CONFIG_HOME", &config_home),
+        ("XDG_DATA_HOME", &data_home),
+        ("XDG_STATE_HOME", &dir.path().join("state")),
+    ]
+    .map(|(k, v)| (k.to_string(), v.display().to_string()))
+    .to_vec();
+    let task_bin = vsync_harness::task_program();
+    let task = {
+        let (task_bin, env) = (task_bin.clone(), env.clone());
+        move |args: &[&str]| {
+            let out = std::process::Command::new(&task_bin)
+                .args(args)
+                .env_remove("TASKRC")
+                .env_remove("TASKDATA")
+                .envs(env.iter().map(|(k, v)| (k, v)))
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "task {args:?}: {out:?}");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        }
+    };
+
+    std::fs::write(dir.path().join("token"), sim.token()).unwrap();
+    std::fs::write(dir.path().join("secret"), "hm-secret").unwrap();
+    let port = free_port();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[vikunja]\nurl = \"{}\"\ntoken_file = \"{}\"\nwebhook_secret_file = \"{}\"\nwebhook_url = \"http://127.0.0.1:{port}/webhook\"\n\
+             [ingress]\nlisten = \"127.0.0.1:{port}\"\n[taskwarrior]\nhost = \"hm\"\ntask_bin = \"{}\"\n",
+            sim.base_url(),
+            dir.path().join("token").display(),
+            dir.path().join("secret").display(),
+            task_bin.display(),
+        ),
+    )
+    .unwrap();
+    let config = config.display().to_string();
+
+    let hook_bin = hook_bin().display().to_string();
+    let install = std::process::Command::new(bin("vikunja-sync"))
+        .args([
+            "--config",
+            &config,
+            "hook",
+            "install",
+            "--hook-bin",
+            &hook_bin,
+        ])
+        .env_remove("TASKRC")
+        .env_remove("TASKDATA")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert!(install.status.success(), "{install:?}");
+    assert!(
+        data.join("hooks/on-exit.vikunja-sync").exists(),
+        "the hook is where task runs hooks: {install:?}"
+    );
+    assert!(
+        std::fs::read_to_string(&rc)
+            .unwrap()
+            .contains("uda.vikunja_id.type=numeric"),
+        "the UDA is declared in the taskrc task reads"
+    );
+    assert!(
+        !home.join(".taskrc").exists(),
+        "hook install made ~/.taskrc"
+    );
+
+    let process = {
+        let env = env.clone();
+        tokio::task::spawn_blocking(move || {
+            let env: Vec<(&str, &str)> =
+                env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            ServiceProcess::start_args(
+                &bin("vikunja-sync"),
+                &["--config", &config, "up"],
+                &env,
+                Duration::from_secs(60),
+            )
+        })
+        .await
+        .unwrap()
+    };
+    let leftovers = Reap(children(process.pid()));
+    assert!(
+        leftovers.0.iter().any(|(_, name)| name == "tw-watcher"),
+        "up found the data directory and runs a watcher: {:?}",
+        leftovers.0
+    );
+    webhook_registered_in(&sim, project).await;
+
+    // Vikunja -> the XDG data, and a task added there -> Vikunja.
+    sim.create_task(project, "to the xdg host");
+    let export = task.clone();
+    vsync_harness::wait_for("the Vikunja task in the XDG data", PROPAGATION, move || {
+        export(&["rc.hooks=off", "export"])
+            .contains("to the xdg host")
+            .then_some(())
+    })
+    .await;
+    task(&["add", "from the xdg host", "project:Home"]);
+    let s2 = sim.clone();
+    vsync_harness::wait_for("the XDG host's task in Vikunja", PROPAGATION, move || {
+        s2.tasks()
+            .into_iter()
+            .find(|t| t.title == "from the xdg host" && t.project_id == project)
+    })
+    .await;
+    assert!(!home.join(".taskrc").exists(), "the sync made ~/.taskrc");
+
+    let status = tokio::task::spawn_blocking(move || process.terminate(Duration::from_secs(30)))
+        .await
+        .unwrap();
+    assert!(status.success(), "{status}");
+    drop(leftovers);
+}
