@@ -75,6 +75,7 @@ mod error;
 mod faults;
 mod filter;
 mod inspect;
+mod lock;
 pub mod model;
 mod routes;
 mod server;
@@ -101,7 +102,7 @@ pub use model::{
 };
 pub use state::Actor;
 
-use delivery::Deliverer;
+use delivery::queue::Deliverer;
 use faults::Faults;
 use server::{Availability, Conn, SimListener};
 use shared::{Server, Shared, lock};

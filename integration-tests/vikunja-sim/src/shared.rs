@@ -3,9 +3,9 @@
 //! faults and the request log.
 
 use std::net::SocketAddr;
-use std::sync::{Mutex, MutexGuard, OnceLock, Weak};
+use std::sync::{Mutex, OnceLock, Weak};
 
-use crate::delivery::Deliverer;
+use crate::delivery::queue::Deliverer;
 use crate::error::SimError;
 use crate::faults::Faults;
 use crate::state::{Actor, DOER_ID, State};
@@ -13,10 +13,7 @@ use crate::tokens::Tokens;
 use crate::version::Version;
 use crate::{LoggedRequest, Simulator};
 
-/// Locks a mutex, recovering the data if a panicking test thread poisoned it.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+pub(crate) use crate::lock::lock;
 
 /// The server's configuration, fixed at start as Vikunja reads its config file once.
 pub(crate) struct Server {

@@ -11,14 +11,7 @@ use crate::model::{Webhook, ts};
 use crate::shared::Shared;
 use crate::state::{Actor, Event};
 
-/// One delivery to one webhook: the body is fixed at fan-out and resent as is on retries.
-pub(crate) struct Job {
-    pub hook: Webhook,
-    pub event_name: &'static str,
-    pub body: String,
-    /// Every attempt fails as if the target could not be reached (an injected fault).
-    pub unreachable: bool,
-}
+use super::queue::Job;
 
 #[derive(Serialize)]
 struct Payload<'a> {

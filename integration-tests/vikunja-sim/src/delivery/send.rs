@@ -8,12 +8,15 @@ use std::time::{Duration, SystemTime};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::payload::Job;
-use super::{Delivery, DeliveryOutcome, RETRIES};
+use super::queue::{Delivery, DeliveryOutcome, Job};
 use crate::base64;
-use crate::shared::{Shared, lock};
+use crate::lock::lock;
+use crate::shared::Shared;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Tries after the first, before a delivery is dropped.
+pub(super) const RETRIES: u32 = 5;
 
 /// Lowercase hex HMAC-SHA256 of the raw body, keyed with the secret.
 pub fn sign(secret: &str, body: &[u8]) -> String {
