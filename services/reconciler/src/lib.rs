@@ -47,6 +47,16 @@ impl App {
         describe(&metrics);
         let api = VikunjaClient::from_config(cfg)?.with_observer(metrics.api_observer());
         let secret = cfg.webhook_secret()?;
+        // The version decides how tasks are updated (a v2 merge patch from 2.4.0); read it now
+        // so the first write costs one call. Vikunja may be down: it is read again on a write.
+        match api.fetch_server_info().await {
+            Ok(info) => tracing::info!(
+                version = %info.version,
+                merge_patch = info.has_merge_patch(),
+                "Vikunja answers"
+            ),
+            Err(e) => tracing::warn!(error = %e, "cannot read Vikunja's /info yet"),
+        }
         let mut tree = projects::ProjectTree::new(&cfg.vikunja.default_project);
         match api.projects().await {
             Ok(all) => tree.load(all),

@@ -1,4 +1,5 @@
-//! Writing canonical state to Vikunja: create (PUT), update (POST of the complete object), delete,
+//! Writing canonical state to Vikunja: create (PUT), update (only the changed members, through
+//! the client's `write_task`: a v2 merge patch, or a fresh read posted back before 2.4), delete,
 //! and the label set through label-sync. What Vikunja answers is merged back, so server-side
 //! changes (a repeating task reopened with moved dates) reach every host.
 
@@ -71,20 +72,18 @@ impl EventHandler {
                 (sent, got, true)
             }
             (Some(s), _) => {
-                let sent = vikunja::apply(Some(s), &f, project_id, &self.tags);
-                if sent == *s {
-                    (sent, s.clone(), false)
+                let changes = vikunja::changes(Some(s), &f, project_id, &self.tags);
+                if changes.is_empty() {
+                    (s.clone(), s.clone(), false)
                 } else {
-                    let got = self.api.update_task(&sent).await?;
-                    (sent, got, true)
+                    self.update(s, changes).await?
                 }
             }
             (None, id) => {
                 // We lost the object (should not happen): read it, then update it.
                 let s = self.api.get_task(id).await?;
-                let sent = vikunja::apply(Some(&s), &f, project_id, &self.tags);
-                let got = self.api.update_task(&sent).await?;
-                (sent, got, true)
+                let changes = vikunja::changes(Some(&s), &f, project_id, &self.tags);
+                self.update(&s, changes).await?
             }
         };
         // The labels Vikunja has: those of the object the write started from (the update
@@ -119,6 +118,28 @@ impl EventHandler {
             // fires none), the next push finds the labels still differ and sets them again.
         }
         Ok(Written::Task { sent, got, wrote })
+    }
+
+    /// Sends only `changes` (a merge patch, or a fresh read posted back before Vikunja 2.4), so
+    /// nothing we did not change is replaced. Returns what we meant Vikunja to hold (`stored`
+    /// with the changes: Vikunja's answer differing from it is a Vikunja change, merged), what
+    /// it answered, and that it wrote. Both carry the labels Vikunja had as the write began.
+    async fn update(
+        &self,
+        stored: &VikunjaTask,
+        changes: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(VikunjaTask, VikunjaTask, bool), SyncError> {
+        let w = self
+            .api
+            .write_task(stored.id(), &changes, Some(stored))
+            .await?;
+        tracing::debug!(task_id = stored.id(), path = ?w.path, changed = ?changes.keys().collect::<Vec<_>>(), "Vikunja task written");
+        let mut sent = stored.clone();
+        sent.0.extend(changes);
+        if let Some(read) = &w.read {
+            sent.set_labels(&read.labels());
+        }
+        Ok((sent, w.task, true))
     }
 
     /// Stores what the write did, merging Vikunja's answer as a Vikunja change.

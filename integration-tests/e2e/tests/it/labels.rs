@@ -399,7 +399,7 @@ async fn a_title_and_tags_changed_in_one_command_do_not_bounce() {
     assert_eq!(
         made,
         [
-            "POST /api/v1/tasks/{id}",
+            "PATCH /api/v2/tasks/{id}",
             "GET /api/v1/labels",
             "PUT /api/v1/labels",
             "POST /api/v1/tasks/{id}/labels/bulk"

@@ -216,7 +216,7 @@ async fn our_own_writes_do_not_echo() {
     let calls = sys.sim.calls();
     assert_eq!(
         calls,
-        ["POST /api/v1/tasks/{id}"],
+        ["PATCH /api/v2/tasks/{id}"],
         "exactly one write, no echo write"
     );
     // The laptop only ever applied the vikunja id for this task (after the add), never an echo.
