@@ -44,6 +44,10 @@ pub struct VikunjaChange {
     /// `data.project` exactly as received (JSON).
     #[prost(string, tag = "5")]
     pub project_json: ::prost::alloc::string::String,
+    /// Who made the change (`data.doer.id`): negative for a link share, whose changes Vikunja
+    /// sends without re-reading the task (its lists arrive as null); 0 when not known (a listing).
+    #[prost(int64, tag = "6")]
+    pub doer_id: i64,
 }
 /// One task as a Taskwarrior host saw it change.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]

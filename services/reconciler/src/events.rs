@@ -65,8 +65,6 @@ impl EventHandler {
             return Ok(Applied::default()); // deleted before we ever saw it
         };
         let path = self.project_path(task.project_id()).await?;
-        let new = vikunja::view(&task, &path, &self.tags, deleted);
-        let fp = fields::fingerprint(&new, Side::Vikunja);
         loop {
             // A task first seen just now has no state yet (the store below is create-only then).
             let (mut state, rev) = if std::mem::take(&mut fresh) {
@@ -81,6 +79,10 @@ impl EventHandler {
                 self.load(&uuid).await?
             };
             let stored = VikunjaTask::from_json(&state.vikunja_json).ok();
+            let task = self.known_lists(&task, ch, stored.as_ref()).await?;
+            let task_json = task.to_json();
+            let new = vikunja::view(&task, &path, &self.tags, deleted);
+            let fp = fields::fingerprint(&new, Side::Vikunja);
             if let Some(s) = stored.as_ref().filter(|_| !deleted) {
                 let older = task.updated_us() < s.updated_us();
                 let same_second = task.updated_us() == s.updated_us();
@@ -107,7 +109,7 @@ impl EventHandler {
                 None => None,
             };
             let merged = self.merge_vikunja(&mut state, base.as_ref(), &new, ev.changed_at_us);
-            let json_changed = !deleted && state.vikunja_json != ch.task_json;
+            let json_changed = !deleted && state.vikunja_json != task_json;
             if !merged.is_change() && !json_changed && rev.is_some() {
                 return Ok(Applied {
                     uuid,
@@ -115,7 +117,7 @@ impl EventHandler {
                 });
             }
             if !deleted {
-                state.vikunja_json = ch.task_json.clone();
+                state.vikunja_json = task_json;
             }
             state.vikunja_id = task.id();
             state.vikunja_project_id = task.project_id();
@@ -133,6 +135,31 @@ impl EventHandler {
                 });
             }
         }
+    }
+
+    /// The webhook's task with its `null` lists read as unknown, not empty, when the change
+    /// was made through a link share (negative doer: Vikunja sends the bare row, not re-read;
+    /// reference §8): taken from the last object we saw; when that had labels, Vikunja's
+    /// current ones are read, since `null` may also mean the last was removed. A user's change
+    /// is re-read with its lists loaded: `null` there is empty.
+    async fn known_lists(
+        &self,
+        task: &VikunjaTask,
+        ch: &VikunjaChange,
+        stored: Option<&VikunjaTask>,
+    ) -> Result<VikunjaTask, SyncError> {
+        let mut task = task.clone();
+        let link_share = ch.doer_id < 0 && !ch.event_name.ends_with(".deleted");
+        if !link_share || !vikunja::fill_unknown_lists(&mut task, stored) {
+            return Ok(task);
+        }
+        match self.api.get_task(task.id()).await {
+            Ok(now) => task.set_labels(&now.labels()),
+            // Gone since: its deletion's own event follows; the labels we knew stand.
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e.into()),
+        }
+        Ok(task)
     }
 
     async fn on_taskwarrior(

@@ -233,6 +233,8 @@ fn synthetic_event(task: &VikunjaTask, new: bool, listed_at: i64) -> TaskEvent {
             project_id: task.project_id(),
             task_json: task.to_json(),
             project_json: String::new(),
+            // A listing: the task as the token's owner reads it, its lists loaded.
+            doer_id: 0,
         })),
     }
 }

@@ -64,6 +64,7 @@ pub fn classify(body: &[u8], received_at_us: i64) -> Result<Classified, String> 
                 project_id,
                 task_json: String::new(),
                 project_json,
+                doer_id: doer_id(data),
             },
         );
         return Ok(Classified::Publish {
@@ -105,6 +106,7 @@ pub fn classify(body: &[u8], received_at_us: i64) -> Result<Classified, String> 
             project_id,
             task_json,
             project_json,
+            doer_id: doer_id(data),
         },
     );
     ev.changed_at_us = changed_at_us;
@@ -124,6 +126,13 @@ fn change_time(updated: &str, received_at_us: i64) -> i64 {
         Some(u) => u,
         None => received_at_us,
     }
+}
+
+/// `data.doer.id`: negative for a link share; 0 when missing.
+fn doer_id(data: &Value) -> i64 {
+    data.pointer("/doer/id")
+        .and_then(Value::as_i64)
+        .unwrap_or(0)
 }
 
 fn positive_id(v: &Value, what: &str) -> Result<i64, String> {
@@ -170,6 +179,10 @@ mod tests {
         );
         // received 5 µs after the epoch, long before `updated`: the second's start
         assert_eq!(event.changed_at_us, 1_767_225_601_000_000);
+        let Some(task_event::Change::Vikunja(ch)) = &event.change else {
+            panic!("a Vikunja change")
+        };
+        assert_eq!(ch.doer_id, 1, "who made it (negative: a link share)");
         assert_eq!(
             change_time("2026-01-01T00:00:01Z", 1_767_225_601_250_000),
             1_767_225_601_250_000

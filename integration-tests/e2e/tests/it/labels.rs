@@ -21,7 +21,7 @@ async fn start(opts: Options) -> System {
 }
 
 /// A Taskwarrior task's tags, sorted.
-fn tags(t: &Value) -> Vec<String> {
+pub(crate) fn tags(t: &Value) -> Vec<String> {
     let mut v: Vec<String> = t["tags"]
         .as_array()
         .map(|a| {
@@ -52,7 +52,7 @@ fn labels_titled(sys: &System, title: &str) -> Vec<vikunja_sim::Label> {
 }
 
 /// Waits until Vikunja's task `id` satisfies `pred`.
-async fn vikunja_task(
+pub(crate) async fn vikunja_task(
     sys: &System,
     id: i64,
     what: &str,

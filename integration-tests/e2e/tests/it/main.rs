@@ -9,4 +9,5 @@ mod telemetry;
 mod tw3;
 mod tw_to_vikunja;
 mod up;
+mod vikunja_edges;
 mod vikunja_to_tw;
