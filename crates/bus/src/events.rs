@@ -165,6 +165,24 @@ impl Bus {
         }))
     }
 
+    /// The Vikunja task ids of webhook events published from now on (core NATS, beside the
+    /// stream: nothing is consumed). What `doctor` watches for its test delivery.
+    pub async fn vikunja_task_events(&self) -> Result<Subscription<i64>, BusError> {
+        let sub = self
+            .client
+            .subscribe(subject::IN_VIKUNJA_TASKS)
+            .await
+            .map_err(|e| BusError::subscribe(subject::IN_VIKUNJA_TASKS, e))?;
+        self.flush(subject::IN_VIKUNJA_TASKS).await?;
+        Ok(Subscription::new(
+            sub,
+            |p| match crate::decode::<TaskEvent>("TaskEvent", p).ok()?.change? {
+                task_event::Change::Vikunja(v) => Some(v.task_id),
+                task_event::Change::Taskwarrior(_) => None,
+            },
+        ))
+    }
+
     /// The newest `n` dead letters, oldest first.
     pub async fn recent_dead_letters(&self, n: u64) -> Result<Vec<DeadLetter>, BusError> {
         self.newest(crate::DEAD_STREAM, n, "DeadLetter").await

@@ -9,6 +9,8 @@ use vsync_proto::EventKind;
 pub const IN: &str = "vsync.v1.in";
 /// Everything the reconciler consumes.
 pub const IN_ALL: &str = "vsync.v1.in.>";
+/// Every Vikunja task event: `vsync.v1.in.vikunja.<project id>.task.<kind>`.
+pub const IN_VIKUNJA_TASKS: &str = "vsync.v1.in.vikunja.*.task.*";
 /// Dead letters: `vsync.v1.dead.<stage>`.
 pub const DEAD: &str = "vsync.v1.dead";
 /// Every dead letter.
