@@ -59,6 +59,12 @@ pub fn send_to_watcher(line: &str, socket: &Path) -> io::Result<()> {
     send(line.as_bytes(), socket)
 }
 
+/// The "spool has something" nudge: an empty datagram, which a watcher reads as "drain the
+/// spool" (harmless when it is empty). Succeeds only when a watcher has the socket open.
+pub fn nudge(socket: &Path) -> io::Result<()> {
+    send(b"", socket)
+}
+
 fn send(bytes: &[u8], socket: &Path) -> io::Result<()> {
     let sock = UnixDatagram::unbound()?;
     // A watcher that stopped reading fills its queue; never wait for it.

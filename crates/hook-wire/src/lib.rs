@@ -11,7 +11,7 @@ pub mod message;
 pub mod paths;
 pub mod spool;
 
-pub use handover::{HandOver, MAX_DATAGRAM, hand_over, send_to_watcher};
+pub use handover::{HandOver, MAX_DATAGRAM, hand_over, nudge, send_to_watcher};
 pub use kind::{HOOK_SUFFIX, HookKind};
 pub use message::{HookEvent, HookMessage, PROTOCOL_VERSION, now_us};
 pub use paths::{

@@ -67,6 +67,20 @@ impl VikunjaClient {
         all.into_iter().map(|t| task(Call::ListTasks, t)).collect()
     }
 
+    /// The first task `GET /tasks?filter=…` lists (one page of one task), if any.
+    pub async fn first_task(&self, filter: &str) -> Result<Option<VikunjaTask>, VikunjaError> {
+        let req = Request::to(Call::ListTasks, "/tasks".into())
+            .query("filter", filter)
+            .query("page", "1")
+            .query("per_page", "1");
+        match self.transport.send(req).await?.body {
+            Value::Array(mut tasks) if !tasks.is_empty() => {
+                task(Call::ListTasks, tasks.swap_remove(0)).map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// `GET /projects/{id}/tasks`, every page.
     pub async fn project_tasks(&self, project_id: i64) -> Result<Vec<VikunjaTask>, VikunjaError> {
         let path = format!("/projects/{project_id}/tasks");

@@ -6,6 +6,7 @@
 pub mod config_check;
 pub mod ctl;
 pub mod demo;
+pub mod doctor;
 pub mod hook;
 pub mod nats_server;
 pub mod programs;

@@ -50,6 +50,9 @@ enum Command {
         #[command(subcommand)]
         action: HookAction,
     },
+    /// Check this machine's setup (Vikunja, token, webhooks, bus, Taskwarrior, clocks) and say
+    /// how to fix what is wrong; exit 0 only when everything holds.
+    Doctor,
     /// Work with config files.
     Config {
         #[command(subcommand)]
@@ -98,9 +101,12 @@ enum HookAction {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Config { action } = cli.command {
-        return config(action);
-    }
+    // These two read the config themselves: a config that does not load is what they report.
+    let command = match cli.command {
+        Command::Config { action } => return config(action),
+        Command::Doctor => return doctor(cli.config.as_deref()).await,
+        other => other,
+    };
     let cfg = match vsync_config::Config::load(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
@@ -108,9 +114,9 @@ async fn main() -> ExitCode {
             return ExitCode::from(64);
         }
     };
-    let result = match cli.command {
+    let result = match command {
+        Command::Config { .. } | Command::Doctor => unreachable!("handled above"),
         Command::Hook { action } => hook(action, &cfg),
-        Command::Config { action } => return config(action),
         Command::Demo => Err(vikunja_sync::demo::exec()),
         Command::Up => {
             // The supervisor logs; its services export their own spans.
@@ -160,6 +166,17 @@ async fn main() -> ExitCode {
             eprintln!("vikunja-sync: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `doctor`: the report on stdout; 0 only when nothing is a problem.
+async fn doctor(config: Option<&std::path::Path>) -> ExitCode {
+    let report = vikunja_sync::doctor::run(config).await;
+    print!("{report}");
+    if report.healthy() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

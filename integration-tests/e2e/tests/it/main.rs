@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod concurrency;
+mod doctor;
 mod labels;
 mod reconcile;
 mod skeleton;
