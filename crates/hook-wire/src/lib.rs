@@ -1,7 +1,8 @@
 //! The hook <-> tw-watcher wire format, shared by the hook program (`vikunja-sync-hook`) and
 //! tw-watcher: the one message ([`HookMessage`], one JSON line), where the socket and the
 //! spool live ([`paths`]), the hand-over (one non-blocking datagram, [`handover`]), the spool
-//! both sides lock ([`spool`]), and the hook file names ([`HookKind`]).
+//! both sides lock ([`spool`]), the hook file names ([`HookKind`]), and how Taskwarrior's own
+//! JSON is read ([`tw_json`]).
 //!
 //! std + serde only, no runtime: the hook links it and starts in about a millisecond.
 
@@ -10,6 +11,7 @@ pub mod kind;
 pub mod message;
 pub mod paths;
 pub mod spool;
+pub mod tw_json;
 
 pub use handover::{HandOver, MAX_DATAGRAM, hand_over, nudge, send_to_watcher};
 pub use kind::{HOOK_SUFFIX, HookKind};

@@ -27,6 +27,10 @@ pub fn format_vikunja(secs: Option<i64>) -> String {
         .unwrap_or_else(|| VIKUNJA_ZERO_DATE.to_string())
 }
 
+/// The earliest date Taskwarrior stores: it reads a smaller epoch number as something else, so
+/// 2.6 crashes importing an earlier date and 3.x stores one and then cannot export the task.
+pub const TW_EARLIEST_DATE: i64 = 315_532_800; // 1980-01-01T00:00:00Z
+
 /// Parses a Taskwarrior date: the export form `20260301T090000Z`, RFC 3339, or epoch seconds.
 pub fn parse_tw(s: &str) -> Option<i64> {
     let compact = format_description!("[year][month][day]T[hour][minute][second]Z");

@@ -8,6 +8,7 @@ pub mod filter;
 pub mod html;
 pub mod merge;
 pub mod tags;
+pub mod text;
 pub mod tw;
 pub mod vikunja;
 

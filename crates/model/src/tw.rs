@@ -7,8 +7,9 @@ use serde_json::{Map, Value, json};
 use vsync_proto::{Annotation, TaskFields, TaskState, TaskStatus};
 
 use crate::ModelError;
-use crate::dates::{format_tw, parse_tw};
+use crate::dates::{TW_EARLIEST_DATE, format_tw, parse_tw};
 use crate::fields::{self, Side};
+use crate::text;
 
 /// The UDA holding the Vikunja task id on every host.
 pub const VIKUNJA_ID_UDA: &str = "vikunja_id";
@@ -152,10 +153,15 @@ pub fn view(task: &TwTask) -> TaskFields {
             .0
             .iter()
             .filter(|(k, _)| !NOT_EXTRA.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), extra_text(v)))
+            .map(|(k, v)| {
+                let k = text::clean_name(k).into_owned();
+                (k, extra_text(&text::clean_value(v)))
+            })
+            .filter(|(k, _)| !k.is_empty())
             .collect(),
         ..Default::default()
     };
+    text::clean_fields(&mut f);
     f.tags.sort();
     f.depends.sort();
     f.set_status(status);
@@ -194,7 +200,8 @@ fn strings(v: Option<&Value>) -> Vec<String> {
 /// The complete task to import so that this host shows `state`, starting from the host's
 /// `local` task; `None` when the host already shows it (or a deleted task it never had).
 pub fn apply(state: &TaskState, local: Option<&TwTask>) -> Option<TwTask> {
-    let canonical = state.fields.clone().unwrap_or_default();
+    let mut canonical = state.fields.clone().unwrap_or_default();
+    storable_dates(&mut canonical, state.merged_at_us / 1_000_000);
     let is_new = local.is_none();
     if is_new && canonical.status() == TaskStatus::Deleted {
         return None;
@@ -240,6 +247,31 @@ pub fn apply(state: &TaskState, local: Option<&TwTask>) -> Option<TwTask> {
         changed = true;
     }
     changed.then_some(task)
+}
+
+/// Moves every date Taskwarrior could not store to one it can ([`TW_EARLIEST_DATE`]): an
+/// annotation without a real entry date (a Vikunja task without `created`) takes the task's
+/// entry, or `fallback`, one second apart from the others; other dates are clamped.
+fn storable_dates(f: &mut TaskFields, fallback: i64) {
+    let clamp = |d: &mut Option<i64>| {
+        if let Some(d) = d {
+            *d = (*d).max(TW_EARLIEST_DATE);
+        }
+    };
+    for d in [&mut f.due, &mut f.scheduled, &mut f.end, &mut f.entry] {
+        clamp(d);
+    }
+    let base = f.entry.unwrap_or(fallback).max(TW_EARLIEST_DATE);
+    let mut used: Vec<i64> = f.annotations.iter().map(|a| a.entry).collect();
+    for a in &mut f.annotations {
+        if a.entry < TW_EARLIEST_DATE {
+            a.entry = base;
+            while used.contains(&a.entry) {
+                a.entry += 1;
+            }
+            used.push(a.entry);
+        }
+    }
 }
 
 fn write_field(m: &mut Map<String, Value>, f: &TaskFields, name: &str) {
@@ -302,80 +334,4 @@ fn write_field(m: &mut Map<String, Value>, f: &TaskFields, name: &str) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn local() -> TwTask {
-        TwTask::from_value(json!({
-            "id": 1, "uuid": "0b7b1bbd-0f38-4a3c-9f0b-6b6a1d1e7a11", "description": "Buy milk",
-            "status": "pending", "entry": "20260101T000000Z", "modified": "20260102T000000Z",
-            "priority": "H", "project": "Home.Garden", "tags": ["errand", "home"],
-            "due": "20260301T090000Z", "estimate": "PT2H", "urgency": 9.1,
-            "annotations": [{"entry": "20260101T000001Z", "description": "2 litres"}]
-        }))
-        .expect("task")
-    }
-
-    #[test]
-    fn view_maps_every_field_and_keeps_udas_as_extras() {
-        let f = view(&local());
-        assert_eq!(f.description, "Buy milk");
-        assert_eq!(f.priority, 3);
-        assert_eq!(f.project, "Home.Garden");
-        assert_eq!(f.tags, ["errand", "home"]);
-        assert_eq!(f.due, Some(1_772_355_600));
-        assert_eq!(f.annotations[0].description, "2 litres");
-        assert_eq!(
-            f.tw_extra.get("estimate").map(String::as_str),
-            Some("\"PT2H\"")
-        );
-        assert!(!f.tw_extra.contains_key("urgency"));
-    }
-
-    #[test]
-    fn apply_is_nothing_when_the_host_already_shows_the_state() {
-        let t = local();
-        let state = TaskState {
-            uuid: t.uuid().into(),
-            fields: Some(view(&t)),
-            ..Default::default()
-        };
-        assert_eq!(apply(&state, Some(&t)), None);
-    }
-
-    #[test]
-    fn apply_changes_fields_and_keeps_udas_the_state_does_not_know() {
-        let t = local();
-        let mut f = view(&t);
-        f.tw_extra.clear();
-        f.description = "Buy oat milk".into();
-        f.priority = 5;
-        f.set_status(TaskStatus::Completed);
-        f.end = Some(1_772_000_000);
-        let state = TaskState {
-            uuid: t.uuid().into(),
-            vikunja_id: 42,
-            fields: Some(f),
-            ..Default::default()
-        };
-        let out = apply(&state, Some(&t)).expect("a change");
-        assert_eq!(out.0["description"], "Buy oat milk");
-        assert_eq!(out.0["priority"], "H");
-        assert_eq!(out.0["status"], "completed");
-        assert_eq!(out.0["end"], format_tw(1_772_000_000));
-        assert_eq!(out.0["estimate"], "PT2H");
-        assert_eq!(out.vikunja_id(), Some(42));
-    }
-
-    #[test]
-    fn a_deleted_task_the_host_never_had_is_not_created() {
-        let mut f = TaskFields::default();
-        f.set_status(TaskStatus::Deleted);
-        let state = TaskState {
-            uuid: "u".into(),
-            fields: Some(f),
-            ..Default::default()
-        };
-        assert_eq!(apply(&state, None), None);
-    }
-}
+mod tests;

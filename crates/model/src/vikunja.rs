@@ -139,7 +139,8 @@ pub fn view(task: &VikunjaTask, project_path: &str, tags: &TagMap, deleted: bool
     } else {
         (TaskStatus::Pending, None)
     };
-    let base_entry = task.created().unwrap_or(0);
+    // Vikunja keeps no annotation dates; a task without `created` still gets real ones.
+    let base_entry = task.created().or(updated).unwrap_or(0);
     let annotations = html::paragraphs(task.description())
         .into_iter()
         .enumerate()
@@ -168,6 +169,7 @@ pub fn view(task: &VikunjaTask, project_path: &str, tags: &TagMap, deleted: bool
         entry: task.created(),
         ..Default::default()
     };
+    crate::text::clean_fields(&mut f);
     f.set_status(status);
     f
 }
@@ -291,6 +293,29 @@ mod tests {
         assert_eq!(f.priority, 4);
         assert_eq!(f.tags, ["Waiting_on_Bob"]);
         assert_eq!(f.project, "Home.Garden");
+    }
+
+    #[test]
+    fn control_characters_do_not_reach_canonical_fields() {
+        let mut t = sample();
+        t.0.insert("title".into(), json!("Pay\u{1b}[2J\u{0} rent\u{9b}"));
+        t.0.insert("description".into(), json!("<p>a&#x1b;b&#0;</p>"));
+        t.set_labels(&[(1, "urg\u{1b}ent".into())]);
+        let f = view(&t, "Ho\u{7}me", &TagMap::default(), false);
+        assert_eq!(f.description, "Pay[2J rent");
+        assert_eq!(f.annotations[0].description, "ab");
+        assert_eq!(f.tags, ["urgent"]);
+        assert_eq!(f.project, "Home");
+    }
+
+    #[test]
+    fn a_task_without_created_dates_its_annotations_by_updated() {
+        let mut t = sample();
+        t.0.insert("created".into(), json!("0001-01-01T00:00:00Z"));
+        let f = view(&t, "Home", &TagMap::default(), false);
+        let updated = t.updated_us().map(|us| us / 1_000_000);
+        assert_eq!(f.annotations[0].entry, updated.unwrap_or_default());
+        assert_eq!(f.annotations[1].entry, updated.unwrap_or_default() + 1);
     }
 
     #[test]

@@ -182,7 +182,7 @@ fn parse_export(out: &[u8]) -> Result<Vec<TwTask>, TaskwarriorError> {
     if trimmed.is_empty() {
         return Ok(Vec::new());
     }
-    let v: Vec<Value> = serde_json::from_slice(trimmed)?;
+    let v: Vec<Value> = vsync_hook_wire::tw_json::parse(trimmed)?;
     Ok(v.into_iter()
         .filter_map(|t| TwTask::from_value(t).ok())
         .collect())

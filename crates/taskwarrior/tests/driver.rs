@@ -119,3 +119,21 @@ async fn an_import_started_ahead_of_time_does_not_lose_what_changed_meanwhile() 
         "the user's modify kept"
     );
 }
+
+/// Taskwarrior prints a control character inside a string raw, which is no JSON: one such
+/// task (another tool imported it) must not make every export of the host unreadable.
+#[tokio::test]
+async fn an_export_holding_raw_control_characters_is_read() {
+    let host = TwHost::new("controls");
+    let tw = driver(&host);
+    let uuid = "0b7b1bbd-0f38-4a3c-9f0b-6b6a1d1e7a12";
+    let task = TwTask::from_value(json!({
+        "uuid": uuid, "description": "Tidy\u{1b}[1m up\u{7}", "status": "pending",
+        "entry": "20260101T000000Z"
+    }))
+    .unwrap();
+    tw.import(&[task]).await.unwrap();
+    let all = tw.export_all().await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].0["description"], "Tidy\u{1b}[1m up\u{7}");
+}

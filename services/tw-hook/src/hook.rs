@@ -105,7 +105,7 @@ fn on_modify(
         return;
     }
     let msg = if removed_by_undo {
-        let uuid = serde_json::from_slice::<serde_json::Value>(&original)
+        let uuid = vsync_hook_wire::tw_json::parse::<serde_json::Value>(&original)
             .ok()
             .and_then(|v| v.get("uuid").and_then(|u| u.as_str()).map(str::to_owned));
         match uuid {
@@ -113,7 +113,7 @@ fn on_modify(
             None => return,
         }
     } else {
-        match serde_json::from_slice::<serde_json::Value>(&modified) {
+        match vsync_hook_wire::tw_json::parse::<serde_json::Value>(&modified) {
             Ok(task) if task.is_object() => {
                 HookMessage::new(HookEvent::Undo, "undo", vec![task], vec![])
             }
@@ -130,7 +130,7 @@ fn on_exit(args: &HookArgs, stdin: &mut dyn BufRead, stderr: &mut dyn Write) {
             continue;
         }
         // A line that is not a task object cannot be synced; the watcher's export catches up.
-        if let Ok(task) = serde_json::from_slice::<serde_json::Value>(&line)
+        if let Ok(task) = vsync_hook_wire::tw_json::parse::<serde_json::Value>(&line)
             && task.is_object()
         {
             tasks.push(task);

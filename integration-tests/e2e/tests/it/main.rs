@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod concurrency;
+mod content;
 mod doctor;
 mod labels;
 mod reconcile;

@@ -272,3 +272,30 @@ fn a_hung_watcher_costs_nothing_and_the_changes_are_spooled() {
     assert_eq!(seen, added);
     assert!(!tw.default_spool().exists());
 }
+
+/// Taskwarrior hands its hooks an ESC in a description raw (which is no JSON); another tool's
+/// import of such a task still reaches the watcher, the text intact for the model to clean.
+#[test]
+fn a_task_holding_raw_control_characters_still_reaches_the_watcher() {
+    use std::io::Write as _;
+    let tw = Tw::new("ctl");
+    tw.install_hook();
+    let listener = Listener::start(&tw.default_socket(), true);
+    let mut import = tw
+        .command(&["import", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("run task import");
+    let task = r#"[{"uuid":"0b7b1bbd-0f38-4a3c-9f0b-6b6a1d1e7a11","status":"pending",
+        "description":"Tidy\u001b[1m up\u0007","entry":"20260101T000000Z"}]"#;
+    let mut stdin = import.stdin.take().expect("stdin");
+    stdin.write_all(task.as_bytes()).expect("write the task");
+    drop(stdin);
+    assert!(import.wait().expect("task import").success());
+    let msg = listener.next(WAIT);
+    assert_eq!(
+        field(only_task(&msg), "description"),
+        "Tidy\u{1b}[1m up\u{7}"
+    );
+}
