@@ -249,6 +249,41 @@ pub fn apply(state: &TaskState, local: Option<&TwTask>) -> Option<TwTask> {
     changed.then_some(task)
 }
 
+/// Like [`apply`], over a `local` task holding changes of this host's that `state` has not
+/// merged yet (made since `base`, e.g. with hooks off): those fields stay as the host has them
+/// until canonical state brings them back merged, so no apply wipes what the user just did.
+pub fn apply_keeping_local(
+    state: &TaskState,
+    local: &TwTask,
+    base: Option<&TwTask>,
+) -> Option<TwTask> {
+    let (now, before) = (view(local), base.map(view).unwrap_or_default());
+    let mut kept = state.clone();
+    let fields = kept.fields.get_or_insert_with(TaskFields::default);
+    for name in changed_fields(&before, &now) {
+        fields::copy(fields, &now, &name);
+    }
+    apply(&kept, Some(local))
+}
+
+/// Whether `task` already shows `state` in every field either of them carries.
+pub fn shows(state: &TaskState, task: &TwTask) -> bool {
+    let mut canonical = state.fields.clone().unwrap_or_default();
+    storable_dates(&mut canonical, state.merged_at_us / 1_000_000);
+    changed_fields(&canonical, &view(task)).is_empty()
+        && (state.vikunja_id <= 0 || task.vikunja_id() == Some(state.vikunja_id))
+}
+
+/// The Taskwarrior fields, extras included, whose value differs between `a` and `b`.
+fn changed_fields(a: &TaskFields, b: &TaskFields) -> Vec<String> {
+    let mut names = fields::names(Side::Taskwarrior, a);
+    names.extend(fields::names(Side::Taskwarrior, b));
+    names.sort();
+    names.dedup();
+    names.retain(|n| fields::get(a, n, Side::Taskwarrior) != fields::get(b, n, Side::Taskwarrior));
+    names
+}
+
 /// Moves every date Taskwarrior could not store to one it can ([`TW_EARLIEST_DATE`]): an
 /// annotation without a real entry date (a Vikunja task without `created`) takes the task's
 /// entry, or `fallback`, one second apart from the others; other dates are clamped.

@@ -127,3 +127,53 @@ fn a_deleted_task_the_host_never_had_is_not_created() {
     };
     assert_eq!(apply(&state, None), None);
 }
+
+#[test]
+fn an_apply_over_unmerged_local_changes_keeps_them() {
+    let base = local();
+    let mut canonical = view(&base);
+    canonical.description = "Buy oat milk".into();
+    canonical.priority = 1;
+    let state = TaskState {
+        uuid: base.uuid().into(),
+        fields: Some(canonical),
+        ..Default::default()
+    };
+    // Made with hooks off since: an `until`, an orphan UDA, a new priority, a removed UDA.
+    let mut edited = base.clone();
+    edited.0.insert("until".into(), json!("20270101T000000Z"));
+    edited.0.insert("orphan".into(), json!("kept"));
+    edited.0.insert("priority".into(), json!("M"));
+    edited.0.remove("estimate");
+    let out = apply_keeping_local(&state, &edited, Some(&base)).expect("a change");
+    assert_eq!(
+        out.0["description"], "Buy oat milk",
+        "canonical's change applied"
+    );
+    assert_eq!(out.0["until"], "20270101T000000Z");
+    assert_eq!(out.0["orphan"], "kept");
+    assert_eq!(out.0["priority"], "M", "the local change wins until merged");
+    assert!(out.0.get("estimate").is_none(), "a local removal too");
+    // The plain apply from the stale base would have lost all of them.
+    let stale = apply(&state, Some(&base)).expect("a change");
+    assert!(stale.0.get("until").is_none() && stale.0["priority"] == "L");
+}
+
+#[test]
+fn shows_compares_every_field_either_side_carries() {
+    let t = local();
+    let state = TaskState {
+        uuid: t.uuid().into(),
+        fields: Some(view(&t)),
+        ..Default::default()
+    };
+    assert!(shows(&state, &t));
+    let mut with_uda = t.clone();
+    with_uda.0.insert("orphan".into(), json!("x"));
+    assert!(!shows(&state, &with_uda), "an extra canonical state lacks");
+    assert_eq!(
+        apply(&state, Some(&with_uda)),
+        None,
+        "which apply leaves alone"
+    );
+}
