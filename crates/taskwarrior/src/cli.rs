@@ -77,6 +77,11 @@ impl Taskwarrior {
         &self.data
     }
 
+    /// The change stamp of the task data now.
+    pub fn data_stamp(&self) -> crate::DataStamp {
+        crate::DataStamp::read(&self.data)
+    }
+
     async fn run(
         &self,
         command: &'static str,

@@ -31,6 +31,21 @@ pub enum TaskwarriorError {
     Replica { path: PathBuf, message: String },
 }
 
+impl TaskwarriorError {
+    /// Whether trying again later may succeed: Taskwarrior could not be run, took too long,
+    /// found its database locked by another process, or the replica could not be written.
+    /// Otherwise it refused the input itself.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            TaskwarriorError::Spawn { .. }
+            | TaskwarriorError::TimedOut { .. }
+            | TaskwarriorError::Replica { .. } => true,
+            TaskwarriorError::Failed { stderr, .. } => stderr.contains("database is locked"),
+            TaskwarriorError::Json(_) | TaskwarriorError::BadUuid(_) => false,
+        }
+    }
+}
+
 pub(crate) const TIMEOUT: Duration = Duration::from_secs(60);
 
 impl From<serde_json::Error> for TaskwarriorError {

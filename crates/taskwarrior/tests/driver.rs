@@ -137,3 +137,43 @@ async fn an_export_holding_raw_control_characters_is_read() {
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].0["description"], "Tidy\u{1b}[1m up\u{7}");
 }
+
+/// A task Taskwarrior cannot take (2.6 crashes on it, 3.x refuses it) is a refusal of the
+/// input, not a reason to try again later.
+#[tokio::test]
+async fn a_task_taskwarrior_refuses_fails_its_import_as_a_refusal() {
+    let host = TwHost::new("refused");
+    let tw = driver(&host);
+    let good = TwTask::from_value(json!({
+        "uuid": "0b7b1bbd-0f38-4a3c-9f0b-6b6a1d1e7a13", "description": "fine",
+        "status": "pending", "entry": "20260101T000000Z"
+    }))
+    .unwrap();
+    let poison = TwTask::from_value(json!({
+        "uuid": "0b7b1bbd-0f38-4a3c-9f0b-6b6a1d1e7a14", "description": "poison",
+        "status": "pending", "entry": "20260101T000000Z", "until": "garbage"
+    }))
+    .unwrap();
+    let e = tw.import(&[good.clone(), poison]).await.unwrap_err();
+    assert!(!e.is_transient(), "{e}");
+    // 2.6 wrote nothing, 3.x the tasks before the poison one: either way it is safe again.
+    tw.import(&[good]).await.unwrap();
+    assert_eq!(tw.export_all().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn any_write_changes_the_data_stamp_and_a_read_does_not() {
+    let host = TwHost::new("stamp");
+    let tw = driver(&host);
+    let before = tw.data_stamp();
+    host.ok(&["add", "one"]);
+    // 2.6's first report makes `completed.data`: a write too.
+    host.ok(&["list"]);
+    let written = tw.data_stamp();
+    assert_ne!(before, written);
+    tw.export_all().await.unwrap();
+    host.ok(&["list"]);
+    assert_eq!(written, tw.data_stamp(), "reads leave it");
+    host.ok(&["rc.hooks=off", "1", "modify", "priority:H"]);
+    assert_ne!(written, tw.data_stamp());
+}
