@@ -4,7 +4,9 @@
 mod concurrency;
 mod content;
 mod doctor;
+mod faults_watcher;
 mod labels;
+mod local_writes;
 mod reconcile;
 mod skeleton;
 mod telemetry;

@@ -1,0 +1,204 @@
+//! Faults of a host's watcher: killed (`kill -9`) between a `task import` and the ack of the
+//! canonical state it applied, killed with hook messages still in its socket's queue and the
+//! hook's spool, and hook messages that arrive twice and out of order. Every side converges with
+//! nothing lost, duplicated, reverted or left in dead letters.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+use vsync_e2e::*;
+use vsync_harness::ServiceProcess;
+
+/// The laptop's watcher as a process of its own (so it can be killed), running `task_bin`.
+fn watcher_process(sys: &System, name: &str, task_bin: &Path, dir: &Path) -> ServiceProcess {
+    let h = sys.host(name);
+    let cfg = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &cfg,
+        format!(
+            "[bus]\nurl = \"{}\"\n[taskwarrior]\nhost = \"{name}\"\ndata = \"{}\"\n\
+             taskrc = \"{}\"\ntask_bin = \"{}\"\n",
+            sys.bus_url(),
+            h.data_dir().display(),
+            h.taskrc().display(),
+            task_bin.display()
+        ),
+    )
+    .unwrap();
+    ServiceProcess::start(&procs::bin("tw-watcher"), &cfg, Duration::from_secs(30))
+}
+
+/// A `task` that, once `<dir>/armed` exists, stops after its first import has written: it
+/// writes its pid to `<dir>/caught/pid` and waits to be killed (the watcher never learns the
+/// import is done).
+fn task_stopping_after_an_import(dir: &Path) -> PathBuf {
+    let real = vsync_harness::task_program();
+    let script = dir.join("task");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ncase \" $* \" in\n  *\" import \"*)\n    '{real}' \"$@\"; rc=$?\n    \
+             if [ -e '{dir}/armed' ] && mkdir '{dir}/caught' 2>/dev/null; then\n      \
+             echo $$ > '{dir}/caught/pid'\n      while :; do sleep 1; done\n    fi\n    \
+             exit $rc ;;\n  *) exec '{real}' \"$@\" ;;\nesac\n",
+            real = real.display(),
+            dir = dir.display()
+        ),
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&script).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&script, perms).unwrap();
+    script
+}
+
+fn signal(pid: u32, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success(), "kill {sig} {pid}");
+}
+
+/// Every task titled `title`, on every side: exactly one, with `check` true of it.
+async fn exactly_once_everywhere(
+    sys: &System,
+    title: &'static str,
+    check: impl Fn(&Value) -> bool + Clone + Send + Sync + 'static,
+) {
+    for h in &sys.hosts {
+        let c = check.clone();
+        wait_task(h, title, move |t| s(t, "description") == title && c(t)).await;
+        let n = h
+            .export()
+            .iter()
+            .filter(|t| s(t, "description") == title && s(t, "status") != "deleted")
+            .count();
+        assert_eq!(n, 1, "{title} on {}", h.name);
+    }
+    let sim = sys.sim.clone();
+    let n = vsync_harness::wait_for("the task in Vikunja", PROPAGATION, move || {
+        let n = sim.tasks().iter().filter(|t| t.title == title).count();
+        (n > 0).then_some(n)
+    })
+    .await;
+    assert_eq!(n, 1, "{title} in Vikunja");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watcher_killed_between_an_import_and_its_ack_neither_duplicates_nor_reverts() {
+    let mut sys = system(&["laptop", "desk"], &["Home"]).await;
+    let home = project_id(&sys, "Home");
+    webhook_registered(&sys, home).await;
+    let renamed = sys.sim.create_task(home, "renamed while the watcher dies");
+    on_every_host(&sys, "the task", has_vid(renamed.id)).await;
+    sys.stop_host("laptop").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let task = task_stopping_after_an_import(dir.path());
+    let watcher = watcher_process(&sys, "laptop", &task, dir.path());
+
+    std::fs::write(dir.path().join("armed"), "").unwrap();
+    sys.sim.create_task(home, "created while the watcher dies");
+    sys.sim
+        .update_task(renamed.id, |t| t.title = "renamed, the watcher died".into());
+    let caught = dir.path().join("caught/pid");
+    let pid = vsync_harness::wait_for("an import to be caught", PROPAGATION, move || {
+        std::fs::read_to_string(&caught)
+            .ok()?
+            .trim()
+            .parse::<u32>()
+            .ok()
+    })
+    .await;
+    // The import is written; the watcher is killed before it learns so, and never acks.
+    drop(watcher);
+    signal(pid, "-KILL");
+    // Vikunja moves on while the laptop is down: the state redelivered to it is older.
+    sys.sim
+        .update_task(renamed.id, |t| t.title = "renamed again".into());
+    wait_task(sys.host("desk"), "the second rename", |t| {
+        s(t, "description") == "renamed again"
+    })
+    .await;
+    sys.start_host("laptop").await.unwrap();
+
+    exactly_once_everywhere(&sys, "created while the watcher dies", |_| true).await;
+    exactly_once_everywhere(&sys, "renamed again", |_| true).await;
+    assert_eq!(
+        sys.sim.task(renamed.id).unwrap().title,
+        "renamed again",
+        "not reverted"
+    );
+    sys.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watcher_killed_with_hook_messages_queued_and_spooled_loses_none() {
+    let mut sys = system(&["laptop", "desk"], &["Home"]).await;
+    webhook_registered(&sys, project_id(&sys, "Home")).await;
+    sys.stop_host("laptop").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let laptop_task = sys.host("laptop").task_bin().to_path_buf();
+    let watcher = watcher_process(&sys, "laptop", &laptop_task, dir.path());
+    // Stopped: it reads nothing, so the socket's queue fills and the hook spools the rest.
+    signal(watcher.pid(), "-STOP");
+    let laptop = sys.host("laptop");
+    let titles: Vec<String> = (0..16)
+        .map(|i| format!("made while stopped {i:02}"))
+        .collect();
+    for t in &titles {
+        laptop.ok(&["add", t, "project:Home"]);
+    }
+    let spool = vsync_hook_wire::spool_path(&laptop.data_dir());
+    assert!(spool.exists(), "the queue filled and the hook spooled");
+    drop(watcher); // SIGKILL: what its socket held is gone with it
+    sys.start_host("laptop").await.unwrap();
+    for t in titles {
+        let t: &'static str = Box::leak(t.into_boxed_str());
+        exactly_once_everywhere(&sys, t, |_| true).await;
+    }
+    sys.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hook_messages_twice_and_out_of_order_leave_the_last_change_once() {
+    let sys = system(&["laptop", "desk"], &["Home"]).await;
+    webhook_registered(&sys, project_id(&sys, "Home")).await;
+    let laptop = sys.host("laptop");
+    // What three commands wrote, as their hooks would report it (the file ends at the last).
+    let uuid = laptop.add(&["rc.hooks=off", "shuffled", "project:Home"]);
+    let mut versions = vec![laptop.get(&uuid).unwrap()];
+    laptop.ok(&["rc.hooks=off", &uuid, "modify", "priority:L"]);
+    versions.push(laptop.get(&uuid).unwrap());
+    laptop.ok(&["rc.hooks=off", &uuid, "modify", "priority:H", "+late"]);
+    versions.push(laptop.get(&uuid).unwrap());
+    let start = vsync_hook_wire::now_us();
+    let message = |i: usize| {
+        let mut m = vsync_hook_wire::HookMessage::new(
+            vsync_hook_wire::HookEvent::Exit,
+            if i == 0 { "add" } else { "modify" },
+            vec![versions[i].clone()],
+            vec![],
+        );
+        m.at_us = start + i as i64 * 1_000;
+        m.started_us = Some(m.at_us - 500);
+        m
+    };
+    let socket = vsync_hook_wire::socket_path(&laptop.data_dir());
+    for i in [2, 0, 1, 0, 2, 1] {
+        vsync_hook_wire::send_to_watcher(&message(i).to_line(), &socket).unwrap();
+    }
+    exactly_once_everywhere(&sys, "shuffled", |t| {
+        s(t, "priority") == "H" && t["tags"] == serde_json::json!(["late"])
+    })
+    .await;
+    let sim = sys.sim.clone();
+    vsync_harness::wait_for("the last change in Vikunja", PROPAGATION, move || {
+        let t = sim.tasks().into_iter().find(|t| t.title == "shuffled")?;
+        let labels = t.labels.unwrap_or_default();
+        (t.priority == 3 && labels.iter().any(|l| l.title == "late")).then_some(())
+    })
+    .await;
+    sys.shutdown().await.unwrap();
+}
