@@ -1,12 +1,16 @@
 //! Taskwarrior 2.6 rewrites its whole data file on every write, so one of our `task import`s and
 //! a user's command that run at the same time can lose each other's write. Re-exporting after
 //! every import would double the cost of each apply; instead (docs/ARCHITECTURE.md §5.3) the
-//! watcher remembers its recent imports and checks only when a hook message shows a command that
-//! overlapped one. This is that bookkeeping, as plain data (no I/O; the caller passes the times):
+//! watcher remembers its recent imports — every one, whatever made it — and checks only when a
+//! hook message shows a command whose run overlapped one. This is that bookkeeping, as plain
+//! data (no I/O; the caller passes the times):
 //!
-//! - which of our imports a command overlapped, so their tasks are re-exported and checked;
-//! - which base a user's change was computed from: the mirror, or the task as it was before our
-//!   import when the command did not see that import;
+//! - which of our imports a command overlapped, judged by the command's whole run (a `task
+//!   edit` can stay open for minutes), so their tasks are re-exported and checked;
+//! - whether the file shows a task as it was before one of our imports of it (our write was
+//!   lost to a command that read the file earlier): re-applied, never published as an edit;
+//! - which base a user's change was computed from: the mirror, or the task as it was before the
+//!   first of our imports the command did not see;
 //! - which tasks to re-apply from canonical state, and when each re-apply is due;
 //! - when what it remembers expires.
 
@@ -15,13 +19,20 @@ use std::time::{Duration, Instant};
 
 use vsync_model::{Side, TwTask, fields, tw};
 
-/// How long after an import a local change may still have been computed from the state before it.
+/// How long our imports are remembered: a command that started before one and ends later than
+/// this (an editor left open) is past what we can check.
+const HISTORY: Duration = Duration::from_secs(15 * 60);
+/// At most this many imported tasks are remembered (the oldest imports go first).
+const MAX_REMEMBERED: usize = 10_000;
+/// Without the command's start, how long after an import a change may have been computed from
+/// the state before it.
 const CONTENTION_WINDOW: Duration = Duration::from_secs(10);
 /// How long a re-apply waits for the reconciler to merge this host's own change first.
 const REAPPLY_PATIENCE: Duration = Duration::from_secs(5);
 /// Precision of a command's start time as the hook reports it.
 const START_SLACK_US: i64 = 20_000;
-/// A local command ending this long after one of our imports may still have overlapped it.
+/// Without the command's start: a command ending this long after one of our imports may still
+/// have overlapped it.
 const OVERLAP_SLACK_US: i64 = 2_000_000;
 
 /// One `task import` of ours, as the inbound flow reports it (times in unix microseconds).
@@ -39,44 +50,38 @@ pub struct Import {
 /// The overlap bookkeeping of one host (see the module docs).
 #[derive(Default)]
 pub struct Overlap {
-    /// What each recently imported task looked like before our import.
-    before_import: HashMap<String, BeforeImport>,
-    /// Our recent imports, until a user command is seen to overlap one (then it is checked).
+    /// Our recent imports, oldest first.
     imports: Vec<ImportWindow>,
     /// Tasks to re-apply from canonical state because a concurrent write got in the way: once
     /// canonical state has merged this host's change made at the given time (or after a while).
     reapply: HashMap<String, (i64, Instant)>,
 }
 
-struct BeforeImport {
-    task: Option<TwTask>,
-    at: Instant,
-    import_returned_us: i64,
-}
-
-/// When one import of ours ran, and what it wrote.
+/// When one import of ours ran, and each task it wrote as it was before.
 struct ImportWindow {
     started_us: i64,
+    returned_us: i64,
     ended_us: i64,
     at: Instant,
-    tasks: Vec<TwTask>,
+    before: Vec<(String, Option<TwTask>)>,
 }
 
-/// The imports of ours one user command overlapped.
-pub struct Overlapped(Vec<ImportWindow>);
+impl ImportWindow {
+    fn before(&self, uuid: &str) -> Option<&Option<TwTask>> {
+        self.before.iter().find(|(u, _)| u == uuid).map(|(_, b)| b)
+    }
+}
+
+/// The tasks of our imports one user command overlapped.
+pub struct Overlapped(Vec<String>);
 
 impl Overlapped {
-    /// The last version we imported of each task the command may have overwritten: all but its
-    /// own (`is_own`), which its hook reports.
-    pub fn others(self, is_own: impl Fn(&str) -> bool) -> Vec<TwTask> {
-        // The last version we imported of each task is the one the file should show.
-        let mut last: HashMap<String, TwTask> = HashMap::new();
-        for t in self.0.into_iter().flat_map(|w| w.tasks) {
-            if !is_own(t.uuid()) {
-                last.insert(t.uuid().to_string(), t);
-            }
-        }
-        last.into_values().collect()
+    /// Every task of those imports but the command's own (`is_own`), which its hook reports.
+    pub fn others(self, is_own: impl Fn(&str) -> bool) -> Vec<String> {
+        let mut out: Vec<String> = self.0.into_iter().filter(|u| !is_own(u)).collect();
+        out.sort();
+        out.dedup();
+        out
     }
 }
 
@@ -107,55 +112,68 @@ impl Reapply {
 impl Overlap {
     /// Remembers one of our imports, for the commands that may turn out to have overlapped it.
     pub fn imported(&mut self, import: Import, now: Instant) {
-        let mut tasks = Vec::with_capacity(import.tasks.len());
-        for (before, task) in import.tasks {
-            self.before_import.insert(
-                task.uuid().to_string(),
-                BeforeImport {
-                    task: before,
-                    at: now,
-                    import_returned_us: import.returned_us,
-                },
-            );
-            tasks.push(task);
-        }
         self.imports.push(ImportWindow {
             started_us: import.started_us,
+            returned_us: import.returned_us,
             ended_us: import.ended_us,
             at: now,
-            tasks,
+            before: import
+                .tasks
+                .into_iter()
+                .map(|(before, t)| (t.uuid().to_string(), before))
+                .collect(),
         });
     }
 
-    /// A user command ended at `command_ended_us`: the imports of ours it overlapped (`None`
-    /// if none), forgotten here since they are checked now.
-    pub fn overlapped_by(&mut self, command_ended_us: i64) -> Option<Overlapped> {
-        let (overlapping, rest): (Vec<ImportWindow>, Vec<ImportWindow>) =
-            std::mem::take(&mut self.imports)
-                .into_iter()
-                .partition(|w| {
-                    command_ended_us >= w.started_us
-                        && command_ended_us <= w.ended_us + OVERLAP_SLACK_US
-                });
-        self.imports = rest;
-        (!overlapping.is_empty()).then_some(Overlapped(overlapping))
+    /// A user command ran from `started_us` (when its hook knew it) until `ended_us`: the
+    /// tasks of every import of ours whose run overlapped its run (`None` if none). Imports
+    /// stay remembered: a second command overlapping one is checked too.
+    pub fn overlapped_by(&self, started_us: Option<i64>, ended_us: i64) -> Option<Overlapped> {
+        let overlapped = |w: &&ImportWindow| match started_us {
+            // It read the file before our write was done and wrote it after ours began.
+            Some(s) => ended_us >= w.started_us && s <= w.ended_us + START_SLACK_US,
+            None => ended_us >= w.started_us && ended_us <= w.ended_us + OVERLAP_SLACK_US,
+        };
+        let uuids: Vec<String> = self
+            .imports
+            .iter()
+            .filter(overlapped)
+            .flat_map(|w| w.before.iter().map(|(u, _)| u.clone()))
+            .collect();
+        (!uuids.is_empty()).then_some(Overlapped(uuids))
     }
 
-    /// What we imported, against the file as re-exported after an overlapping command
-    /// (`exported`): each task the file does not show as imported was overwritten by that
-    /// command, and is re-applied (a pending wait for a local change of it stays). Returns them.
-    pub fn check_ours(
+    /// Whether the file shows task `uuid` as `shown` (`None`: not at all) where one of our
+    /// remembered imports of it replaced exactly that, last changed before the import: a
+    /// command that read the file earlier wrote it back over ours (Taskwarrior 2.6), or an
+    /// undo took ours back. Our import is what is missing, not a change of the user's.
+    pub fn reverted(&self, uuid: &str, shown: Option<&TwTask>) -> bool {
+        self.imports.iter().any(|w| match (w.before(uuid), shown) {
+            (Some(None), None) => true,
+            (Some(Some(before)), Some(shown)) => {
+                tw::view(before) == tw::view(shown)
+                    && shown.modified_us().is_some_and(|m| m < w.started_us)
+            }
+            _ => false,
+        })
+    }
+
+    /// Of our imported tasks `uuids` (an overlapping command's others), those the file
+    /// (`exported`) shows reverted rather than as the mirror has them: our write was lost, so
+    /// each is re-applied at once (a pending wait for a local change of it stays). Returns them.
+    pub fn check_ours<'m>(
         &mut self,
-        imported: &[TwTask],
+        uuids: &[String],
         exported: &[TwTask],
+        mirror: impl Fn(&str) -> Option<&'m TwTask>,
         now: Instant,
     ) -> Vec<String> {
         let mut lost = Vec::new();
-        for t in imported {
-            let shown = exported.iter().find(|e| e.uuid() == t.uuid());
-            if shown.map(tw::view) != Some(tw::view(t)) {
-                self.reapply.entry(t.uuid().to_string()).or_insert((0, now));
-                lost.push(t.uuid().to_string());
+        for uuid in uuids {
+            let shown = exported.iter().find(|e| e.uuid() == uuid);
+            if shown.map(tw::view) != mirror(uuid).map(tw::view) && self.reverted(uuid, shown) {
+                self.reapply_now(uuid, now);
+                lost.push(uuid.clone());
             }
         }
         lost
@@ -186,24 +204,29 @@ impl Overlap {
     }
 
     /// The base a local change (`new`, from a command started at `started_us`) is diffed
-    /// against: normally the `mirror`; right after one of our imports, the task as it was before
-    /// that import if the change was computed from that one (the command did not see our import).
+    /// against: normally the `mirror`; when the command started before one of our imports of
+    /// the task returned, the task as it was before the first such import, if the change was
+    /// computed from that one (the command did not see our import).
     pub fn base_for(
         &self,
         uuid: &str,
         new: Option<&TwTask>,
         started_us: Option<i64>,
         mirror: Option<&TwTask>,
+        now: Instant,
     ) -> Option<TwTask> {
         let mirror = mirror.cloned();
-        let (Some(new), Some(before)) = (new, self.before_import.get(uuid)) else {
+        let Some(new) = new else { return mirror };
+        let mut windows = self.imports.iter().filter(|w| w.before(uuid).is_some());
+        let unseen = match started_us {
+            // The first import it had not seen when it read the file (start times are ~10 ms
+            // precise).
+            Some(s) => windows.find(|w| s <= w.returned_us + START_SLACK_US),
+            None => windows.rfind(|w| now.saturating_duration_since(w.at) < CONTENTION_WINDOW),
+        };
+        let Some(before) = unseen.and_then(|w| w.before(uuid)) else {
             return mirror;
         };
-        // A command that started after our import returned saw it (start times are ~10 ms
-        // precise).
-        if started_us.is_some_and(|s| s > before.import_returned_us + START_SLACK_US) {
-            return mirror;
-        }
         let distance = |b: &Option<TwTask>| match b {
             None => usize::MAX,
             Some(b) => {
@@ -219,9 +242,9 @@ impl Overlap {
         };
         // A command computed from the state before our import changed something relative to it;
         // one that shows exactly that state only undid what our import brought (it saw it).
-        let from_before = distance(&before.task);
+        let from_before = distance(before);
         if from_before > 0 && from_before < distance(&mirror) {
-            before.task.clone()
+            before.clone()
         } else {
             mirror
         }
@@ -231,6 +254,12 @@ impl Overlap {
     /// from before it): re-apply canonical state once it has merged this change.
     pub fn reapply_once_merged(&mut self, uuid: &str, at_us: i64, now: Instant) {
         self.reapply.insert(uuid.to_string(), (at_us, now));
+    }
+
+    /// Re-apply task `uuid` from canonical state at once (our import of it was lost); a
+    /// pending wait for a local change of it stays.
+    pub fn reapply_now(&mut self, uuid: &str, now: Instant) {
+        self.reapply.entry(uuid.to_string()).or_insert((0, now));
     }
 
     /// Every pending re-apply, taken out: [`Overlap::keep`] puts back those not due yet.
@@ -250,12 +279,18 @@ impl Overlap {
         self.reapply.insert(r.uuid, (r.after_us, r.since));
     }
 
-    /// Forgets imports, and the states from before them, older than the contention window: a
-    /// command ending later cannot have overlapped them. Pending re-applies stay until done.
+    /// Forgets imports older than the history, and the oldest beyond what is remembered at
+    /// most. Pending re-applies stay until done.
     pub fn expire(&mut self, now: Instant) {
-        let recent = |at: Instant| now.saturating_duration_since(at) < CONTENTION_WINDOW;
-        self.before_import.retain(|_, b| recent(b.at));
-        self.imports.retain(|w| recent(w.at));
+        self.imports
+            .retain(|w| now.saturating_duration_since(w.at) < HISTORY);
+        let mut remembered: usize = self.imports.iter().map(|w| w.before.len()).sum();
+        let mut oldest = 0;
+        while remembered > MAX_REMEMBERED && oldest < self.imports.len() {
+            remembered -= self.imports[oldest].before.len();
+            oldest += 1;
+        }
+        self.imports.drain(..oldest);
     }
 }
 
