@@ -150,14 +150,15 @@ impl App {
     }
 }
 
-/// Every second: retry the spool, forget imports no command can overlap any more, and re-apply
-/// what a concurrent write cost us once it is due.
+/// Every second: retry the spool, forget imports no command can overlap any more, re-apply
+/// what a concurrent write cost us once it is due, and look for writes no hook reported.
 async fn housekeeping(watcher: &mut Watcher) {
     if watcher.backlog || watcher.spool.exists() {
         watcher.drain_spool().await;
     }
     watcher.overlap.expire(Instant::now());
     watcher.reapply_due().await;
+    watcher.check_quiet_files().await;
 }
 
 impl vsync_lifecycle::Service for App {

@@ -3,7 +3,7 @@
 //! a timer: it catches what no hook reported (commands run with hooks off, `task undo` on TW 3,
 //! changes made while the watcher was down) and what this host should show but does not.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Instant;
 
 use tracing::Instrument;
@@ -87,45 +87,15 @@ impl Watcher {
     }
 
     async fn reconcile_inner(&mut self, report: &mut HostReport) -> Result<(), String> {
-        let local = self.tw.export_all().await.map_err(|e| e.to_string())?;
+        let (local, published) = self.check_all_files().await.map_err(|e| e.to_string())?;
         report.task_runs += 1;
         report.exported = local.len();
+        report.published = published.len();
         tracing::debug!("reconcile: states");
         let states = self.bus.all_states().await.map_err(|e| e.to_string())?;
         tracing::debug!(states = states.len(), "reconcile: compare");
-        let now = vsync_model::dates::now_us();
-        let mut published = HashSet::new();
-        for t in local.iter().filter(|t| !t.is_template()) {
-            let uuid = t.uuid().to_string();
-            // Made with hooks off, undone (TW 3 hides undo from hooks), or synced in.
-            let missed = self
-                .mirror
-                .get(&uuid)
-                .is_none_or(|m| tw::view(m) != tw::view(t));
-            if !missed {
-                continue;
-            }
-            let at = t.modified_us().unwrap_or(now);
-            self.publish_one(&uuid, Some(t.clone()), at, None, "reconcile")
-                .await
-                .map_err(|e| e.to_string())?;
-            published.insert(uuid);
-            report.published += 1;
-        }
-        // Tasks that vanished (purged, or an add undone where no hook saw it).
-        let present: HashSet<&str> = local.iter().map(TwTask::uuid).collect();
-        let vanished: Vec<String> = self
-            .mirror
-            .uuids()
-            .filter(|u| !present.contains(u.as_str()))
-            .collect();
-        for uuid in vanished {
-            self.publish_one(&uuid, None, now, None, "reconcile")
-                .await
-                .map_err(|e| e.to_string())?;
-            report.published += 1;
-        }
         let by_uuid: HashMap<&str, &TwTask> = local.iter().map(|t| (t.uuid(), t)).collect();
+        // A task just published waits for canonical state to merge it (the event loop applies it).
         let targets: Vec<(TaskState, TwTask)> = states
             .iter()
             .filter(|s| !published.contains(&s.uuid))
@@ -134,15 +104,12 @@ impl Watcher {
             })
             .collect();
         if !targets.is_empty() {
-            let tasks: Vec<TwTask> = targets.iter().map(|(_, t)| t.clone()).collect();
-            self.write_tasks(&tasks).await.map_err(|e| e.to_string())?;
+            let written = self.write(targets).await;
             report.task_runs += 1;
-            let applied_at = vsync_model::dates::now_us();
-            for (s, t) in &targets {
-                let _ = self.mirror.set(t.clone());
-                self.announce(s, applied_at).await;
+            report.applied = written.applied;
+            if written.retry {
+                return Err("Taskwarrior could not be written; trying again later".into());
             }
-            report.applied = targets.len();
         }
         Ok(())
     }

@@ -11,11 +11,9 @@ use std::time::{Duration, Instant};
 
 use tracing::Instrument;
 use vsync_bus::{BusError, Delivery, Stage, StateChange};
-use vsync_model::{TwTask, tw};
+use vsync_model::tw;
 use vsync_proto::{HostApplied, Origin, TaskState};
-use vsync_taskwarrior::Apply as _;
 
-use crate::overlap::Import;
 use crate::watcher::Watcher;
 
 impl Watcher {
@@ -67,94 +65,33 @@ impl Watcher {
         }
     }
 
-    /// Imports what differs from the mirror; `false` when Taskwarrior could not be run (the
-    /// batch is redelivered).
+    /// Applies what differs from the host, over what something else wrote there since we
+    /// last looked (`local`); `false` when Taskwarrior could not be written now (the batch is
+    /// redelivered).
     async fn apply_states(&mut self, states: &[TaskState]) -> bool {
         tracing::debug!(states = states.len(), "apply");
+        let uuids: Vec<&str> = states.iter().map(|s| s.uuid.as_str()).collect();
+        let local = match self.check_files(&uuids).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot check the host's files before an apply");
+                return false;
+            }
+        };
         let mut targets = Vec::new();
         for s in states {
-            if let Some(t) = tw::apply(s, self.mirror.get(&s.uuid)) {
-                targets.push((s, t));
+            let current = self.mirror.get(&s.uuid);
+            let target = match (local.get(&s.uuid), current) {
+                // A change no hook reported, just published: kept until canonical state has it.
+                (Some(before), Some(now)) => tw::apply_keeping_local(s, now, before.as_ref()),
+                _ => tw::apply(s, current),
+            };
+            if let Some(t) = target {
+                targets.push((s.clone(), t));
             }
         }
         tracing::Span::current().record("applied", targets.len());
-        if targets.is_empty() {
-            return true;
-        }
-        let tasks: Vec<TwTask> = targets.iter().map(|(_, t)| t.clone()).collect();
-        let started_us = vsync_model::dates::now_us();
-        let results = self.backend.apply(&tasks).await;
-        let returned_us = vsync_model::dates::now_us();
-        // What failed is tried again one by one (the CLI fails a whole batch for one task).
-        let mut failed = Vec::new();
-        let mut applied = Vec::with_capacity(targets.len());
-        for (target, r) in targets.into_iter().zip(results) {
-            match r {
-                Ok(()) => applied.push(target),
-                Err(e) => {
-                    if failed.is_empty() {
-                        tracing::error!(error = %e, "apply failed");
-                    }
-                    failed.push(target);
-                }
-            }
-        }
-        let targets = applied;
-        if targets.is_empty() {
-            return self.apply_one_by_one(&failed).await;
-        }
-        // The host shows them now: say so first, then do our own bookkeeping.
-        for (s, _) in &targets {
-            self.announce(s, returned_us).await;
-        }
-        let mut imported = Vec::with_capacity(targets.len());
-        for (s, t) in targets {
-            let before = self.mirror.get(&s.uuid).cloned();
-            if let Err(e) = self.mirror.set(t.clone()) {
-                tracing::error!(error = %e, "cannot persist the mirror");
-            }
-            imported.push((before, t));
-        }
-        self.overlap.imported(
-            Import {
-                started_us,
-                returned_us,
-                ended_us: vsync_model::dates::now_us(),
-                tasks: imported,
-            },
-            Instant::now(),
-        );
-        failed.is_empty() || self.apply_one_by_one(&failed).await
-    }
-
-    /// A batch Taskwarrior refused: import one by one, dead-lettering what still fails.
-    async fn apply_one_by_one(&mut self, targets: &[(&TaskState, TwTask)]) -> bool {
-        let mut all_ok = true;
-        for (s, t) in targets {
-            match self.write_tasks(std::slice::from_ref(t)).await {
-                Ok(()) => {
-                    let _ = self.mirror.set(t.clone());
-                    self.announce(s, vsync_model::dates::now_us()).await;
-                }
-                Err(vsync_taskwarrior::TaskwarriorError::Failed { stderr, .. }) => {
-                    let _ = self
-                        .bus
-                        .dead_letter(
-                            Stage::TwApply,
-                            &s.uuid,
-                            t.to_json().as_bytes(),
-                            &stderr,
-                            vsync_model::dates::now_us(),
-                        )
-                        .await;
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "apply failed");
-                    all_ok = false;
-                }
-            }
-        }
-        all_ok
+        !self.write(targets).await.retry
     }
 
     /// Tells listeners (status, benchmarks, the demo) that this host now shows `s`.
@@ -220,11 +157,8 @@ impl Watcher {
         if let Some(l) = &local {
             let _ = self.mirror.set(l.clone());
         }
-        if let Some(t) = tw::apply(&state, local.as_ref())
-            && self.write_tasks(std::slice::from_ref(&t)).await.is_ok()
-        {
-            let _ = self.mirror.set(t);
-            self.announce(&state, vsync_model::dates::now_us()).await;
+        if let Some(t) = tw::apply(&state, local.as_ref()) {
+            self.write(vec![(state, t)]).await;
         }
     }
 }

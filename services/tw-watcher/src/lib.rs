@@ -1,21 +1,25 @@
 //! tw-watcher: one per Taskwarrior host. The Taskwarrior hook hands each local change to it
 //! ([`intake`]); it publishes the change as a task event with the host's previous state of the
-//! task as the diff base (`outbound`), and applies canonical state to the local Taskwarrior with
-//! one hooks-off `task import` of the complete tasks that changed (`inbound`). An import is not
-//! re-exported to verify it: Taskwarrior 2.6 loses a write only when a user command runs at the
-//! same time, so a command's hook message that overlapped one of our imports triggers the check
-//! (`overlap`, docs/ARCHITECTURE.md §5.3). `control` answers control requests and runs the
+//! task as the diff base (`outbound`), and applies canonical state to the local Taskwarrior
+//! (`inbound`, `write`: in-process on Taskwarrior 3, else one hooks-off `task import` of the
+//! complete tasks that changed), first exporting what something else wrote since (`local`: the
+//! data files' change stamp tells). An import is not re-exported to verify it: Taskwarrior 2.6
+//! loses a write only when a user command runs at the same time, so a command's hook message
+//! whose run overlapped one of our imports triggers the check (`overlap`, docs/ARCHITECTURE.md
+//! §5.3). `control` answers control requests and runs the
 //! periodic host reconcile; `app` wires it all together.
 
 mod app;
 mod control;
 mod inbound;
 pub mod intake;
+mod local;
 mod mirror;
 mod outbound;
 mod overlap;
 mod socket_file;
 mod watcher;
+mod write;
 
 pub use app::App;
 pub use watcher::Watcher;

@@ -26,6 +26,7 @@ impl Watcher {
     }
 
     async fn on_message(&mut self, m: HookMessage) {
+        self.last_hook = Instant::now();
         self.check_overlap(&m).await;
         if self.backlog {
             self.spool_message(&m);
@@ -71,14 +72,14 @@ impl Watcher {
         self.backlog = false;
     }
 
-    /// A local command finished at `m.at_us`: if it may have overlapped one of our imports, one
-    /// of the two writes may be lost (Taskwarrior 2.6 rewrites the whole file). One `task
-    /// export` checks both: the other tasks we imported then (re-applied if gone), and the
-    /// command's own tasks (re-applied from canonical state once it has merged them, if our
+    /// A local command ran until `m.at_us` (from `m.started_us`): if its run overlapped one of
+    /// our imports, one of the two writes may be lost (Taskwarrior 2.6 rewrites the whole
+    /// file). One `task export` checks both: the other tasks we imported then (re-applied if the
+    /// file shows them reverted), and the command's own tasks (re-applied from canonical state once it has merged them, if our
     /// import wiped them from the file). The command's own change is published from its hook
     /// message either way, diffed against the base it was computed from.
     async fn check_overlap(&mut self, m: &HookMessage) {
-        let Some(overlapped) = self.overlap.overlapped_by(m.at_us) else {
+        let Some(overlapped) = self.overlap.overlapped_by(m.started_us, m.at_us) else {
             return;
         };
         let own: Vec<TwTask> = m
@@ -92,7 +93,11 @@ impl Watcher {
         };
         let ours = overlapped.others(is_own);
         // One `task export` for both checks.
-        let uuids: Vec<&str> = ours.iter().chain(&own).map(TwTask::uuid).collect();
+        let uuids: Vec<&str> = ours
+            .iter()
+            .map(String::as_str)
+            .chain(own.iter().map(TwTask::uuid))
+            .collect();
         if uuids.is_empty() {
             return;
         }
@@ -104,7 +109,11 @@ impl Watcher {
             }
         };
         let now = Instant::now();
-        for uuid in self.overlap.check_ours(&ours, &exported, now) {
+        let mirror = &self.mirror;
+        for uuid in self
+            .overlap
+            .check_ours(&ours, &exported, |u| mirror.get(u), now)
+        {
             tracing::warn!(
                 uuid,
                 "import overwritten by a concurrent command; re-applying"
@@ -166,9 +175,13 @@ impl Watcher {
         if self.hook_at.get(uuid).is_some_and(|t| *t > at_us) {
             return Ok(()); // a newer message for this task was already published
         }
-        let base = self
-            .overlap
-            .base_for(uuid, new.as_ref(), started_us, self.mirror.get(uuid));
+        let base = self.overlap.base_for(
+            uuid,
+            new.as_ref(),
+            started_us,
+            self.mirror.get(uuid),
+            Instant::now(),
+        );
         let saw_our_import =
             base.as_ref().map(TwTask::to_json) == self.mirror.get(uuid).map(TwTask::to_json);
         match (&new, &base) {

@@ -1,16 +1,19 @@
 //! What one host's watcher holds, shared by its flows: the local Taskwarrior, the mirror (the
 //! host's last known state of each task), the bus, the spool, and the Taskwarrior 2.6 overlap
 //! bookkeeping. The flows are methods on it, one file each: `outbound` (hook messages -> task
-//! events), `inbound` (canonical state -> `task import`), `control` (control requests, host
-//! reconcile); `app` wires them to their sources.
+//! events), `inbound` (canonical state -> the host), `local` (writes no hook reported), `write`
+//! (every write of ours), `control` (control requests, host reconcile); `app` wires them to
+//! their sources.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::time::Instant;
 
 use vsync_bus::Bus;
 use vsync_model::TwTask;
 use vsync_taskwarrior::{Apply, Backend, Taskwarrior, TaskwarriorError};
 
+use crate::local::Verified;
 use crate::mirror::Mirror;
 use crate::overlap::Overlap;
 
@@ -29,6 +32,14 @@ pub struct Watcher {
     pub(crate) hook_at: HashMap<String, i64>,
     /// Our recent imports and what they may have cost a concurrent command (TW 2.6).
     pub(crate) overlap: Overlap,
+    /// Whether the mirror is known to show what the data files hold (their change stamp).
+    pub(crate) verified: Verified,
+    /// Tasks Taskwarrior refused, at the canonical version it refused: not tried again until
+    /// that changes.
+    pub(crate) set_aside: HashMap<String, u64>,
+    /// When the last hook message arrived: a change of the files with no hook message since
+    /// (and none in flight) is one no hook reported.
+    pub(crate) last_hook: Instant,
     /// The bus was unreachable: hook messages go to the spool, in order, until it drains.
     pub(crate) backlog: bool,
     pub(crate) metrics: vsync_telemetry::metrics::Metrics,
@@ -52,6 +63,9 @@ impl Watcher {
             spool,
             hook_at: HashMap::new(),
             overlap: Overlap::default(),
+            verified: Verified::default(),
+            set_aside: HashMap::new(),
+            last_hook: Instant::now(),
             backlog: false,
             metrics: metrics(),
         }
@@ -59,9 +73,12 @@ impl Watcher {
 }
 
 impl Watcher {
-    /// Applies `tasks` through the backend; the first failure, if any.
-    pub(crate) async fn write_tasks(&self, tasks: &[TwTask]) -> Result<(), TaskwarriorError> {
-        self.backend.apply(tasks).await.into_iter().collect()
+    /// Applies `tasks` through the backend, no canonical state behind them (a re-key retiring
+    /// tasks); the first failure, if any.
+    pub(crate) async fn write_tasks(&mut self, tasks: &[TwTask]) -> Result<(), TaskwarriorError> {
+        let r = self.backend.apply(tasks).await.into_iter().collect();
+        self.verified.written(self.tw.data_stamp());
+        r
     }
 }
 

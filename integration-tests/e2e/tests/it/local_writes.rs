@@ -278,18 +278,11 @@ async fn a_long_task_edit_keeps_the_vikunja_changes_made_meanwhile() {
 /// One host reconcile pass on every host, now; fails the test if a host reports an error.
 async fn reconcile_hosts(sys: &System) {
     let bus = test_bus(sys).await;
-    let replies = vsync_bus::control::gather(
-        &bus,
-        vsync_bus::control::RECONCILE_ALL,
-        b"{}".to_vec(),
-        sys.hosts.len(),
-        PROPAGATION,
-    )
-    .await
-    .unwrap();
+    let replies = bus.reconcile_hosts(PROPAGATION).await.unwrap();
     assert_eq!(replies.len(), sys.hosts.len());
     for r in replies {
-        let report: Value = serde_json::from_slice(&r.payload).unwrap();
-        assert_eq!(report["error"].as_str().unwrap_or(""), "", "{report}");
+        if let Err(e) = r.into_result() {
+            panic!("host reconcile failed: {e:?}");
+        }
     }
 }

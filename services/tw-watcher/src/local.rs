@@ -1,0 +1,201 @@
+//! What the host's files really hold. The mirror is the host as our last write or hook message
+//! left it; a write no hook reported — a command run with hooks off, another tool, `task sync`,
+//! `task undo` on 3.x — is not in it, and an import built from the mirror would wipe it (`task
+//! import` replaces the whole task). The data files' change stamp tells whether anything but us
+//! wrote since we last looked; when something did, the tasks about to be applied are exported
+//! first (each once per change), and what the file shows that the mirror does not is published
+//! as the local change it is and kept by the apply — unless it is one of our own imports taken
+//! back, which is re-applied instead (see `overlap`).
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use vsync_bus::BusError;
+use vsync_model::{TwTask, tw};
+use vsync_taskwarrior::{DataStamp, TaskwarriorError};
+
+use crate::watcher::Watcher;
+
+/// How long after the last hook message a change of the files counts as one no hook reported
+/// (a hook message of a command still running may be on its way).
+const QUIET: Duration = Duration::from_secs(2);
+
+/// Which tasks the mirror shows as the files hold them, as of one change stamp.
+#[derive(Default)]
+pub(crate) struct Verified {
+    /// The stamp the files had when we last looked or wrote.
+    stamp: Option<DataStamp>,
+    /// The tasks checked since; `None`: every task (a full export).
+    tasks: Option<HashSet<String>>,
+}
+
+impl Verified {
+    /// Of `uuids`, those to export before they are applied: all of them once the files changed
+    /// since we last looked, but each only once per change.
+    pub(crate) fn unverified<'a>(&mut self, now: DataStamp, uuids: &[&'a str]) -> Vec<&'a str> {
+        if self.stamp.as_ref() != Some(&now) {
+            self.stamp = Some(now);
+            self.tasks = Some(HashSet::new());
+        }
+        match &self.tasks {
+            None => Vec::new(),
+            Some(seen) => uuids
+                .iter()
+                .copied()
+                .filter(|u| !seen.contains(*u))
+                .collect(),
+        }
+    }
+
+    /// These tasks were just exported.
+    pub(crate) fn checked(&mut self, uuids: &[&str]) {
+        if let Some(seen) = &mut self.tasks {
+            seen.extend(uuids.iter().map(|u| u.to_string()));
+        }
+    }
+
+    /// Every task was exported when the files had `stamp`.
+    pub(crate) fn all_checked(&mut self, stamp: DataStamp) {
+        self.stamp = Some(stamp);
+        self.tasks = None;
+    }
+
+    /// Whether the files changed since we last looked or wrote.
+    pub(crate) fn changed(&self, now: &DataStamp) -> bool {
+        self.stamp.as_ref() != Some(now)
+    }
+
+    /// We wrote (`now`: the stamp after it): what we knew stays known.
+    pub(crate) fn written(&mut self, now: DataStamp) {
+        self.stamp = Some(now);
+    }
+}
+
+/// Why the files could not be checked.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CheckError {
+    #[error(transparent)]
+    Taskwarrior(#[from] TaskwarriorError),
+    #[error(transparent)]
+    Bus(#[from] BusError),
+}
+
+impl Watcher {
+    /// Makes the mirror true for `uuids` before they are applied: exports those something else
+    /// may have written since we last looked, publishes what the user changed there, and returns
+    /// those tasks with the mirror's version from before (the base their apply keeps the
+    /// changes over).
+    pub(crate) async fn check_files(
+        &mut self,
+        uuids: &[&str],
+    ) -> Result<HashMap<String, Option<TwTask>>, CheckError> {
+        let todo = self.verified.unverified(self.tw.data_stamp(), uuids);
+        let mut changed = HashMap::new();
+        if todo.is_empty() {
+            return Ok(changed);
+        }
+        let exported = self.tw.export_uuids(&todo).await?;
+        for uuid in &todo {
+            let file = exported.iter().find(|t| t.uuid() == *uuid).cloned();
+            let before = self.mirror.get(uuid).cloned();
+            if file.as_ref().map(tw::view) == before.as_ref().map(tw::view) {
+                continue;
+            }
+            if self.found_in_file(uuid, file).await? {
+                changed.insert(uuid.to_string(), before);
+            }
+        }
+        self.verified.checked(&todo);
+        Ok(changed)
+    }
+
+    /// The file shows task `uuid` as `file` (`None`: not at all), not as the mirror has it.
+    /// One of our imports taken back is not the user's change: the mirror learns what the file
+    /// holds and canonical state is applied over it again (`false`). Anything else is a local
+    /// change no hook reported (or not yet): published like one (`true`).
+    pub(crate) async fn found_in_file(
+        &mut self,
+        uuid: &str,
+        file: Option<TwTask>,
+    ) -> Result<bool, BusError> {
+        if self.overlap.reverted(uuid, file.as_ref()) {
+            tracing::warn!(uuid, "our import was taken back; applying it again");
+            let stored = match file {
+                Some(t) => self.mirror.set(t),
+                None => self.mirror.remove(uuid),
+            };
+            if let Err(e) = stored {
+                tracing::error!(error = %e, "cannot persist the mirror");
+            }
+            return Ok(false);
+        }
+        // Ordered after anything published for the task before: the file is newer than that.
+        let modified = file.as_ref().and_then(TwTask::modified_us);
+        let after_last = self.hook_at.get(uuid).map(|t| t + 1);
+        let at = modified
+            .into_iter()
+            .chain(after_last)
+            .max()
+            .unwrap_or_else(vsync_model::dates::now_us);
+        tracing::info!(uuid, "a local change no hook reported");
+        self.publish_one(uuid, file, at, None, "out-of-band")
+            .await?;
+        Ok(true)
+    }
+
+    /// Compares one export of every task with the mirror: what the files show that the mirror
+    /// does not (a change no hook reported, a task gone) is published like a hook's change, or
+    /// re-applied when it is one of our imports taken back. Returns the export and the tasks
+    /// published.
+    pub(crate) async fn check_all_files(
+        &mut self,
+    ) -> Result<(Vec<TwTask>, HashSet<String>), CheckError> {
+        let stamp = self.tw.data_stamp();
+        let local = self.tw.export_all().await?;
+        let mut published = HashSet::new();
+        let mut differ: Vec<(String, Option<TwTask>)> = Vec::new();
+        for t in local.iter().filter(|t| !t.is_template()) {
+            if self
+                .mirror
+                .get(t.uuid())
+                .is_none_or(|m| tw::view(m) != tw::view(t))
+            {
+                differ.push((t.uuid().to_string(), Some(t.clone())));
+            }
+        }
+        // Tasks that vanished (purged, or an add undone where no hook saw it).
+        let present: HashSet<&str> = local.iter().map(TwTask::uuid).collect();
+        differ.extend(
+            self.mirror
+                .uuids()
+                .filter(|u| !present.contains(u.as_str()))
+                .map(|u| (u, None)),
+        );
+        for (uuid, file) in differ {
+            if self.found_in_file(&uuid, file).await? {
+                published.insert(uuid);
+            }
+        }
+        self.verified.all_checked(stamp);
+        Ok((local, published))
+    }
+
+    /// The files changed since we last looked and no hook message came for a while: what
+    /// changed was written without our hook (`task undo` on 3.x, `task sync`, hooks off).
+    pub(crate) async fn check_quiet_files(&mut self) {
+        let quiet = self.last_hook.elapsed() >= QUIET;
+        if !quiet || !self.verified.changed(&self.tw.data_stamp()) {
+            return;
+        }
+        match self.check_all_files().await {
+            Ok((_, published)) if !published.is_empty() => {
+                tracing::info!(
+                    published = published.len(),
+                    "local changes no hook reported"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot check the host's files"),
+        }
+    }
+}
