@@ -60,9 +60,10 @@ impl Verified {
         self.tasks = None;
     }
 
-    /// Whether the files changed since we last looked or wrote.
+    /// Whether some task may show what the mirror does not: the files changed since we last
+    /// looked or wrote, or since they changed only some tasks were exported.
     pub(crate) fn changed(&self, now: &DataStamp) -> bool {
-        self.stamp.as_ref() != Some(now)
+        self.stamp.as_ref() != Some(now) || self.tasks.is_some()
     }
 
     /// We wrote (`now`: the stamp after it): what we knew stays known.
@@ -118,6 +119,9 @@ impl Watcher {
         uuid: &str,
         file: Option<TwTask>,
     ) -> Result<bool, BusError> {
+        if self.overlap.reapply_pending(uuid) {
+            return Ok(false); // a lost write of ours or of the user's, re-applied when due
+        }
         if self.overlap.reverted(uuid, file.as_ref()) {
             tracing::warn!(uuid, "our import was taken back; applying it again");
             let stored = match file {

@@ -274,6 +274,12 @@ impl Overlap {
             .collect()
     }
 
+    /// Whether task `uuid` waits to be re-applied (a concurrent write got in the way): what the
+    /// file shows of it meanwhile is no change of the user's.
+    pub fn reapply_pending(&self, uuid: &str) -> bool {
+        self.reapply.contains_key(uuid)
+    }
+
     /// Keeps a re-apply pending.
     pub fn keep(&mut self, r: Reapply) {
         self.reapply.insert(r.uuid, (r.after_us, r.since));

@@ -10,7 +10,9 @@ use serde_json::Value;
 use vsync_e2e::*;
 use vsync_harness::ServiceProcess;
 
-/// The laptop's watcher as a process of its own (so it can be killed), running `task_bin`.
+/// The laptop's watcher as a process of its own (so it can be killed), running `task_bin`;
+/// it applies with `task import` on every version (no in-process writes on 3.x), so the
+/// program in `task_bin` sees each apply.
 fn watcher_process(sys: &System, name: &str, task_bin: &Path, dir: &Path) -> ServiceProcess {
     let h = sys.host(name);
     let cfg = dir.join(format!("{name}.toml"));
@@ -18,7 +20,7 @@ fn watcher_process(sys: &System, name: &str, task_bin: &Path, dir: &Path) -> Ser
         &cfg,
         format!(
             "[bus]\nurl = \"{}\"\n[taskwarrior]\nhost = \"{name}\"\ndata = \"{}\"\n\
-             taskrc = \"{}\"\ntask_bin = \"{}\"\n",
+             taskrc = \"{}\"\ntask_bin = \"{}\"\nin_process = false\n",
             sys.bus_url(),
             h.data_dir().display(),
             h.taskrc().display(),
