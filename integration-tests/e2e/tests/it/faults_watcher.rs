@@ -204,3 +204,66 @@ async fn hook_messages_twice_and_out_of_order_leave_the_last_change_once() {
     .await;
     sys.shutdown().await.unwrap();
 }
+
+/// Canonical state of a task with `extra` among its Taskwarrior attributes.
+fn state_with(uuid: &str, title: &str, extra: Option<(&str, &str)>) -> vsync_proto::TaskState {
+    let mut fields = vsync_proto::TaskFields {
+        description: title.into(),
+        status: vsync_proto::TaskStatus::Pending as i32,
+        entry: Some(1_767_225_600),
+        ..Default::default()
+    };
+    if let Some((k, v)) = extra {
+        fields.tw_extra.insert(k.into(), v.into());
+    }
+    vsync_proto::TaskState {
+        uuid: uuid.into(),
+        fields: Some(fields),
+        version: 1,
+        ..Default::default()
+    }
+}
+
+/// One task Taskwarrior refuses among the canonical states a host has to apply: it is set
+/// aside alone (dead-lettered with the reason), the rest is applied, and the host's reconcile
+/// passes stay clean instead of failing on it every time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_taskwarrior_refuses_is_set_aside_alone_and_the_host_reconcile_passes() {
+    let mut sys = system(&["laptop"], &["Home"]).await;
+    sys.stop_host("laptop").await.unwrap();
+    let bus = test_bus(&sys).await;
+    let good = "5d0c4c1e-7a0b-4c55-9c43-0d6d1a3b2f01";
+    let poison = "5d0c4c1e-7a0b-4c55-9c43-0d6d1a3b2f02";
+    let after = "5d0c4c1e-7a0b-4c55-9c43-0d6d1a3b2f03";
+    for s in [
+        state_with(good, "applied before", None),
+        state_with(poison, "refused", Some(("until", "\"not a date\""))),
+        state_with(after, "applied after", None),
+    ] {
+        bus.store_state(&s, None).await.unwrap();
+    }
+    sys.start_host("laptop").await.unwrap();
+    let laptop = sys.host("laptop");
+    for title in ["applied before", "applied after"] {
+        wait_task(laptop, title, move |t| s(t, "description") == title).await;
+    }
+    let dead = vsync_harness::wait_for_async("the refused task dead-lettered", PROPAGATION, || {
+        let bus = bus.clone();
+        async move {
+            let d = bus.recent_dead_letters(20).await.ok()?;
+            d.into_iter().find(|d| d.subject == poison)
+        }
+    })
+    .await;
+    assert!(dead.reason.contains(poison), "{}", dead.reason);
+    assert!(laptop.get(poison).is_none(), "nothing of it written");
+    for _ in 0..2 {
+        let replies = bus.reconcile_hosts(PROPAGATION).await.unwrap();
+        assert_eq!(replies.len(), 1);
+        for r in replies {
+            let report = r.into_result().expect("the host reconcile passes");
+            assert_eq!(report.applied, 0, "nothing left to apply: {report}");
+        }
+    }
+    sys.shutdown().await.unwrap();
+}
