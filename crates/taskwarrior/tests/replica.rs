@@ -123,6 +123,9 @@ fn assert_same_exports(a: &TwHost, b: &TwHost, round: usize) {
             .chain(tb.as_object().unwrap().keys())
             .collect();
         for k in keys {
+            if write_time(k, ta.get(k), tb.get(k)) {
+                continue;
+            }
             assert_eq!(
                 ta.get(k),
                 tb.get(k),
@@ -193,4 +196,12 @@ async fn undo_and_hookless_writes_change_the_data_stamp_tw3() {
     h.ok(&["rc.confirmation=off", "undo"]);
     assert_ne!(s2, DataStamp::read(&data), "task undo");
     assert_eq!(h.get(U1).unwrap()["priority"], "H", "undone");
+}
+
+/// An `entry` or `end` a task was sent without is each host's write time: the two writes run
+/// one after the other and may fall into neighbouring seconds.
+fn write_time(field: &str, a: Option<&Value>, b: Option<&Value>) -> bool {
+    let epoch = |v: Option<&Value>| vsync_model::dates::parse_tw(v?.as_str()?);
+    matches!(field, "entry" | "end")
+        && matches!((epoch(a), epoch(b)), (Some(x), Some(y)) if (x - y).abs() <= 2)
 }
