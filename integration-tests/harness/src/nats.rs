@@ -1,16 +1,25 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::time::Duration;
 
-/// A real `nats-server` with JetStream on a free loopback port and a temporary store.
-/// Killed (and its store removed) on drop.
+use vsync_bus_auth::{IdentityStore, Role};
+
+/// A real `nats-server` with JetStream on a free loopback port and a temporary store, with
+/// authorization on as in production: NKey users with the permissions of their roles
+/// (vsync-bus-auth), nothing anonymous. [`NatsServer::credentials`] hands out an identity's
+/// seed file (a host's is added to the server's users on first use). Killed (and its store
+/// removed) on drop.
 pub struct NatsServer {
     child: Option<Child>,
     port: u16,
     store: Store,
     bin: PathBuf,
+    /// The identities' seeds and the server's config file.
+    auth: tempfile::TempDir,
+    /// "Reloaded" notices from the server's log, one per configuration reload.
+    reloaded: Mutex<Option<mpsc::Receiver<()>>>,
 }
 
 enum Store {
@@ -52,13 +61,81 @@ impl NatsServer {
             port: 0,
             store,
             bin,
+            auth: tempfile::tempdir()?,
+            reloaded: Mutex::new(None),
         };
+        s.identities().ensure(&Role::Server).map_err(std::io::Error::other)?;
+        s.identities().ensure(&Role::Operator).map_err(std::io::Error::other)?;
+        s.write_config()?;
         s.spawn("-1")?;
         Ok(s)
     }
 
+    fn identities(&self) -> IdentityStore {
+        IdentityStore::new(self.auth.path().join("identities"))
+    }
+
+    fn config_path(&self) -> PathBuf {
+        self.auth.path().join("nats.conf")
+    }
+
+    /// The server's config: the users of every identity made so far (the rest comes from
+    /// the command line).
+    fn write_config(&self) -> std::io::Result<()> {
+        let ids = self.identities().identities().map_err(std::io::Error::other)?;
+        let text = vsync_bus_auth::server_config_fragment(&ids);
+        vsync_bus_auth::write_private(&self.config_path(), text.as_bytes())
+    }
+
+    /// The seed file of `role`'s identity. A host new to this server is added to its users
+    /// first (its config is rewritten and reloaded).
+    pub fn credentials(&self, role: &Role) -> PathBuf {
+        let ids = self.identities();
+        let known = ids.path(role).exists();
+        let path = ids.ensure(role).expect("make a bus identity");
+        if !known {
+            self.write_config().expect("write nats-server's config");
+            self.reload();
+        }
+        path
+    }
+
+    /// The server identity's seed file (webhook-ingress, reconciler, label-sync).
+    pub fn server_credentials(&self) -> PathBuf {
+        self.credentials(&Role::Server)
+    }
+
+    /// Host `host`'s seed file (its tw-watcher).
+    pub fn host_credentials(&self, host: &str) -> PathBuf {
+        self.credentials(&Role::Host(host.to_string()))
+    }
+
+    /// The operator CLI's seed file.
+    pub fn operator_credentials(&self) -> PathBuf {
+        self.credentials(&Role::Operator)
+    }
+
+    /// Makes the running server read its config again (SIGHUP) and waits until it has.
+    fn reload(&self) {
+        let Some(pid) = self.child.as_ref().map(Child::id) else {
+            return; // stopped: the next start reads the new config
+        };
+        let guard = self.reloaded.lock().unwrap_or_else(|e| e.into_inner());
+        let status = Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -HUP nats-server: {status}");
+        if let Some(rx) = guard.as_ref() {
+            rx.recv_timeout(Duration::from_secs(10))
+                .expect("nats-server did not reload its configuration within 10 s");
+        }
+    }
+
     fn spawn(&mut self, port: &str) -> std::io::Result<()> {
         let mut child = Command::new(&self.bin)
+            .arg("-c")
+            .arg(self.config_path())
             .args(["-a", "127.0.0.1", "-p", port, "-js", "--store_dir"])
             .arg(self.store.path())
             .stdout(Stdio::null())
@@ -68,10 +145,14 @@ impl NatsServer {
             return Err(std::io::Error::other("nats-server stderr not captured"));
         };
         let (tx, rx) = mpsc::channel();
+        let (reloaded_tx, reloaded) = mpsc::channel();
         // Keep reading the log so the server never blocks on a full pipe.
         std::thread::spawn(move || {
             let mut tx = Some(tx);
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("Reloaded server configuration") {
+                    let _ = reloaded_tx.send(());
+                }
                 if let Some(addr) = line.split("Listening for client connections on ").nth(1)
                     && let Some(port) = addr
                         .trim()
@@ -88,6 +169,7 @@ impl NatsServer {
             Ok(port) => {
                 self.port = port;
                 self.child = Some(child);
+                *self.reloaded.lock().unwrap_or_else(|e| e.into_inner()) = Some(reloaded);
                 Ok(())
             }
             Err(_) => {
