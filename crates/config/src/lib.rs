@@ -103,8 +103,15 @@ pub struct Labels {
 pub struct Bus {
     /// `None`: `vikunja-sync up` starts a local nats-server.
     pub url: Option<String>,
+    /// This client's identity: a `.creds` file or a bare NKey seed file.
     pub credentials_file: Option<PathBuf>,
     pub replicas: usize,
+    /// CA certificate(s) (PEM) to verify a TLS bus with; setting it requires TLS.
+    pub tls_ca: Option<PathBuf>,
+    /// Client certificate (PEM) for a bus that verifies clients (with `tls_key`).
+    pub tls_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for Bus {
@@ -113,6 +120,9 @@ impl Default for Bus {
             url: None,
             credentials_file: None,
             replicas: 1,
+            tls_ca: None,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -150,15 +160,23 @@ impl Default for Vikunja {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Ingress {
+    /// `POST /webhook` and `GET /healthz`.
     pub listen: SocketAddr,
+    /// `GET /metrics` (and `/healthz`), apart from the webhook listener.
+    pub metrics_listen: SocketAddr,
     pub max_body_bytes: usize,
+    /// A signed webhook whose `time` is older than this is refused (a replay).
+    #[serde(with = "duration")]
+    pub max_age: Duration,
 }
 
 impl Default for Ingress {
     fn default() -> Self {
         Ingress {
             listen: SocketAddr::from(([127, 0, 0, 1], 8471)),
+            metrics_listen: SocketAddr::from(([127, 0, 0, 1], 9470)),
             max_body_bytes: 1 << 20,
+            max_age: Duration::from_secs(5 * 60),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The one Vikunja API v1 client every service uses, in three layers:
 //!
-//! - **transport** (`transport`, `retry`): one pooled HTTP client, the token read once (from a
-//!   file, by the caller), one span per call named after its route template with the trace
+//! - **transport** (`transport`, `retry`, `token`): one pooled HTTP client, the token (read
+//!   from its file again after a 401, once, as rotated files change in place), one span per call named after its route template with the trace
 //!   context in the request headers, retries with backoff and jitter on 5xx and timeouts, and
 //!   waiting out 429 until `Retry-After`/`X-RateLimit-Reset`, bounded by the [`Retry`] policy;
 //! - **errors** (`error`): Vikunja's `{code, message}` body as a [`VikunjaError`] whose
@@ -23,6 +23,7 @@ mod probe;
 mod projects;
 mod retry;
 mod tasks;
+mod token;
 mod transport;
 mod types;
 mod webhooks;
@@ -46,6 +47,7 @@ pub use types::{Label, Project, Webhook};
 pub use webhooks::WEBHOOK_EVENTS;
 pub use write::{TaskWritten, WritePath, stale_cover};
 
+use token::Token;
 use transport::{Request, Transport};
 
 /// The Vikunja API client (cheap to clone: one connection pool).
@@ -62,6 +64,14 @@ impl VikunjaClient {
     pub fn new(
         api: &str,
         token: SecretString,
+        timeout: Duration,
+    ) -> Result<VikunjaClient, VikunjaError> {
+        Self::with_token(api, Token::new(token, None), timeout)
+    }
+
+    fn with_token(
+        api: &str,
+        token: Token,
         timeout: Duration,
     ) -> Result<VikunjaClient, VikunjaError> {
         // rustls with ring, as the NATS client uses; installing twice is harmless.
@@ -93,11 +103,18 @@ impl VikunjaClient {
             .token_file
             .as_deref()
             .ok_or(vsync_config::ConfigError::Missing("vikunja.token_file"))?;
-        Self::new(
+        let token = vsync_config::read_secret(token_file)?;
+        Self::with_token(
             &cfg.vikunja_api()?,
-            vsync_config::read_secret(token_file)?,
+            Token::new(token, Some(token_file.to_path_buf())),
             cfg.vikunja.timeout,
         )
+    }
+
+    /// Whether Vikunja rejected the API token (401 also after reading the token file
+    /// again), until a request succeeds.
+    pub fn token_rejected(&self) -> bool {
+        self.transport.token.is_rejected()
     }
 
     /// Reports every request (for metrics).

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use http::HeaderMap;
 use reqwest::Method;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde_json::Value;
 use tracing::Instrument;
@@ -16,6 +16,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 use crate::calls::{Api, Call};
 use crate::error::{self, VikunjaError};
 use crate::retry::{Outcome, Retry};
+use crate::token::Token;
 
 /// Called after every request: route template, method, HTTP status (0: no response).
 pub type Observer = Arc<dyn Fn(&'static str, &str, u16) + Send + Sync>;
@@ -86,7 +87,7 @@ pub(crate) struct Transport {
     pub http: reqwest::Client,
     /// The server's base URL, without `/api/v1` and without a trailing `/`.
     pub root: Arc<str>,
-    pub token: Arc<SecretString>,
+    pub token: Arc<Token>,
     pub retry: Retry,
     pub calls: Arc<AtomicU64>,
     pub observer: Option<Observer>,
@@ -116,11 +117,23 @@ impl Transport {
         let method = req.call.method();
         let url = format!("{}{}{}", self.root, api_prefix(req.call.api()), req.path);
         let mut attempt = 0;
+        let mut reread = false;
         let res = loop {
             attempt += 1;
-            let res = self.attempt(&req, &url).await;
+            let token = self.token.current();
+            let res = self.attempt(&req, &url, &token).await;
             let status = res.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
             self.observe(route, &method, status);
+            // A rejected token did nothing on the server: once, read the file again and
+            // repeat with what it holds now.
+            if status == 401 && !reread {
+                reread = true;
+                if self.token.reread_after_rejection(&token) {
+                    continue;
+                }
+            } else if res.as_ref().is_ok_and(|r| r.status().is_success()) {
+                self.token.accepted();
+            }
             let outcome = match &res {
                 Err(e) if e.is_timeout() => Some(Outcome::TimedOut),
                 Err(e) if e.is_connect() => Some(Outcome::NotSent),
@@ -155,11 +168,12 @@ impl Transport {
         &self,
         req: &Request<'_, B>,
         url: &str,
+        token: &secrecy::SecretString,
     ) -> Result<reqwest::Response, reqwest::Error> {
         let mut builder = self
             .http
             .request(req.call.method(), url)
-            .bearer_auth(self.token.expose_secret())
+            .bearer_auth(token.expose_secret())
             .query(&req.query);
         match req.body {
             Some(body) if req.merge_patch => {

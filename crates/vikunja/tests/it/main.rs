@@ -7,4 +7,5 @@ mod paging;
 mod probes;
 mod rate_limit;
 mod retries;
+mod token;
 mod writes;
