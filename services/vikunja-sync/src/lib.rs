@@ -3,6 +3,7 @@
 //! ([`hook`]), the control commands ([`ctl`], [`status`]), and starting the demo program
 //! ([`demo`]).
 
+pub mod bus_identities;
 pub mod config_check;
 pub mod ctl;
 pub mod demo;

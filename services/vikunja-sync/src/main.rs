@@ -58,6 +58,15 @@ enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Bus identities: NKey seed files (0600) and the bus's matching configuration.
+    Bus {
+        /// Where the identities are kept (default: `<state>/bus-identities`, the ones
+        /// `up`'s own bus uses).
+        #[arg(long, global = true)]
+        dir: Option<PathBuf>,
+        #[command(subcommand)]
+        action: BusAction,
+    },
 }
 
 #[derive(Subcommand)]
@@ -65,6 +74,18 @@ enum ConfigAction {
     /// Check FILE as written (no VIKUNJA_SYNC_* overrides): exit 0 when it is valid, 64 with
     /// the reason otherwise. Reads no secret file and connects nowhere.
     Check { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum BusAction {
+    /// Print nats-server's `authorization` block: a user per identity with its role's
+    /// permissions (makes the server and operator identities when missing).
+    Config,
+    /// Make host NAME's identity (its tw-watcher's `[bus] credentials_file`).
+    AddHost {
+        /// The host id (`[taskwarrior] host` on that machine).
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -117,6 +138,7 @@ async fn main() -> ExitCode {
     let result = match command {
         Command::Config { .. } | Command::Doctor => unreachable!("handled above"),
         Command::Hook { action } => hook(action, &cfg),
+        Command::Bus { dir, action } => bus(action, dir),
         Command::Demo => Err(vikunja_sync::demo::exec()),
         Command::Up => {
             // The supervisor logs; its services export their own spans.
@@ -234,6 +256,16 @@ fn taskwarrior_files(
     (tw.data(), tw.taskrc())
 }
 
+fn bus(action: BusAction, dir: Option<PathBuf>) -> anyhow::Result<()> {
+    let dir = dir.unwrap_or_else(vikunja_sync::bus_identities::default_dir);
+    let out = match action {
+        BusAction::Config => vikunja_sync::bus_identities::config(&dir)?,
+        BusAction::AddHost { name } => vikunja_sync::bus_identities::add_host(&dir, &name)?,
+    };
+    print!("{out}");
+    Ok(())
+}
+
 /// Connects to the bus and prints what `f` returns.
 async fn ctl<F, Fut>(cfg: &vsync_config::Config, f: F) -> anyhow::Result<()>
 where
@@ -245,9 +277,13 @@ where
     Ok(())
 }
 
+/// Connects as the operator: `[bus] credentials_file`, else the identity of the bus a local
+/// `up` runs.
 async fn connect(cfg: &vsync_config::Config, name: &str) -> anyhow::Result<vsync_bus::Bus> {
     let url = vikunja_sync::up::bus_url(cfg)?;
-    Ok(vsync_bus::Bus::connect(&vsync_bus::BusConfig::from_config(cfg, &url, name)).await?)
+    let mut cfg = cfg.clone();
+    cfg.bus.credentials_file = vikunja_sync::bus_identities::operator_credentials(&cfg);
+    Ok(vsync_bus::Bus::connect(&vsync_bus::BusConfig::from_config(&cfg, &url, name)).await?)
 }
 
 async fn status(cfg: &vsync_config::Config) -> anyhow::Result<()> {

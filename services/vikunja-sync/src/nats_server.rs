@@ -1,5 +1,7 @@
 //! The local nats-server `vikunja-sync up` runs when no bus URL is configured: JetStream on,
-//! its data under the state directory, listening on a loopback port it picks itself.
+//! its data under the state directory, listening on a loopback port it picks itself, and only
+//! for the identities it is given (NKey users with their roles' permissions; nothing
+//! anonymous).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -25,9 +27,17 @@ pub struct LocalNatsServer {
 }
 
 impl LocalNatsServer {
-    /// Starts nats-server with the config `<state_dir>/nats.conf` (written here), JetStream
-    /// data in `<state_dir>/nats`, and waits until it accepts clients.
-    pub async fn start(state_dir: &Path) -> anyhow::Result<LocalNatsServer> {
+    /// Starts nats-server with the config `<state_dir>/nats.conf` (written here, with a user
+    /// for each of `identities`), JetStream data in `<state_dir>/nats`, and waits until it
+    /// accepts clients.
+    pub async fn start(
+        state_dir: &Path,
+        identities: &[vsync_bus_auth::Identity],
+    ) -> anyhow::Result<LocalNatsServer> {
+        anyhow::ensure!(
+            !identities.is_empty(),
+            "a local bus needs at least one identity: nothing anonymous is accepted"
+        );
         let bin = crate::programs::find(
             "nats-server",
             Some("NATS_SERVER_BIN"),
@@ -38,7 +48,7 @@ impl LocalNatsServer {
         private_dir(&store)?;
         let conf = state_dir.join("nats.conf");
         stop_leftover(&state_dir.join("nats.pid"), &conf).await;
-        write_private(&conf, &config(&store, state_dir))?;
+        write_private(&conf, &config(&store, state_dir, identities))?;
         let mut child = Command::new(&bin)
             .arg("-c")
             .arg(&conf)
@@ -84,16 +94,17 @@ impl LocalNatsServer {
 }
 
 /// The server's config: loopback only, a port of its choosing (written to the ports file),
-/// JetStream in `store`, its pid in `<state_dir>/nats.pid`.
-fn config(store: &Path, state_dir: &Path) -> String {
+/// JetStream in `store`, its pid in `<state_dir>/nats.pid`, and the users of `identities`.
+fn config(store: &Path, state_dir: &Path, identities: &[vsync_bus_auth::Identity]) -> String {
     format!(
         "# written by `vikunja-sync up` on every start\n\
          host: \"127.0.0.1\"\nport: -1\n\
          jetstream {{\n  store_dir: {}\n}}\n\
-         ports_file_dir: {}\npid_file: {}\n",
+         ports_file_dir: {}\npid_file: {}\n{}",
         quoted(store),
         quoted(state_dir),
-        quoted(&state_dir.join("nats.pid"))
+        quoted(&state_dir.join("nats.pid")),
+        vsync_bus_auth::server_config_fragment(identities)
     )
 }
 
@@ -214,25 +225,11 @@ fn forward_log(child: &mut Child) {
 }
 
 fn private_dir(dir: &Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::DirBuilderExt as _;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("cannot create {}", dir.display()))
+    vsync_bus_auth::private_dir(dir).with_context(|| format!("cannot create {}", dir.display()))
 }
 
 fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    f.write_all(text.as_bytes())
+    vsync_bus_auth::write_private(path, text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
@@ -241,9 +238,20 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    fn identities(dir: &Path) -> Vec<vsync_bus_auth::Identity> {
+        let store = vsync_bus_auth::IdentityStore::new(dir.join("ids"));
+        store.ensure(&vsync_bus_auth::Role::Server).unwrap();
+        store.identities().unwrap()
+    }
+
     #[test]
     fn config_quotes_paths_and_keeps_the_server_on_loopback() {
-        let c = config(Path::new("/s/a \"b\"/nats"), Path::new("/s"));
+        let ids = [vsync_bus_auth::Identity {
+            role: vsync_bus_auth::Role::Server,
+            public_key: "UKEY".into(),
+        }];
+        let c = config(Path::new("/s/a \"b\"/nats"), Path::new("/s"), &ids);
+        assert!(c.contains("\"nkey\": \"UKEY\""), "{c}");
         assert!(c.contains("host: \"127.0.0.1\"\nport: -1\n"), "{c}");
         assert!(c.contains("store_dir: \"/s/a \\\"b\\\"/nats\""), "{c}");
         assert!(c.contains("ports_file_dir: \"/s\""), "{c}");
@@ -263,7 +271,9 @@ mod tests {
     #[tokio::test]
     async fn starts_with_jetstream_in_the_state_dir_and_stops() {
         let dir = tempfile::tempdir().unwrap();
-        let nats = LocalNatsServer::start(dir.path()).await.unwrap();
+        let nats = LocalNatsServer::start(dir.path(), &identities(dir.path()))
+            .await
+            .unwrap();
         let addr = nats.url().trim_start_matches("nats://").to_string();
         tokio::net::TcpStream::connect(&addr).await.unwrap();
         assert!(dir.path().join("nats/jetstream").is_dir());
@@ -272,16 +282,41 @@ mod tests {
             std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
             0o600
         );
+        assert!(
+            anonymous_refused(&addr).await,
+            "an anonymous client is refused"
+        );
         nats.stop().await.unwrap();
         assert!(tokio::net::TcpStream::connect(&addr).await.is_err());
+    }
+
+    /// Speaks the NATS protocol with no credentials: the server answers `-ERR 'Authorization
+    /// Violation'` instead of `PONG`.
+    async fn anonymous_refused(addr: &str) -> bool {
+        use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (read, mut write) = stream.into_split();
+        let mut lines = tokio::io::BufReader::new(read).lines();
+        let info = lines.next_line().await.unwrap().unwrap();
+        assert!(
+            info.starts_with("INFO ") && info.contains("\"auth_required\":true"),
+            "{info}"
+        );
+        write
+            .write_all(b"CONNECT {\"verbose\":false}\r\nPING\r\n")
+            .await
+            .unwrap();
+        let answer = lines.next_line().await.unwrap().unwrap_or_default();
+        answer.contains("Authorization Violation")
     }
 
     #[tokio::test]
     async fn a_server_an_earlier_up_left_running_is_stopped_first() {
         let dir = tempfile::tempdir().unwrap();
-        let mut left = LocalNatsServer::start(dir.path()).await.unwrap();
+        let ids = identities(dir.path());
+        let mut left = LocalNatsServer::start(dir.path(), &ids).await.unwrap();
         let left_addr = left.url().trim_start_matches("nats://").to_string();
-        let now = LocalNatsServer::start(dir.path()).await.unwrap();
+        let now = LocalNatsServer::start(dir.path(), &ids).await.unwrap();
         // The leftover (as after a killed `up`) stopped on SIGTERM, not killed.
         let status = left.child.wait().await.unwrap();
         assert!(status.code().is_some(), "{status}");

@@ -33,10 +33,47 @@ pub struct Children {
     _dir: tempfile::TempDir,
 }
 
+/// How the services reach the bus: its URL and, for `up`'s own bus, the identity each runs
+/// with (else the config's `[bus] credentials_file`).
+pub struct BusAccess {
+    url: String,
+    local: Option<crate::bus_identities::LocalIdentities>,
+}
+
+impl BusAccess {
+    pub fn configured(url: &str) -> BusAccess {
+        BusAccess {
+            url: url.to_string(),
+            local: None,
+        }
+    }
+
+    pub fn local(url: &str, ids: crate::bus_identities::LocalIdentities) -> BusAccess {
+        BusAccess {
+            url: url.to_string(),
+            local: Some(ids),
+        }
+    }
+
+    /// The seed file service `name` connects with on `up`'s own bus.
+    fn credentials(&self, name: &str) -> Option<&Path> {
+        let ids = self.local.as_ref()?;
+        match name {
+            "tw-watcher" => ids.host.as_deref(),
+            _ => Some(&ids.server),
+        }
+    }
+}
+
 impl Children {
     /// Starts `names` (programs found next to this one or on PATH), each with `--config
-    /// <config>` when given and the bus URL in `VIKUNJA_SYNC_BUS_URL`.
-    pub fn start(names: &[&str], config: Option<&Path>, bus_url: &str) -> anyhow::Result<Children> {
+    /// <config>` when given, the bus URL in `VIKUNJA_SYNC_BUS_URL` and, on `up`'s own bus,
+    /// its identity in `VIKUNJA_SYNC_BUS_CREDENTIALS_FILE`.
+    pub fn start(
+        names: &[&str],
+        config: Option<&Path>,
+        bus: &BusAccess,
+    ) -> anyhow::Result<Children> {
         let dir = tempfile::Builder::new()
             .prefix("vikunja-sync-up-")
             .tempdir()
@@ -47,12 +84,12 @@ impl Children {
             _dir: dir,
         };
         for name in names {
-            out.spawn(name, config, bus_url)?;
+            out.spawn(name, config, bus)?;
         }
         Ok(out)
     }
 
-    fn spawn(&mut self, name: &str, config: Option<&Path>, bus_url: &str) -> anyhow::Result<()> {
+    fn spawn(&mut self, name: &str, config: Option<&Path>, bus: &BusAccess) -> anyhow::Result<()> {
         let bin = program(name)?;
         let socket = self._dir.path().join(format!("{name}.sock"));
         let notify = UnixDatagram::bind(&socket)
@@ -61,8 +98,11 @@ impl Children {
         if let Some(c) = config {
             cmd.arg("--config").arg(c);
         }
+        if let Some(creds) = bus.credentials(name) {
+            cmd.env("VIKUNJA_SYNC_BUS_CREDENTIALS_FILE", creds);
+        }
         let mut child = cmd
-            .env("VIKUNJA_SYNC_BUS_URL", bus_url)
+            .env("VIKUNJA_SYNC_BUS_URL", &bus.url)
             .env("NOTIFY_SOCKET", &socket)
             .env(vsync_lifecycle::STOP_ON_STDIN_EOF_ENV, "1")
             .stdin(Stdio::piped())

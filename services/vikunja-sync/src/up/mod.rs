@@ -11,8 +11,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use vsync_config::Config;
 
+use crate::bus_identities::LocalIdentities;
 use crate::nats_server::LocalNatsServer;
-use children::Children;
+use children::{BusAccess, Children};
 
 /// How long the services get after SIGTERM before they are killed: their own drain timeout
 /// plus time to flush their spans.
@@ -38,14 +39,16 @@ pub async fn up(
     config: Option<&Path>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let (bus_url, local_nats) = match &cfg.bus.url {
-        Some(url) => (url.clone(), None),
+    let names = services(cfg);
+    let (bus, local_nats) = match &cfg.bus.url {
+        Some(url) => (BusAccess::configured(url), None),
         None => {
-            let nats = start_local_nats().await?;
-            (nats.url().to_string(), Some(nats))
+            let ids = LocalIdentities::make(cfg, names.contains(&"tw-watcher"))?;
+            let nats = start_local_nats(&ids).await?;
+            (BusAccess::local(nats.url(), ids), Some(nats))
         }
     };
-    let result = supervise(&services(cfg), config, &bus_url, shutdown).await;
+    let result = supervise(&names, config, &bus, shutdown).await;
     if let Some(nats) = local_nats {
         let _ = std::fs::remove_file(state_dir().join("bus-url"));
         if let Err(e) = nats.stop().await {
@@ -58,13 +61,13 @@ pub async fn up(
 async fn supervise(
     names: &[&str],
     config: Option<&Path>,
-    bus_url: &str,
+    bus: &BusAccess,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     if names.is_empty() {
         tracing::warn!("no service to run: no `vikunja.url`, no Taskwarrior data directory");
     }
-    let mut children = Children::start(names, config, bus_url)?;
+    let mut children = Children::start(names, config, bus)?;
     let mut shutdown = std::pin::pin!(shutdown);
     let started = tokio::select! {
         r = children.ready() => r,
@@ -87,14 +90,16 @@ async fn supervise(
     }
 }
 
-async fn start_local_nats() -> anyhow::Result<LocalNatsServer> {
+async fn start_local_nats(ids: &LocalIdentities) -> anyhow::Result<LocalNatsServer> {
     let dir = state_dir();
-    let nats = LocalNatsServer::start(&dir)
+    vsync_bus_auth::private_dir(&dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    let nats = LocalNatsServer::start(&dir, &ids.all)
         .await
         .with_context(|| format!("cannot start a local nats-server in {}", dir.display()))?;
     tracing::info!(url = %nats.url(), store = %dir.join("nats").display(), "started local nats-server");
     // So that `status`, `reconcile`, ... find the bus without a configured URL.
-    std::fs::write(dir.join("bus-url"), nats.url())
+    vsync_bus_auth::write_private(&dir.join("bus-url"), nats.url().as_bytes())
         .with_context(|| format!("cannot write {}", dir.join("bus-url").display()))?;
     Ok(nats)
 }
