@@ -50,6 +50,9 @@ mod tests {
         assert_eq!(a["users"][0]["permissions"]["publish"]["allow"][0], ">");
         assert_eq!(a["users"][1]["permissions"]["allow_responses"], true);
         let text = server_config_fragment(&ids);
-        assert!(text.contains("authorization: {") && text.contains("\"nkey\": \"UL\""), "{text}");
+        assert!(
+            text.contains("authorization: {") && text.contains("\"nkey\": \"UL\""),
+            "{text}"
+        );
     }
 }

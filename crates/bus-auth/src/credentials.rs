@@ -72,7 +72,10 @@ mod tests {
             "-----BEGIN NATS USER JWT-----\neyJ0\n------END NATS USER JWT------\n\n\
              -----BEGIN USER NKEY SEED-----\n{seed}\n------END USER NKEY SEED------\n"
         );
-        assert!(matches!(Credentials::parse(&creds), Some(Credentials::Creds(_))));
+        assert!(matches!(
+            Credentials::parse(&creds),
+            Some(Credentials::Creds(_))
+        ));
     }
 
     #[test]

@@ -117,7 +117,10 @@ mod tests {
         store.ensure(&Role::Server).unwrap();
         assert_eq!(std::fs::read_to_string(&server).unwrap(), first, "kept");
         assert_eq!((mode(&server), mode(&laptop)), (0o600, 0o600));
-        assert_eq!((mode(store.dir()), mode(laptop.parent().unwrap())), (0o700, 0o700));
+        assert_eq!(
+            (mode(store.dir()), mode(laptop.parent().unwrap())),
+            (0o700, 0o700)
+        );
         let ids = store.identities().unwrap();
         let roles: Vec<_> = ids.iter().map(|i| i.role.clone()).collect();
         assert_eq!(roles, [Role::Server, Role::Host("laptop".into())]);

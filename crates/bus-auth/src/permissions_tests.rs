@@ -24,7 +24,10 @@ fn the_table_the_nixos_module_reads_is_this_one() {
 #[test]
 fn a_host_publishes_only_its_own_events() {
     let p = host("laptop");
-    assert!(p.publish.permits("vsync.v1.in.tw.laptop.Inbox.task.created"));
+    assert!(
+        p.publish
+            .permits("vsync.v1.in.tw.laptop.Inbox.task.created")
+    );
     assert!(p.publish.permits("vsync.v1.applied.laptop"));
     assert!(!p.publish.permits("vsync.v1.in.tw.desk.Inbox.task.created"));
     assert!(!p.publish.permits("vsync.v1.in.vikunja.1.task.created"));
@@ -42,12 +45,30 @@ fn a_host_publishes_only_its_own_events() {
 #[test]
 fn a_host_consumes_only_through_its_own_durable_consumer() {
     let p = host("laptop");
-    assert!(p.publish.permits("$JS.API.CONSUMER.MSG.NEXT.KV_vsync_tasks.host-laptop"));
-    assert!(!p.publish.permits("$JS.API.CONSUMER.MSG.NEXT.KV_vsync_tasks.host-desk"));
-    assert!(p.publish.permits("$JS.ACK.KV_vsync_tasks.host-laptop.1.2.3.4.5"));
-    assert!(!p.publish.permits("$JS.ACK.KV_vsync_tasks.host-desk.1.2.3.4.5"));
-    assert!(!p.publish.permits("$JS.API.CONSUMER.MSG.NEXT.VSYNC_IN.reconciler"));
-    assert!(!p.publish.permits("$JS.API.CONSUMER.DELETE.KV_vsync_tasks.host-desk"));
+    assert!(
+        p.publish
+            .permits("$JS.API.CONSUMER.MSG.NEXT.KV_vsync_tasks.host-laptop")
+    );
+    assert!(
+        !p.publish
+            .permits("$JS.API.CONSUMER.MSG.NEXT.KV_vsync_tasks.host-desk")
+    );
+    assert!(
+        p.publish
+            .permits("$JS.ACK.KV_vsync_tasks.host-laptop.1.2.3.4.5")
+    );
+    assert!(
+        !p.publish
+            .permits("$JS.ACK.KV_vsync_tasks.host-desk.1.2.3.4.5")
+    );
+    assert!(
+        !p.publish
+            .permits("$JS.API.CONSUMER.MSG.NEXT.VSYNC_IN.reconciler")
+    );
+    assert!(
+        !p.publish
+            .permits("$JS.API.CONSUMER.DELETE.KV_vsync_tasks.host-desk")
+    );
 }
 
 #[test]
@@ -70,7 +91,10 @@ fn the_operator_reads_and_asks_but_writes_nothing() {
     assert!(p.publish.permits("vsync.v1.ctl.tw.laptop.export"));
     assert!(p.publish.permits("$JS.API.STREAM.INFO.KV_vsync_tasks"));
     assert!(!p.publish.permits("$KV.vsync_tasks.x"));
-    assert!(!p.publish.permits("vsync.v1.in.tw.laptop.Inbox.task.created"));
+    assert!(
+        !p.publish
+            .permits("vsync.v1.in.tw.laptop.Inbox.task.created")
+    );
     assert!(!p.publish.permits("$JS.API.STREAM.CREATE.VSYNC_IN"));
     assert!(!p.subscribe.permits("vsync.v1.>"));
 }
@@ -94,7 +118,16 @@ fn wildcards_match_as_nats_does() {
 #[test]
 fn host_ids_are_single_plain_tokens() {
     assert!(valid_host_id("laptop-alice_2"));
-    for bad in ["", "a.b", "a*", "a>", "a b", "ä", &"x".repeat(65), HOST_PLACEHOLDER] {
+    for bad in [
+        "",
+        "a.b",
+        "a*",
+        "a>",
+        "a b",
+        "ä",
+        &"x".repeat(65),
+        HOST_PLACEHOLDER,
+    ] {
         assert!(!valid_host_id(bad), "{bad:?}");
     }
 }

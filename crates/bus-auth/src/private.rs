@@ -59,7 +59,14 @@ mod tests {
         std::fs::write(&f, "old").unwrap();
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
         write_private(&f, b"new").unwrap();
-        assert_eq!((mode(&f), std::fs::read_to_string(&f).unwrap()), (0o600, "new".into()));
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "no temporary file left");
+        assert_eq!(
+            (mode(&f), std::fs::read_to_string(&f).unwrap()),
+            (0o600, "new".into())
+        );
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
     }
 }

@@ -64,8 +64,12 @@ impl NatsServer {
             auth: tempfile::tempdir()?,
             reloaded: Mutex::new(None),
         };
-        s.identities().ensure(&Role::Server).map_err(std::io::Error::other)?;
-        s.identities().ensure(&Role::Operator).map_err(std::io::Error::other)?;
+        s.identities()
+            .ensure(&Role::Server)
+            .map_err(std::io::Error::other)?;
+        s.identities()
+            .ensure(&Role::Operator)
+            .map_err(std::io::Error::other)?;
         s.write_config()?;
         s.spawn("-1")?;
         Ok(s)
@@ -82,7 +86,10 @@ impl NatsServer {
     /// The server's config: the users of every identity made so far (the rest comes from
     /// the command line).
     fn write_config(&self) -> std::io::Result<()> {
-        let ids = self.identities().identities().map_err(std::io::Error::other)?;
+        let ids = self
+            .identities()
+            .identities()
+            .map_err(std::io::Error::other)?;
         let text = vsync_bus_auth::server_config_fragment(&ids);
         vsync_bus_auth::write_private(&self.config_path(), text.as_bytes())
     }
