@@ -1,15 +1,10 @@
 //! What can go wrong talking to the bus.
 
-use std::path::PathBuf;
-
 /// A failure talking to the bus.
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
-    #[error("cannot read NATS credentials file {path}: {source}")]
-    Credentials {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Credentials(vsync_bus_auth::AuthError),
     #[error("cannot connect to NATS at {url}: {source}")]
     Connect {
         url: String,

@@ -5,6 +5,7 @@
 //! registry and label work ([`labels`]), and the typed control channel ([`control`]).
 //! Services hold typed values only: no service uses `async_nats` itself.
 
+mod connect;
 pub mod control;
 mod delivery;
 mod error;
@@ -19,18 +20,19 @@ pub mod subject;
 mod subscription;
 pub mod trace;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, kv, stream};
 use sha2::{Digest, Sha256};
 
+pub use connect::BusConfig;
 pub use delivery::{Deliveries, Delivery, StateChange};
 pub use error::{BusError, RequestFailure};
 pub use events::{AppliedNotices, Stage};
 pub use state::Cas;
 pub use status::{HostLag, StatusReport};
 pub use subscription::Subscription;
+pub use vsync_bus_auth::Role;
 
 /// The event stream (`vsync.v1.in.>`).
 pub const EVENTS_STREAM: &str = "VSYNC_IN";
@@ -51,30 +53,7 @@ pub const TASKS_STREAM: &str = "KV_vsync_tasks";
 /// Durable name of the reconciler's consumer.
 pub const RECONCILER_CONSUMER: &str = "reconciler";
 
-/// How to reach the bus.
-#[derive(Clone, Debug)]
-pub struct BusConfig {
-    pub url: String,
-    pub credentials_file: Option<PathBuf>,
-    /// JetStream replicas for streams and buckets (1 on a single server).
-    pub replicas: usize,
-    /// Connection name shown by the server (the service's name).
-    pub name: String,
-}
-
-impl BusConfig {
-    /// The `[bus]` section of the operator config, for the service `name`.
-    pub fn from_config(cfg: &vsync_config::Config, url: &str, name: &str) -> BusConfig {
-        BusConfig {
-            url: url.to_string(),
-            credentials_file: cfg.bus.credentials_file.clone(),
-            replicas: cfg.bus.replicas,
-            name: name.to_string(),
-        }
-    }
-}
-
-/// A connection to the bus with every stream and bucket declared.
+/// A connection to the bus, its streams and buckets declared (by the server) or found.
 #[derive(Clone)]
 pub struct Bus {
     client: async_nats::Client,
@@ -86,28 +65,30 @@ pub struct Bus {
 }
 
 impl Bus {
-    /// Connects and declares every stream and KV bucket (idempotent: existing ones are kept).
+    /// Connects as `cfg.role`: the server declares every stream and KV bucket (idempotent:
+    /// existing ones are kept); any other role looks them up, waiting until they exist.
     pub async fn connect(cfg: &BusConfig) -> Result<Bus, BusError> {
-        let mut opts = match &cfg.credentials_file {
-            Some(path) => async_nats::ConnectOptions::with_credentials_file(path)
-                .await
-                .map_err(|source| BusError::Credentials {
-                    path: path.clone(),
-                    source,
-                })?,
-            None => async_nats::ConnectOptions::new(),
-        };
-        opts = opts
-            .name(&cfg.name)
-            .connection_timeout(Duration::from_secs(5));
-        let client = opts
+        let client = cfg
+            .options()?
             .connect(cfg.url.as_str())
             .await
             .map_err(|source| BusError::Connect {
                 url: cfg.url.clone(),
                 source,
             })?;
-        Self::declare(client, cfg.replicas.max(1)).await
+        if cfg.role == Role::Server {
+            return Self::declare(client, cfg.replicas.max(1)).await;
+        }
+        let js = jetstream::new(client.clone());
+        let [tasks, links, labels, meta] = connect::look_up(&js, cfg.patience()).await?;
+        Ok(Bus {
+            client,
+            js,
+            tasks,
+            links,
+            labels,
+            meta,
+        })
     }
 
     async fn declare(client: async_nats::Client, replicas: usize) -> Result<Bus, BusError> {

@@ -9,12 +9,9 @@ use vsync_harness::NatsServer;
 use vsync_proto::{EventKind, Origin, TaskEvent, TaskState};
 
 async fn bus(nats: &NatsServer) -> Bus {
-    Bus::connect(&BusConfig {
-        url: nats.url(),
-        credentials_file: None,
-        replicas: 1,
-        name: "bus-test".into(),
-    })
+    Bus::connect(
+        &BusConfig::new(&nats.url(), "bus-test").with_credentials(nats.server_credentials()),
+    )
     .await
     .unwrap()
 }
@@ -39,7 +36,11 @@ async fn the_same_message_id_is_stored_once() {
     assert!(bus.publish_event(&s, "id-1", &ev).await.unwrap());
     assert!(!bus.publish_event(&s, "id-1", &ev).await.unwrap());
     assert!(bus.publish_event(&s, "id-2", &ev).await.unwrap());
-    let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    let raw = async_nats::ConnectOptions::with_nkey(nats.seed(&vsync_bus::Role::Server))
+        .connect(nats.url())
+        .await
+        .unwrap();
+    let js = async_nats::jetstream::new(raw);
     let mut stream = js.get_stream(vsync_bus::EVENTS_STREAM).await.unwrap();
     assert_eq!(stream.info().await.unwrap().state.messages, 2);
 }

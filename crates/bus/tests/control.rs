@@ -17,12 +17,9 @@ use vsync_proto::LabelWork;
 const WAIT: Duration = Duration::from_secs(5);
 
 async fn bus(nats: &NatsServer) -> Bus {
-    Bus::connect(&BusConfig {
-        url: nats.url(),
-        credentials_file: None,
-        replicas: 1,
-        name: "control-test".into(),
-    })
+    Bus::connect(
+        &BusConfig::new(&nats.url(), "control-test").with_credentials(nats.server_credentials()),
+    )
     .await
     .unwrap()
 }

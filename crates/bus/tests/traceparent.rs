@@ -30,15 +30,16 @@ async fn every_message_published_carries_a_traceparent() {
         .init();
 
     let nats = NatsServer::start();
-    let bus = Bus::connect(&BusConfig {
-        url: nats.url(),
-        credentials_file: None,
-        replicas: 1,
-        name: "traceparent-test".into(),
-    })
+    let bus = Bus::connect(
+        &BusConfig::new(&nats.url(), "traceparent-test")
+            .with_credentials(nats.server_credentials()),
+    )
     .await
     .unwrap();
-    let raw = async_nats::connect(nats.url()).await.unwrap();
+    let raw = async_nats::ConnectOptions::with_nkey(nats.seed(&vsync_bus::Role::Server))
+        .connect(nats.url())
+        .await
+        .unwrap();
     let mut seen = futures::stream::select(
         raw.subscribe("vsync.v1.>").await.unwrap(),
         raw.subscribe(subject::STATE_ALL).await.unwrap(),

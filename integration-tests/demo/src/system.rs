@@ -94,6 +94,8 @@ impl System {
         server.vikunja.token_file = Some(token);
         server.vikunja.webhook_secret_file = Some(secret);
         server.ingress.listen = "127.0.0.1:0".parse()?;
+        server.ingress.metrics_listen = "127.0.0.1:0".parse()?;
+        server.bus.credentials_file = Some(nats.server_credentials());
         server.reconcile.interval = opts.reconcile_interval;
         server.reconcile.full_interval = opts.reconcile_interval * 10;
         let bus_url = nats.url();
@@ -155,6 +157,7 @@ impl System {
         let h = self.host(name);
         let mut c = Config::default();
         c.taskwarrior.host = Some(name.to_string());
+        c.bus.credentials_file = Some(self.nats.host_credentials(name));
         c.taskwarrior.data = Some(h.data_dir());
         c.taskwarrior.taskrc = Some(h.taskrc());
         c.taskwarrior.task_bin = Some(h.task_bin().to_path_buf());

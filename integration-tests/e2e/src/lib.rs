@@ -93,12 +93,10 @@ pub fn hook_bin() -> PathBuf {
 /// A bus client of the test's own on the system's nats-server (control requests, canonical
 /// state).
 pub async fn test_bus(sys: &System) -> vsync_bus::Bus {
-    vsync_bus::Bus::connect(&vsync_bus::BusConfig {
-        url: sys.bus_url(),
-        credentials_file: None,
-        replicas: 1,
-        name: "test".into(),
-    })
+    vsync_bus::Bus::connect(
+        &vsync_bus::BusConfig::new(&sys.bus_url(), "test")
+            .with_credentials(sys.nats.server_credentials()),
+    )
     .await
     .expect("connect to the test's nats-server")
 }
@@ -106,7 +104,8 @@ pub async fn test_bus(sys: &System) -> vsync_bus::Bus {
 /// JetStream on the system's nats-server, for tests that look at streams directly or publish
 /// what no service would.
 pub async fn jetstream(sys: &System) -> async_nats::jetstream::Context {
-    let client = async_nats::connect(sys.bus_url())
+    let client = async_nats::ConnectOptions::with_nkey(sys.nats.seed(&vsync_bus::Role::Server))
+        .connect(sys.bus_url())
         .await
         .expect("connect to the test's nats-server");
     async_nats::jetstream::new(client)

@@ -125,9 +125,10 @@ impl ProcSystem {
             reconcile.insert_str(0, "[reconcile]\n");
         }
         let server = format!(
-            "[bus]\nurl = \"{}\"\n[vikunja]\nurl = \"{}\"\ntoken_file = \"{}\"\nwebhook_secret_file = \"{}\"\n\
-             webhook_url = \"http://127.0.0.1:{port}/webhook\"\n[ingress]\nlisten = \"127.0.0.1:{port}\"\n{telemetry}{reconcile}",
+            "[bus]\nurl = \"{}\"\ncredentials_file = \"{}\"\n[vikunja]\nurl = \"{}\"\ntoken_file = \"{}\"\nwebhook_secret_file = \"{}\"\n\
+             webhook_url = \"http://127.0.0.1:{port}/webhook\"\n[ingress]\nlisten = \"127.0.0.1:{port}\"\nmetrics_listen = \"127.0.0.1:0\"\n{telemetry}{reconcile}",
             nats.url(),
+            nats.server_credentials().display(),
             sim.base_url(),
             dir.path().join("token").display(),
             dir.path().join("secret").display(),
@@ -153,8 +154,9 @@ impl ProcSystem {
             std::fs::write(
                 &cfg,
                 format!(
-                    "[bus]\nurl = \"{}\"\n[taskwarrior]\nhost = \"{h}\"\ndata = \"{}\"\ntaskrc = \"{}\"\ntask_bin = \"{}\"\n{telemetry}{reconcile}",
+                    "[bus]\nurl = \"{}\"\ncredentials_file = \"{}\"\n[taskwarrior]\nhost = \"{h}\"\ndata = \"{}\"\ntaskrc = \"{}\"\ntask_bin = \"{}\"\n{telemetry}{reconcile}",
                     nats.url(),
+                    nats.host_credentials(h).display(),
                     host.data_dir().display(),
                     host.taskrc().display(),
                     host.task_bin().display()
@@ -165,12 +167,10 @@ impl ProcSystem {
             procs.push((format!("tw-watcher@{h}"), p));
             tw_hosts.push(host);
         }
-        let bus = vsync_bus::Bus::connect(&vsync_bus::BusConfig {
-            url: nats.url(),
-            credentials_file: None,
-            replicas: 1,
-            name: "bench".into(),
-        })
+        let bus = vsync_bus::Bus::connect(
+            &vsync_bus::BusConfig::new(&nats.url(), "bench")
+                .with_credentials(nats.server_credentials()),
+        )
         .await
         .expect("connect");
         ProcSystem {

@@ -83,14 +83,19 @@ impl NatsServer {
         self.auth.path().join("nats.conf")
     }
 
-    /// The server's config: the users of every identity made so far (the rest comes from
-    /// the command line).
+    /// The server's config: JetStream and its store (in the file, not as flags: a reload
+    /// would turn JetStream off otherwise) and the users of every identity made so far;
+    /// address and port come from the command line.
     fn write_config(&self) -> std::io::Result<()> {
         let ids = self
             .identities()
             .identities()
             .map_err(std::io::Error::other)?;
-        let text = vsync_bus_auth::server_config_fragment(&ids);
+        let store = serde_json::to_string(&self.store.path().display().to_string())?;
+        let text = format!(
+            "jetstream {{\n  store_dir: {store}\n}}\n{}",
+            vsync_bus_auth::server_config_fragment(&ids)
+        );
         vsync_bus_auth::write_private(&self.config_path(), text.as_bytes())
     }
 
@@ -115,6 +120,14 @@ impl NatsServer {
     /// Host `host`'s seed file (its tw-watcher).
     pub fn host_credentials(&self, host: &str) -> PathBuf {
         self.credentials(&Role::Host(host.to_string()))
+    }
+
+    /// The NKey seed of `role`'s identity, for a raw client (`ConnectOptions::with_nkey`).
+    pub fn seed(&self, role: &Role) -> String {
+        match vsync_bus_auth::Credentials::load(&self.credentials(role)) {
+            Ok(vsync_bus_auth::Credentials::Seed(s)) => s,
+            other => panic!("the harness's identities are seed files: {other:?}"),
+        }
     }
 
     /// The operator CLI's seed file.
@@ -143,8 +156,7 @@ impl NatsServer {
         let mut child = Command::new(&self.bin)
             .arg("-c")
             .arg(self.config_path())
-            .args(["-a", "127.0.0.1", "-p", port, "-js", "--store_dir"])
-            .arg(self.store.path())
+            .args(["-a", "127.0.0.1", "-p", port])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()?;

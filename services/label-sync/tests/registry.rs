@@ -21,12 +21,9 @@ fn client(sim: &Simulator) -> VikunjaClient {
 }
 
 async fn bus(nats: &NatsServer) -> Bus {
-    Bus::connect(&BusConfig {
-        url: nats.url(),
-        credentials_file: None,
-        replicas: 1,
-        name: "label-sync-test".into(),
-    })
+    Bus::connect(
+        &BusConfig::new(&nats.url(), "label-sync-test").with_credentials(nats.server_credentials()),
+    )
     .await
     .unwrap()
 }

@@ -18,8 +18,9 @@ async fn it_says_ready_and_stops_cleanly_on_sigterm() {
     std::fs::write(
         &config,
         format!(
-            "[bus]\nurl = \"{}\"\n[vikunja]\nurl = \"{}\"\ntoken_file = \"{}\"\n",
+            "[bus]\nurl = \"{}\"\ncredentials_file = \"{}\"\n[vikunja]\nurl = \"{}\"\ntoken_file = \"{}\"\n",
             nats.url(),
+            nats.server_credentials().display(),
             sim.base_url(),
             token.display()
         ),

@@ -14,8 +14,9 @@ fn write_config(dir: &Path, nats: &NatsServer, sim: &vikunja_sim::Simulator) -> 
     std::fs::write(
         &config,
         format!(
-            "[bus]\nurl = \"{}\"\n[vikunja]\nurl = \"{}\"\ntoken_file = \"{}\"\n",
+            "[bus]\nurl = \"{}\"\ncredentials_file = \"{}\"\n[vikunja]\nurl = \"{}\"\ntoken_file = \"{}\"\n",
             nats.url(),
+            nats.server_credentials().display(),
             sim.base_url(),
             token.display()
         ),

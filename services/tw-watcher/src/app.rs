@@ -14,7 +14,7 @@ use futures::stream::ReadyChunks;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use vsync_bus::control::{HostRequest, Requests};
-use vsync_bus::{Bus, BusConfig, Deliveries};
+use vsync_bus::{Bus, BusConfig, Deliveries, Role};
 use vsync_config::Config;
 use vsync_taskwarrior::{Backend, Refusal, Taskwarrior};
 
@@ -59,7 +59,11 @@ impl App {
             tasks = mirror.count(),
             "tw-watcher starting"
         );
-        let bus = Bus::connect(&BusConfig::from_config(cfg, bus_url, name)).await?;
+        // a host's own identity: it looks the streams up and may touch only its own subjects
+        let bus = Bus::connect(
+            &BusConfig::from_config(cfg, bus_url, name).with_role(Role::Host(host.clone())),
+        )
+        .await?;
         let spool = vsync_hook_wire::resolve_spool_path(&t.data());
         let intake = Intake::bind(&t.socket())
             .with_context(|| format!("cannot listen on {}", t.socket().display()))?;

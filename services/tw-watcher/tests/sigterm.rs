@@ -8,14 +8,22 @@ use vsync_harness::{NatsServer, ServiceProcess, TwHost};
 #[test]
 fn it_says_ready_and_stops_cleanly_on_sigterm() {
     let nats = NatsServer::start();
+    // The server services declare the streams; a host only looks them up.
+    let declare = vsync_bus::BusConfig::new(&nats.url(), "declare")
+        .with_credentials(nats.server_credentials());
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(vsync_bus::Bus::connect(&declare))
+        .unwrap();
     let host = TwHost::new("sigterm");
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.toml");
     std::fs::write(
         &config,
         format!(
-            "[bus]\nurl = \"{}\"\n[taskwarrior]\nhost = \"sigterm\"\ndata = \"{}\"\ntaskrc = \"{}\"\ntask_bin = \"{}\"\n",
+            "[bus]\nurl = \"{}\"\ncredentials_file = \"{}\"\n[taskwarrior]\nhost = \"sigterm\"\ndata = \"{}\"\ntaskrc = \"{}\"\ntask_bin = \"{}\"\n",
             nats.url(),
+            nats.host_credentials("sigterm").display(),
             host.data_dir().display(),
             host.taskrc().display(),
             host.task_bin().display()

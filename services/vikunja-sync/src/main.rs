@@ -283,7 +283,9 @@ async fn connect(cfg: &vsync_config::Config, name: &str) -> anyhow::Result<vsync
     let url = vikunja_sync::up::bus_url(cfg)?;
     let mut cfg = cfg.clone();
     cfg.bus.credentials_file = vikunja_sync::bus_identities::operator_credentials(&cfg);
-    Ok(vsync_bus::Bus::connect(&vsync_bus::BusConfig::from_config(&cfg, &url, name)).await?)
+    let bus_cfg =
+        vsync_bus::BusConfig::from_config(&cfg, &url, name).with_role(vsync_bus::Role::Operator);
+    Ok(vsync_bus::Bus::connect(&bus_cfg).await?)
 }
 
 async fn status(cfg: &vsync_config::Config) -> anyhow::Result<()> {

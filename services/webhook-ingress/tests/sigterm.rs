@@ -15,8 +15,9 @@ fn it_says_ready_and_stops_cleanly_on_sigterm() {
     std::fs::write(
         &config,
         format!(
-            "[bus]\nurl = \"{}\"\n[vikunja]\nwebhook_secret_file = \"{}\"\n[ingress]\nlisten = \"127.0.0.1:0\"\n",
+            "[bus]\nurl = \"{}\"\ncredentials_file = \"{}\"\n[vikunja]\nwebhook_secret_file = \"{}\"\n[ingress]\nlisten = \"127.0.0.1:0\"\nmetrics_listen = \"127.0.0.1:0\"\n",
             nats.url(),
+            nats.server_credentials().display(),
             secret.display()
         ),
     )

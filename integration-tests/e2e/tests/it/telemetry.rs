@@ -50,9 +50,12 @@ fn published_by(spans: &[Span], child: &Span, parent: &Span, publish: &str) -> b
 }
 
 /// Every message on `vsync.v1.>` and `$KV.vsync_tasks.>` from now on: (subject, traceparent).
-async fn record_bus(url: &str) -> Arc<Mutex<Vec<(String, String)>>> {
+async fn record_bus(nats: &NatsServer) -> Arc<Mutex<Vec<(String, String)>>> {
     use futures::StreamExt;
-    let client = async_nats::connect(url).await.unwrap();
+    let client = async_nats::ConnectOptions::with_nkey(nats.seed(&vsync_bus::Role::Server))
+        .connect(nats.url())
+        .await
+        .unwrap();
     let mut all = futures::stream::select(
         client.subscribe("vsync.v1.>").await.unwrap(),
         client
@@ -103,7 +106,7 @@ fn nested(child: &Span, parent: &Span) {
 async fn one_trace_per_change_across_every_service_every_message_traced_and_latency_metrics() {
     let collector = Collector::start().await;
     let nats = NatsServer::start();
-    let bus_messages = record_bus(&nats.url()).await;
+    let bus_messages = record_bus(&nats).await;
     let sim = vikunja_sim::Simulator::start(Default::default())
         .await
         .unwrap();
@@ -112,15 +115,21 @@ async fn one_trace_per_change_across_every_service_every_message_traced_and_late
     std::fs::write(dir.path().join("token"), sim.token()).unwrap();
     std::fs::write(dir.path().join("secret"), "trace-secret").unwrap();
     let ingress_port = free_port();
-    let common = format!(
-        "[bus]\nurl = \"{}\"\n[telemetry]\notlp_endpoint = \"{}\"\n",
-        nats.url(),
-        collector.endpoint()
-    );
+    // each with its own identity, as in production
+    let common = |credentials: std::path::PathBuf| {
+        format!(
+            "[bus]\nurl = \"{}\"\ncredentials_file = \"{}\"\n[telemetry]\notlp_endpoint = \"{}\"\n",
+            nats.url(),
+            credentials.display(),
+            collector.endpoint()
+        )
+    };
     let server = |metrics_port: u16| {
+        let common = common(nats.server_credentials());
         format!(
             "{common}[vikunja]\nurl = \"{}\"\ntoken_file = \"{}\"\nwebhook_secret_file = \"{}\"\n\
              webhook_url = \"http://127.0.0.1:{ingress_port}/webhook\"\n[ingress]\nlisten = \"127.0.0.1:{ingress_port}\"\n\
+             metrics_listen = \"127.0.0.1:{metrics_port}\"\n\
              [metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n",
             sim.base_url(),
             dir.path().join("token").display(),
@@ -152,6 +161,7 @@ async fn one_trace_per_change_across_every_service_every_message_traced_and_late
         vikunja_sync::hook::install(&h.data_dir(), None, Some(&hook_bin()), false).unwrap();
         let port = free_port();
         let cfg = dir.path().join(format!("{name}.toml"));
+        let common = common(nats.host_credentials(name));
         std::fs::write(
             &cfg,
             format!(

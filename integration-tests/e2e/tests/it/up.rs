@@ -43,7 +43,7 @@ async fn start_up(otlp: Option<&str>) -> Up {
         &config,
         format!(
             "[vikunja]\nurl = \"{}\"\ntoken_file = \"{}\"\nwebhook_secret_file = \"{}\"\nwebhook_url = \"http://127.0.0.1:{port}/webhook\"\n\
-             [ingress]\nlisten = \"127.0.0.1:{port}\"\n[taskwarrior]\nhost = \"solo\"\ndata = \"{}\"\ntaskrc = \"{}\"\ntask_bin = \"{}\"\n{telemetry}",
+             [ingress]\nlisten = \"127.0.0.1:{port}\"\nmetrics_listen = \"127.0.0.1:0\"\n[taskwarrior]\nhost = \"solo\"\ndata = \"{}\"\ntaskrc = \"{}\"\ntask_bin = \"{}\"\n{telemetry}",
             sim.base_url(),
             dir.path().join("token").display(),
             dir.path().join("secret").display(),
