@@ -1,4 +1,5 @@
-//! What every service binary's `main` does: config (exit 64 when unusable), telemetry (exit 70
+//! What every service binary's `main` does: config (exit 64 when unusable, also when `build`
+//! fails on a [`vsync_config::ConfigError`]), telemetry (exit 70
 //! when it cannot start), signal handlers, build, then [`run_until`] the signal (or the end of
 //! a supervising `vikunja-sync up`) with [`DRAIN_TIMEOUT`], and the outcome as the exit status.
 
@@ -54,6 +55,13 @@ where
     };
     let result = match build(cfg, bus_url).await {
         Ok(service) => run_until(service, stop, DRAIN_TIMEOUT).await,
+        // a setting the service cannot run without (webhook-ingress without its secret):
+        // a configuration error, told as such
+        Err(e) if e.chain().any(|c| c.is::<vsync_config::ConfigError>()) => {
+            tracing::error!(error = %e, error.cause_chain = ?e, "{name}: unusable configuration");
+            eprintln!("{name}: {e:#}");
+            return ExitCode::from(64);
+        }
         Err(e) => Err(e),
     };
     match result {

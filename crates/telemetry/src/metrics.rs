@@ -32,9 +32,17 @@ struct Registry {
 #[derive(Clone, Default)]
 pub struct Metrics(Arc<Mutex<Registry>>);
 
+/// Label pairs in the text format, values escaped as it requires (backslash, double quote,
+/// line feed), so no value can end a line or a label early.
 fn labels(l: &[(&str, &str)]) -> String {
     l.iter()
-        .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
+        .map(|(k, v)| {
+            let v = v
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n");
+            format!("{k}=\"{v}\"")
+        })
         .collect::<Vec<_>>()
         .join(",")
 }
@@ -172,7 +180,7 @@ pub async fn serve(
     Ok(addr)
 }
 
-/// The `/metrics` and `/healthz` routes (webhook-ingress merges them into its own router).
+/// The `/metrics` and `/healthz` routes.
 pub fn router(metrics: Metrics) -> axum::Router {
     use axum::routing::get;
     axum::Router::new()
@@ -203,5 +211,17 @@ mod tests {
         assert!(text.contains("vsync_latency_seconds_bucket{direction=\"d\",le=\"0.0025\"} 0\n"));
         assert!(text.contains("vsync_latency_seconds_bucket{direction=\"d\",le=\"0.005\"} 1\n"));
         assert!(text.contains("vsync_latency_seconds_count{direction=\"d\"} 1\n"));
+    }
+
+    #[test]
+    fn label_values_cannot_break_a_line_or_a_label() {
+        let m = Metrics::default();
+        m.inc("vsync_x_total", &[("event", "a\"}\nvsync_evil 1\n\\")]);
+        let text = m.render();
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(
+            text.contains(r#"vsync_x_total{event="a\"}\nvsync_evil 1\n\\"} 1"#),
+            "{text}"
+        );
     }
 }

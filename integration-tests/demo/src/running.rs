@@ -36,13 +36,14 @@ impl Running {
     }
 
     /// webhook-ingress; returns the address it listens on.
+    /// Starts webhook-ingress; returns where `/webhook` and where `/metrics` listen.
     pub async fn spawn_ingress(
         &mut self,
         cfg: &Config,
         bus_url: &str,
-    ) -> anyhow::Result<SocketAddr> {
+    ) -> anyhow::Result<(SocketAddr, SocketAddr)> {
         let app = webhook_ingress::App::build(cfg, bus_url, "webhook-ingress").await?;
-        let addr = app.local_addr()?;
+        let addr = (app.local_addr()?, app.metrics_addr()?);
         let stop = self.track("webhook-ingress".into());
         self.tasks.spawn(async move {
             let r = app.run(stop.cancelled_owned()).await;

@@ -24,7 +24,10 @@ pub struct System {
     pub server: Config,
     /// A bus client of the system's own.
     pub bus: vsync_bus::Bus,
+    /// Where webhook-ingress takes `/webhook`.
     pub ingress: std::net::SocketAddr,
+    /// Where webhook-ingress serves `/metrics`.
+    pub ingress_metrics: std::net::SocketAddr,
     dir: tempfile::TempDir,
     host_reconcile_interval: Option<Duration>,
 }
@@ -100,7 +103,7 @@ impl System {
         server.reconcile.full_interval = opts.reconcile_interval * 10;
         let bus_url = nats.url();
         let mut running = Running::new();
-        let ingress = running.spawn_ingress(&server, &bus_url).await?;
+        let (ingress, ingress_metrics) = running.spawn_ingress(&server, &bus_url).await?;
         server.vikunja.webhook_url = Some(format!("http://{ingress}/webhook"));
         running.spawn_label_sync(&server, &bus_url).await?;
         running.spawn_reconciler(&server, &bus_url).await?;
@@ -116,6 +119,7 @@ impl System {
             server,
             bus,
             ingress,
+            ingress_metrics,
             dir,
             host_reconcile_interval: opts.host_reconcile_interval,
         };
@@ -190,6 +194,7 @@ impl System {
     pub async fn start_server(&mut self) -> anyhow::Result<()> {
         let mut cfg = self.server.clone();
         cfg.ingress.listen = self.ingress;
+        cfg.ingress.metrics_listen = self.ingress_metrics;
         let url = self.nats.url();
         self.running.spawn_ingress(&cfg, &url).await?;
         self.running.spawn_label_sync(&cfg, &url).await?;

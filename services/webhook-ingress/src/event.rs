@@ -8,6 +8,8 @@ use vsync_proto::{EventKind, Origin, TaskEvent, VikunjaChange, task_event};
 pub enum Classified {
     /// An event we do not sync (comments, attachments, reminders, ...): acknowledged, counted.
     Ignored { event_name: String },
+    /// Signed, but sent longer ago than the allowed age: a replay, refused.
+    Stale { age_us: i64 },
     Publish {
         subject: String,
         /// From content: Vikunja has no delivery id and delivers duplicates.
@@ -17,13 +19,24 @@ pub enum Classified {
 }
 
 /// Parses a webhook body `{event_name, time, data}`; `Err` says why it is not a Vikunja event.
-pub fn classify(body: &[u8], received_at_us: i64) -> Result<Classified, String> {
+/// A body whose `time` (when Vikunja sent it) is more than `max_age_us` before
+/// `received_at_us` is [`Classified::Stale`].
+pub fn classify(body: &[u8], received_at_us: i64, max_age_us: i64) -> Result<Classified, String> {
     let v: Value = serde_json::from_slice(body).map_err(|e| format!("invalid JSON: {e}"))?;
     let event_name = v
         .get("event_name")
         .and_then(Value::as_str)
         .ok_or("no `event_name`")?
         .to_string();
+    let sent_at_us = v
+        .get("time")
+        .and_then(Value::as_str)
+        .and_then(vsync_model::dates::parse_vikunja_us)
+        .ok_or("no valid `time`")?;
+    let age_us = received_at_us.saturating_sub(sent_at_us);
+    if age_us > max_age_us {
+        return Ok(Classified::Stale { age_us });
+    }
     let data = v
         .get("data")
         .filter(|d| d.is_object())
@@ -170,7 +183,7 @@ mod tests {
             "task.updated",
             serde_json::json!({"id": 7, "project_id": 3, "title": "x", "updated": "2026-01-01T00:00:01Z"}),
         );
-        let Ok(Classified::Publish { subject, event, .. }) = classify(&b, 5) else {
+        let Ok(Classified::Publish { subject, event, .. }) = classify(&b, 5, i64::MAX) else {
             panic!("published")
         };
         assert_eq!(
@@ -198,9 +211,32 @@ mod tests {
     }
 
     #[test]
+    fn a_webhook_sent_longer_ago_than_the_allowed_age_is_stale() {
+        let b = body(
+            "task.updated",
+            serde_json::json!({"id": 7, "project_id": 3}),
+        );
+        let sent = 1_767_225_600_000_000; // 2026-01-01T00:00:00Z
+        let minute = 60_000_000;
+        assert!(matches!(
+            classify(&b, sent + minute, 5 * minute),
+            Ok(Classified::Publish { .. })
+        ));
+        assert!(matches!(
+            classify(&b, sent + 6 * minute, 5 * minute),
+            Ok(Classified::Stale { age_us }) if age_us == 6 * minute
+        ));
+        let ignored = body("task.comment.created", serde_json::json!({"id": 1}));
+        assert!(matches!(
+            classify(&ignored, sent + 6 * minute, 5 * minute),
+            Ok(Classified::Stale { .. })
+        ));
+    }
+
+    #[test]
     fn duplicates_share_a_message_id_and_changes_do_not() {
         let t = serde_json::json!({"id": 7, "project_id": 3, "title": "x", "updated": "2026-01-01T00:00:01Z"});
-        let id = |b: &[u8]| match classify(b, 0) {
+        let id = |b: &[u8]| match classify(b, 0, i64::MAX) {
             Ok(Classified::Publish { msg_id, .. }) => msg_id,
             other => panic!("{other:?}"),
         };
@@ -227,12 +263,16 @@ mod tests {
         assert!(matches!(
             classify(
                 &body("task.comment.created", serde_json::json!({"id": 1})),
-                0
+                0,
+                i64::MAX
             ),
             Ok(Classified::Ignored { .. })
         ));
-        assert!(classify(b"not json", 0).is_err());
-        assert!(classify(br#"{"event_name":"task.created","data":{}}"#, 0).is_err());
-        assert!(classify(br#"{"data":{}}"#, 0).is_err());
+        assert!(classify(b"not json", 0, i64::MAX).is_err());
+        assert!(classify(br#"{"event_name":"task.created","data":{}}"#, 0, i64::MAX).is_err());
+        // no time, or one that is not a time: not from Vikunja
+        let no_time = br#"{"event_name":"task.created","data":{"task":{"id":1,"project_id":1}}}"#;
+        assert!(classify(no_time, 0, i64::MAX).is_err());
+        assert!(classify(br#"{"data":{}}"#, 0, i64::MAX).is_err());
     }
 }

@@ -5,6 +5,7 @@ mod concurrency;
 mod content;
 mod doctor;
 mod faults_watcher;
+mod ingress;
 mod labels;
 mod local_writes;
 mod reconcile;

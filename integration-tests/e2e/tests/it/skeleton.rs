@@ -39,59 +39,6 @@ async fn the_demo_moves_one_change_each_way() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_forged_webhook_is_refused_and_publishes_nothing() {
-    let sys = system(&[], &["Home"]).await;
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let http = reqwest::Client::new();
-    let url = format!("http://{}/webhook", sys.ingress);
-    let body = json!({"event_name": "task.created", "time": "2026-01-01T00:00:00Z",
-        "data": {"task": {"id": 99, "project_id": 1, "title": "forged", "updated": "2026-01-01T00:00:00Z"}}})
-    .to_string();
-    let forged = webhook_ingress::verify::sign("not-the-secret", body.as_bytes());
-    for sig in [Some(forged.as_str()), None, Some("zz")] {
-        let mut req = http.post(&url).body(body.clone());
-        if let Some(sig) = sig {
-            req = req.header("X-Vikunja-Signature", sig);
-        }
-        assert_eq!(req.send().await.unwrap().status(), 401, "signature {sig:?}");
-    }
-    let js = jetstream(&sys).await;
-    let mut stream = js.get_stream(vsync_bus::EVENTS_STREAM).await.unwrap();
-    assert_eq!(
-        stream.info().await.unwrap().state.messages,
-        0,
-        "nothing reached the bus"
-    );
-
-    // The same body signed with the right secret is accepted: the check above can fail.
-    let good = webhook_ingress::verify::sign("demo-webhook-secret", body.as_bytes());
-    let res = http
-        .post(&url)
-        .header("X-Vikunja-Signature", good)
-        .body(body.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    assert_eq!(stream.info().await.unwrap().state.messages, 1);
-    // Not a Vikunja event: 400 with the reason.
-    let junk = b"{\"hello\":1}";
-    let res = http
-        .post(&url)
-        .header(
-            "X-Vikunja-Signature",
-            webhook_ingress::verify::sign("demo-webhook-secret", junk),
-        )
-        .body(junk.to_vec())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 400);
-    assert!(res.text().await.unwrap().contains("event_name"));
-    sys.shutdown().await.unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_event_goes_to_the_dead_letter_subject_with_the_reason() {
     let sys = system(&[], &["Home"]).await;
     let js = jetstream(&sys).await;
@@ -107,21 +54,6 @@ async fn a_malformed_event_goes_to_the_dead_letter_subject_with_the_reason() {
     assert_eq!(dead.subject, "vsync.v1.in.vikunja.1.task.updated");
     assert_eq!(dead.payload, b"not protobuf");
     assert!(dead.reason.contains("decode"), "{}", dead.reason);
-    sys.shutdown().await.unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_oversized_webhook_is_refused_with_413() {
-    let sys = system(&[], &["Home"]).await;
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let body = vec![b' '; 2 << 20];
-    let res = reqwest::Client::new()
-        .post(format!("http://{}/webhook", sys.ingress))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 413);
     sys.shutdown().await.unwrap();
 }
 
