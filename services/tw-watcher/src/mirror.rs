@@ -1,8 +1,12 @@
 //! The host's last known state of each local task: the base a local change is diffed against,
 //! and what an apply starts from (so the hot path needs no `task export`). Persisted one file
 //! per task, so changes made while the watcher was down are diffed against what came before.
+//! Private: the state directory and the mirror directory are 0700, each file 0600 (whatever
+//! the umask; files an older version left readable are tightened on load).
 
 use std::collections::HashMap;
+use std::io::Write as _;
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 use vsync_model::TwTask;
@@ -19,11 +23,17 @@ impl Mirror {
         if !dir.is_dir() {
             return Ok(None);
         }
+        vsync_bus_auth::private_dir(state_dir)?;
+        vsync_bus_auth::private_dir(&dir)?;
         let mut tasks = HashMap::new();
         for entry in std::fs::read_dir(&dir)? {
-            let path = entry?.path();
+            let entry = entry?;
+            let path = entry.path();
             if path.extension().and_then(|e| e.to_str()) != Some("json") {
                 continue;
+            }
+            if entry.metadata()?.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
             }
             match std::fs::read_to_string(&path)
                 .ok()
@@ -41,7 +51,8 @@ impl Mirror {
     /// A new mirror of `tasks` (first start: the host's current export).
     pub fn create(state_dir: &Path, tasks: Vec<TwTask>) -> std::io::Result<Mirror> {
         let dir = state_dir.join("mirror");
-        std::fs::create_dir_all(&dir)?;
+        vsync_bus_auth::private_dir(state_dir)?;
+        vsync_bus_auth::private_dir(&dir)?;
         let mut m = Mirror {
             dir,
             tasks: HashMap::new(),
@@ -72,7 +83,14 @@ impl Mirror {
             return Ok(()); // never a path we did not make
         }
         let tmp = self.dir.join(format!(".{uuid}.tmp"));
-        std::fs::write(&tmp, t.to_json())?;
+        // 0600 at creation: the umask can only take bits away (no fsync: the hot path)
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?
+            .write_all(t.to_json().as_bytes())?;
         std::fs::rename(&tmp, self.dir.join(format!("{uuid}.json")))?;
         self.tasks.insert(uuid, t);
         Ok(())
@@ -86,5 +104,53 @@ impl Mirror {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn mode(p: &Path) -> u32 {
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    fn task(uuid: &str) -> TwTask {
+        TwTask::from_json(&format!(
+            r#"{{"uuid":"{uuid}","description":"x","status":"pending"}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_mirror_is_private_whatever_the_umask_left() {
+        let root = tempfile::tempdir().unwrap();
+        let state = root.path().join("state");
+        std::fs::create_dir_all(state.join("mirror")).unwrap();
+        // as an older version left it: world-readable
+        std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let uuid = "0b8c51ba-6ac1-4b4c-9f4c-1b7d7c3c0a11";
+        let old = state.join(format!("mirror/{uuid}.json"));
+        std::fs::write(&old, task(uuid).to_json()).unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mut m = Mirror::load(&state).unwrap().unwrap();
+        assert_eq!(
+            (mode(&state), mode(&state.join("mirror")), mode(&old)),
+            (0o700, 0o700, 0o600)
+        );
+        let other = "1b8c51ba-6ac1-4b4c-9f4c-1b7d7c3c0a11";
+        m.set(task(other)).unwrap();
+        assert_eq!(mode(&state.join(format!("mirror/{other}.json"))), 0o600);
+
+        let fresh = root.path().join("fresh");
+        Mirror::create(&fresh, vec![task(uuid)]).unwrap();
+        assert_eq!(
+            (
+                mode(&fresh),
+                mode(&fresh.join(format!("mirror/{uuid}.json")))
+            ),
+            (0o700, 0o600)
+        );
     }
 }
