@@ -37,7 +37,7 @@ let
         job_name = "vikunja-sync";
         scrape_interval = "15s";
         static_configs =
-          [ (target "webhook-ingress" srv.listenAddress srv.port) ]
+          [ (target "webhook-ingress" srv.metrics.address srv.metrics.ingressPort) ]
           ++ lib.optionals srv.metrics.enable [
             (target "reconciler" srv.metrics.address srv.metrics.reconcilerPort)
             (target "label-sync" srv.metrics.address srv.metrics.labelSyncPort)

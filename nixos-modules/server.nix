@@ -138,7 +138,7 @@ in
       type = types.str;
       default = "127.0.0.1";
       example = "0.0.0.0";
-      description = "Address webhook-ingress listens on for `POST /webhook`, `GET /healthz` and `GET /metrics`.";
+      description = "Address webhook-ingress listens on for `POST /webhook` and `GET /healthz` (its `/metrics` listens apart: {option}`services.vikunja-sync.server.metrics.ingressPort`).";
     };
 
     port = mkOption {
@@ -170,13 +170,19 @@ in
         type = types.bool;
         default = srv.grafana.enable || srv.jaeger.monitor.enable;
         defaultText = lib.literalExpression "config.services.vikunja-sync.server.grafana.enable || config.services.vikunja-sync.server.jaeger.monitor.enable";
-        description = "Whether reconciler and label-sync serve `/metrics` and `/healthz` (webhook-ingress always serves them on its own port).";
+        description = "Whether reconciler and label-sync serve `/metrics` and `/healthz` (webhook-ingress always serves them, on {option}`services.vikunja-sync.server.metrics.ingressPort`).";
       };
 
       address = mkOption {
         type = types.str;
         default = "127.0.0.1";
-        description = "Address the metrics endpoints of reconciler and label-sync listen on.";
+        description = "Address the metrics endpoints of webhook-ingress, reconciler and label-sync listen on.";
+      };
+
+      ingressPort = mkOption {
+        type = types.port;
+        default = 9470;
+        description = "Port of webhook-ingress's metrics endpoint (`[ingress] metrics_listen`), apart from `/webhook`.";
       };
 
       reconcilerPort = mkOption {
@@ -216,6 +222,7 @@ in
         webhook_url = mkDefault srv.vikunja.webhookUrl;
       };
       ingress.listen = mkDefault (vsLib.hostPort srv.listenAddress srv.port);
+      ingress.metrics_listen = mkDefault (metricsListen srv.metrics.ingressPort);
       reconcile.interval = mkDefault srv.reconcileInterval;
     };
 

@@ -10,6 +10,8 @@ const WATERMARK: &str = "vikunja.watermark";
 const LAST_RECONCILE: &str = "reconcile.last";
 /// When adoption last ran (µs).
 const ADOPTED: &str = "adopted";
+/// Since when Vikunja rejects the reconciler's API token (µs; `0`: it does not).
+const TOKEN_REJECTED: &str = "vikunja.token_rejected";
 
 impl Bus {
     /// Where the next delta reconcile starts (µs); `None` before the first pass.
@@ -54,6 +56,25 @@ impl Bus {
     /// Records that adoption ran at `at_us`.
     pub async fn set_adopted(&self, at_us: i64) -> Result<(), BusError> {
         self.put_meta(ADOPTED, at_us.to_string().into_bytes()).await
+    }
+
+    /// Records whether Vikunja rejects the API token (since when), for `status`.
+    pub async fn set_token_rejected(&self, since_us: Option<i64>) -> Result<(), BusError> {
+        let v = since_us.unwrap_or(0).to_string();
+        self.put_meta(TOKEN_REJECTED, v.into_bytes()).await
+    }
+
+    /// Since when Vikunja rejects the API token; `None`: it accepts it (or nothing said so).
+    pub async fn token_rejected(&self) -> Result<Option<i64>, BusError> {
+        let v = self
+            .meta
+            .get(TOKEN_REJECTED)
+            .await
+            .map_err(|e| BusError::kv("read", TOKEN_REJECTED, e))?;
+        Ok(
+            v.and_then(|v| String::from_utf8_lossy(&v).parse::<i64>().ok())
+                .filter(|since| *since > 0),
+        )
     }
 
     async fn put_meta(&self, key: &str, value: Vec<u8>) -> Result<(), BusError> {

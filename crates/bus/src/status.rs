@@ -22,6 +22,8 @@ pub struct StatusReport {
     pub recent_conflicts: Vec<Conflict>,
     /// When this was taken (µs).
     pub taken_at_us: i64,
+    /// Since when Vikunja rejects the reconciler's API token (µs), if it does.
+    pub token_rejected_since_us: Option<i64>,
 }
 
 /// How far behind canonical state one host is.
@@ -95,6 +97,7 @@ impl Bus {
             dead_letters,
             recent_conflicts: self.recent_conflicts(conflicts).await?,
             taken_at_us: now_us(),
+            token_rejected_since_us: self.token_rejected().await?,
         })
     }
 }
@@ -108,6 +111,14 @@ fn now_us() -> i64 {
 
 impl std::fmt::Display for StatusReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(since) = self.token_rejected_since_us {
+            let ago = (self.taken_at_us - since).max(0) / 1_000_000;
+            writeln!(
+                f,
+                "Vikunja rejected the API token ({ago} s ago, also after reading the token file \
+                 again): changes for Vikunja wait until the token file holds a valid token"
+            )?;
+        }
         writeln!(f, "tasks (canonical): {}", self.tasks)?;
         match self.pending_events {
             Some(n) => writeln!(f, "events waiting for the reconciler: {n}")?,

@@ -56,6 +56,11 @@ impl Token {
         }
     }
 
+    /// The token read again was rejected too.
+    pub fn rejected(&self) {
+        self.rejected.store(true, Ordering::Relaxed);
+    }
+
     /// A request succeeded with the current token.
     pub fn accepted(&self) {
         self.rejected.store(false, Ordering::Relaxed);

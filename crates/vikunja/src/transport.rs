@@ -131,6 +131,8 @@ impl Transport {
                 if self.token.reread_after_rejection(&token) {
                     continue;
                 }
+            } else if status == 401 {
+                self.token.rejected();
             } else if res.as_ref().is_ok_and(|r| r.status().is_success()) {
                 self.token.accepted();
             }

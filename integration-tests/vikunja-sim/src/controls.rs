@@ -137,6 +137,12 @@ impl Simulator {
         crate::delivery::release(&self.shared, order);
     }
 
+    /// Rotates the configured API token (as a user regenerating it): the old value answers
+    /// 401 from now on; returns the new one (also [`crate::Simulator::token`]).
+    pub fn rotate_token(&self) -> String {
+        lock(&self.shared.tokens).rotate_default()
+    }
+
     /// A new API token of user 1 holding these route groups and verbs (reference §8), e.g.
     /// `&[("tasks", &["read_all", "update"]), ("caldav", &["access"])]`; `GET /routes` lists
     /// what exists. An unknown group or verb is refused with 400 code 14002, as by Vikunja.

@@ -37,6 +37,7 @@
 //! | dropped / duplicated / delayed / unreachable delivery | [`Simulator::inject_delivery`] with [`DeliveryFault`]; [`Simulator::set_webhook_delivery`], [`Simulator::set_duplicate_deliveries`] |
 //! | reordered deliveries | [`Simulator::hold_deliveries`], then [`Simulator::release_deliveries`]`(Release::Reversed)` |
 //! | scoped API token (401 outside its scope) | [`Simulator::create_token`] |
+//! | the configured token rotated (the old one answers 401) | [`Simulator::rotate_token`] |
 //!
 //! [`Simulator::remove_fault`], [`Simulator::clear_faults`] and [`Simulator::fault_hits`]
 //! manage injected faults; every [`LoggedRequest`] lists the faults applied to it.

@@ -52,14 +52,28 @@ impl Tokens {
         self.list.first().map_or("", |t| t.secret.as_str())
     }
 
-    /// A new token of user 1 with these permissions; returns its `tk_…` value.
-    pub fn add(&mut self, permissions: Permissions, expires_at: Option<OffsetDateTime>) -> String {
+    /// Replaces the configured token's value (the old one is revoked: 401 from now on);
+    /// returns the new value.
+    pub fn rotate_default(&mut self) -> String {
+        let secret = Self::new_secret(self.list.len());
+        if let Some(t) = self.list.first_mut() {
+            t.secret = secret.clone();
+        }
+        secret
+    }
+
+    fn new_secret(n: usize) -> String {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_nanos();
-        let digest = Sha256::digest(format!("{}-{nanos}", self.list.len()).as_bytes());
-        let secret = format!("tk_{}", &hex::encode(digest)[..40]);
+        let digest = Sha256::digest(format!("{n}-{nanos}").as_bytes());
+        format!("tk_{}", &hex::encode(digest)[..40])
+    }
+
+    /// A new token of user 1 with these permissions; returns its `tk_…` value.
+    pub fn add(&mut self, permissions: Permissions, expires_at: Option<OffsetDateTime>) -> String {
+        let secret = Self::new_secret(self.list.len());
         self.list.push(ApiToken {
             secret: secret.clone(),
             permissions: Some(permissions),

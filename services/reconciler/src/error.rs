@@ -17,11 +17,13 @@ pub enum SyncError {
 }
 
 impl SyncError {
-    /// Whether a retry later can succeed (bus or Vikunja outage, rate limits).
+    /// Whether a retry later can succeed (bus or Vikunja outage, rate limits, a rejected API
+    /// token: the work waits until the token file holds one Vikunja accepts).
     pub fn is_transient(&self) -> bool {
         match self {
             SyncError::Bus(_) | SyncError::Labels(_) => true,
             SyncError::Vikunja(VikunjaError::Transport { .. }) => true,
+            SyncError::Vikunja(e) if e.kind() == vsync_vikunja::ErrorKind::Unauthorized => true,
             SyncError::Vikunja(e) => e.status().is_none_or(|s| s >= 500 || s == 429),
             SyncError::Invalid(_) => false,
         }

@@ -11,6 +11,7 @@ mod push;
 mod reconcile;
 mod repair;
 mod state;
+mod token;
 mod webhooks;
 
 use std::collections::BTreeSet;
@@ -38,6 +39,8 @@ pub struct App {
     webhooks: webhooks::Registrar,
     reconcile: vsync_config::Reconcile,
     metrics_listen: Option<std::net::SocketAddr>,
+    /// What the bus was last told about the API token (rejected or not).
+    token_reported: Option<bool>,
 }
 
 impl App {
@@ -82,6 +85,7 @@ impl App {
             webhooks,
             reconcile: cfg.reconcile.clone(),
             metrics_listen: cfg.metrics.listen,
+            token_reported: None,
         })
     }
 
@@ -141,7 +145,10 @@ impl App {
                 Some(req) = control.next() => {
                     tasks.spawn(control::answer(self.events.clone(), req, concurrency));
                 }
-                _ = retry.tick() => self.events.retry_dirty().await,
+                _ = retry.tick() => {
+                    self.events.retry_dirty().await;
+                    self.report_token().await;
+                }
                 _ = webhooks.tick() => self.webhooks.ensure(&self.events).await,
                 _ = delta.tick() => self.spawn_reconcile(&tasks, &busy, false),
                 _ = full.tick() => self.spawn_reconcile(&tasks, &busy, true),

@@ -37,10 +37,19 @@ async fn a_rotated_token_file_is_read_again_after_a_401() {
         "one read, no repeat"
     );
 
+    // rotated to another token Vikunja does not know: read, tried once more, still rejected
+    std::fs::write(&file, "tk_also_revoked\n").expect("rotate");
+    api.projects().await.expect_err("still refused");
+    assert!(api.token_rejected());
+    assert_eq!(statuses(&sim, "GET /api/v1/projects"), [401, 401, 401]);
+
     // rotated in place: the next rejected call reads the file again and goes through
     std::fs::write(&file, format!("{}\n", sim.token())).expect("rotate");
     api.projects().await.expect("the new token works");
     assert!(!api.token_rejected());
-    assert_eq!(statuses(&sim, "GET /api/v1/projects"), [401, 401, 200]);
+    assert_eq!(
+        statuses(&sim, "GET /api/v1/projects"),
+        [401, 401, 401, 401, 200]
+    );
     assert!(!e.to_string().contains("tk_old"), "{e}");
 }

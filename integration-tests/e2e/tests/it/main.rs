@@ -11,6 +11,7 @@ mod local_writes;
 mod reconcile;
 mod skeleton;
 mod telemetry;
+mod token;
 mod tw3;
 mod tw_to_vikunja;
 mod up;
