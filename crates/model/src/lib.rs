@@ -6,6 +6,7 @@ pub mod dates;
 pub mod fields;
 pub mod filter;
 pub mod html;
+pub mod limits;
 pub mod merge;
 pub mod tags;
 pub mod text;

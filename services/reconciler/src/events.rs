@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use tokio::sync::Mutex;
 use vsync_bus::{Bus, Cas};
-use vsync_model::{Change, Side, TagMap, TwTask, VikunjaTask, fields, merge, tw, vikunja};
+use vsync_model::{Change, Side, TagMap, TwTask, VikunjaTask, fields, limits, merge, tw, vikunja};
 use vsync_proto::{
     EventKind, Origin, TaskEvent, TaskState, TaskStatus, TaskwarriorChange, VikunjaChange,
 };
@@ -60,6 +60,11 @@ impl EventHandler {
     ) -> Result<Applied, SyncError> {
         let task = VikunjaTask::from_json(&ch.task_json)
             .map_err(|e| SyncError::Invalid(format!("data.task: {e}")))?;
+        // too large for canonical state and the hosts: refused, with the field and its size
+        limits::check_text("the title", task.title())
+            .and_then(|()| limits::check_text("the description", task.description()))
+            .and_then(|()| limits::check_task_len("the task", ch.task_json.len()))
+            .map_err(|e| SyncError::Invalid(format!("Vikunja task {}: {e}", task.id())))?;
         let deleted = ev.kind() == EventKind::Deleted;
         let Some((uuid, mut fresh)) = self.uuid_for(task.id(), !deleted).await? else {
             return Ok(Applied::default()); // deleted before we ever saw it
@@ -193,6 +198,9 @@ impl EventHandler {
             }
             (None, None) => return Err(SyncError::Invalid("a change with no task".into())),
         };
+        limits::check(&new).map_err(|e| {
+            SyncError::Invalid(format!("task {} from host {}: {e}", ch.uuid, ev.host))
+        })?;
         loop {
             let (mut state, rev) = self.load(&ch.uuid).await?;
             if rev.is_none() && new.status() == TaskStatus::Deleted {

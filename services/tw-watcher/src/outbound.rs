@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use vsync_bus::{BusError, Stage, subject};
 use vsync_hook_wire::HookMessage;
-use vsync_model::{TwTask, tw};
+use vsync_model::{TwTask, limits, tw};
 use vsync_proto::{EventKind, Origin, TaskEvent, TaskwarriorChange, task_event};
 
 use crate::intake::FromHook;
@@ -174,6 +174,21 @@ impl Watcher {
     ) -> Result<(), BusError> {
         if self.hook_at.get(uuid).is_some_and(|t| *t > at_us) {
             return Ok(()); // a newer message for this task was already published
+        }
+        if let Some(n) = &new
+            && let Err(e) = limits::check(&tw::view(n))
+        {
+            // Too large for the bus and the other hosts: refused, with the field and its
+            // size (and the start of the task, not all of it: the dead letter must fit too).
+            let json = n.to_json();
+            let excerpt = &json.as_bytes()[..json.len().min(4096)];
+            let reason = format!("task {uuid}: {e}");
+            tracing::warn!(uuid, reason, "local change refused");
+            let _ = self
+                .bus
+                .dead_letter(Stage::TwHook, "hook", excerpt, &reason, at_us)
+                .await;
+            return Ok(());
         }
         let base = self.overlap.base_for(
             uuid,

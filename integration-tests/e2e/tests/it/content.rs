@@ -1,5 +1,7 @@
 //! Content one side holds that must not reach the other as it is: control characters (a
-//! Vikunja title's ESC would reach the user's terminal through `task list`), in both directions.
+//! Vikunja title's ESC would reach the user's terminal through `task list`), in both directions;
+//! a field too large for the bus is refused with a dead letter that names it and its size, on
+//! either side, and the next change still flows (no crash, no blocked host).
 
 use std::io::Write as _;
 
@@ -80,5 +82,83 @@ async fn control_characters_from_taskwarrior_never_reach_vikunja() {
     })
     .await;
     assert_eq!(labels, ["tea"]);
+    sys.shutdown().await.unwrap();
+}
+
+/// Waits for a dead letter whose reason contains `needle`.
+async fn dead_letter(sys: &System, needle: &str) -> vsync_proto::DeadLetter {
+    vsync_harness::wait_for_async(
+        &format!("a dead letter about {needle}"),
+        PROPAGATION,
+        || async {
+            let recent = sys.bus.recent_dead_letters(10).await.ok()?;
+            recent.into_iter().find(|d| d.reason.contains(needle))
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_field_is_a_dead_letter_naming_it_and_the_next_change_flows() {
+    let sys = System::start(quiet_options(&["laptop"], &["Home"]))
+        .await
+        .unwrap();
+    let home = project_id(&sys, "Home");
+    webhook_registered(&sys, home).await;
+    let big = vsync_model::limits::MAX_FIELD_BYTES + 1000;
+
+    // from Vikunja: a description past the limit
+    let huge = sys
+        .sim
+        .create_task_with(
+            home,
+            json!({"title": "Huge notes", "description": "x".repeat(big)}),
+        )
+        .unwrap();
+    let d = dead_letter(&sys, &format!("Vikunja task {}", huge.id)).await;
+    assert!(
+        d.reason
+            .contains(&format!("the description is {big} bytes, over the limit")),
+        "{}",
+        d.reason
+    );
+
+    // from Taskwarrior: a description past the limit
+    let laptop = sys.host("laptop");
+    let long = "y".repeat(big);
+    let uuid = laptop.add(&[&long, "project:Home"]);
+    let d = dead_letter(&sys, &format!("task {uuid}")).await;
+    assert!(
+        d.reason.contains(&format!("description is {}", long.len())),
+        "{}",
+        d.reason
+    );
+    assert!(d.payload.len() <= 4096, "the dead letter holds an excerpt");
+
+    // neither side is stuck
+    sys.sim.create_task(home, "After the huge one");
+    wait_task(laptop, "the next Vikunja change", |t| {
+        s(t, "description") == "After the huge one"
+    })
+    .await;
+    laptop.add(&["After the long one", "project:Home"]);
+    let sim = sys.sim.clone();
+    vsync_harness::wait_for(
+        "the next Taskwarrior change in Vikunja",
+        PROPAGATION,
+        move || {
+            sim.tasks()
+                .into_iter()
+                .find(|t| t.title == "After the long one")
+        },
+    )
+    .await;
+    assert!(
+        laptop
+            .export()
+            .iter()
+            .all(|t| s(t, "description") != "Huge notes")
+    );
+    assert!(sys.sim.tasks().iter().all(|t| t.title.len() < big));
     sys.shutdown().await.unwrap();
 }
