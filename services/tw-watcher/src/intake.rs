@@ -377,4 +377,25 @@ mod tests {
         assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
         assert_eq!(std::fs::read_to_string(&plain).unwrap(), "keep me");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..Default::default()
+        })]
+
+        /// Issue 14, "parsers fuzzed": whatever arrives on the socket is a message, the spool
+        /// nudge, or dropped with a warning; never a panic.
+        #[test]
+        fn any_datagram_is_a_message_a_nudge_or_dropped(
+            d in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+            event in "(exit|undo|other)",
+            tasks in "\\[.{0,40}\\]",
+        ) {
+            let _ = parse(&d);
+            let shaped = format!(r#"{{"v":1,"event":"{event}","at_us":1,"command":"x","tasks":{tasks}}}"#);
+            let _ = parse(shaped.as_bytes());
+        }
+    }
 }
