@@ -22,13 +22,14 @@ fn config_file(sys: &System, token: &str) -> PathBuf {
         &config,
         format!(
             "[vikunja]\nurl = \"{}\"\ntoken_file = \"{}\"\nwebhook_secret_file = \"{}\"\n\
-             webhook_url = \"{}\"\n[bus]\nurl = \"{}\"\n[taskwarrior]\nhost = \"laptop\"\n\
+             webhook_url = \"{}\"\n[bus]\nurl = \"{}\"\ncredentials_file = \"{}\"\n[taskwarrior]\nhost = \"laptop\"\n\
              data = \"{}\"\ntaskrc = \"{}\"\ntask_bin = \"{}\"\n",
             server.vikunja.url.as_deref().unwrap(),
             token_file.display(),
             path(&server.vikunja.webhook_secret_file),
             server.vikunja.webhook_url.as_deref().unwrap(),
             sys.bus_url(),
+            sys.nats.server_credentials().display(),
             host.data_dir().display(),
             host.taskrc().display(),
             host.task_bin().display(),

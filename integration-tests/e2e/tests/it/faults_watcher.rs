@@ -19,9 +19,10 @@ fn watcher_process(sys: &System, name: &str, task_bin: &Path, dir: &Path) -> Ser
     std::fs::write(
         &cfg,
         format!(
-            "[bus]\nurl = \"{}\"\n[taskwarrior]\nhost = \"{name}\"\ndata = \"{}\"\n\
+            "[bus]\nurl = \"{}\"\ncredentials_file = \"{}\"\n[taskwarrior]\nhost = \"{name}\"\ndata = \"{}\"\n\
              taskrc = \"{}\"\ntask_bin = \"{}\"\nin_process = false\n",
             sys.bus_url(),
+            sys.nats.host_credentials(name).display(),
             h.data_dir().display(),
             h.taskrc().display(),
             task_bin.display()
