@@ -330,9 +330,12 @@ fn stats(v: &[f64]) -> (f64, f64, f64) {
 }
 
 /// Whether a request is about Vikunja task `id` (`/api/v1/tasks/{id}` or below it).
+/// A request about task `id`: v1 routes, or v2's merge patch (Vikunja >= 2.4).
 fn about_task(path: &str, id: i64) -> bool {
-    let p = format!("/api/v1/tasks/{id}");
-    path == p || path.starts_with(&format!("{p}/"))
+    ["v1", "v2"].iter().any(|v| {
+        let p = format!("/api/{v}/tasks/{id}");
+        path == p || path.starts_with(&format!("{p}/"))
+    })
 }
 
 async fn run() {
