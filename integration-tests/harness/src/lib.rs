@@ -7,7 +7,7 @@ mod process;
 mod tw;
 mod wait;
 
-pub use nats::NatsServer;
+pub use nats::{NatsServer, anonymous_answer};
 pub use process::ServiceProcess;
 pub use tw::{TwHost, require_taskwarrior, task_program, taskwarrior_version};
 pub use wait::{wait_for, wait_for_async};

@@ -231,3 +231,17 @@ impl Drop for NatsServer {
         self.stop();
     }
 }
+
+/// What the nats-server at `addr` (`host:port`) answers a client that sends no credentials
+/// and a PING: `PONG` when it lets anyone in, `-ERR 'Authorization Violation'` when not.
+pub async fn anonymous_answer(addr: &str) -> std::io::Result<String> {
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    let (read, mut write) = stream.into_split();
+    let mut lines = tokio::io::BufReader::new(read).lines();
+    let _info = lines.next_line().await?;
+    write
+        .write_all(b"CONNECT {\"verbose\":false}\r\nPING\r\n")
+        .await?;
+    Ok(lines.next_line().await?.unwrap_or_default())
+}

@@ -86,6 +86,39 @@ async fn start_up(otlp: Option<&str>) -> Up {
     }
 }
 
+/// `up`'s own bus: an anonymous client is refused, and what lets one in (the identities, the
+/// bus's config) and where it is (`bus-url`) are private to the user.
+async fn up_bus_is_private(state: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let url = std::fs::read_to_string(state.join("bus-url")).unwrap();
+    let addr = url.trim().trim_start_matches("nats://").to_string();
+    let answer = vsync_harness::anonymous_answer(&addr).await.unwrap();
+    assert!(answer.contains("Authorization Violation"), "{answer}");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(state), 0o700, "{}", state.display());
+    let ids = state.join("bus-identities");
+    assert_eq!(mode(&ids), 0o700);
+    let mut files = vec![state.join("bus-url"), state.join("nats.conf")];
+    files.extend(walk(&ids).into_iter().filter(|p| p.is_file()));
+    assert!(files.len() >= 4, "{files:?}");
+    for f in files {
+        assert_eq!(mode(&f), 0o600, "{}", f.display());
+    }
+}
+
+/// Every path under `dir`, directories included.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        }
+        out.push(p);
+    }
+    out
+}
+
 fn child_of(c: &Span, p: &Span) -> bool {
     c.trace_id == p.trace_id && c.parent_span_id == p.span_id
 }
@@ -127,6 +160,7 @@ async fn up_runs_each_service_as_itself_on_its_own_bus_and_stops_on_sigterm() {
         state.join("nats/jetstream").is_dir(),
         "the local bus keeps its data in the state directory"
     );
+    up_bus_is_private(&state).await;
 
     // Vikunja -> the host, and the host (a tagged task) -> Vikunja.
     let from_vikunja = up.sim.create_task(up.home, "through up");
