@@ -189,3 +189,39 @@ async fn doctor_passes_a_healthy_setup_with_a_test_delivery() {
     assert!(dead.is_empty(), "{dead:?}");
     sys.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_names_vikunjas_private_address_setting_when_no_test_delivery_arrives() {
+    // Vikunja's default: no deliveries to loopback or private addresses.
+    let sim = SimConfig {
+        allow_non_routable_ips: false,
+        ..SimConfig::default()
+    };
+    let sys = System::start(options(&["laptop"], &["Home"], sim))
+        .await
+        .unwrap();
+    let home = project_id(&sys, "Home");
+    webhook_registered(&sys, home).await;
+    let id = sys.sim.create_task(home, "Labelled").id;
+    let label = sys.sim.create_label("errand");
+    sys.sim.add_label(id, label.id).unwrap();
+    let config = config_file(&sys, &sys.sim.token());
+
+    let report = vikunja_sync::doctor::run(Some(&config)).await;
+    eprintln!("{report}");
+    let found = problems(&report.findings);
+    assert_eq!(found.len(), 1, "{report}");
+    assert_eq!(found[0].check, "webhook delivery", "{report}");
+    assert!(found[0].found.contains("did not reach"), "{report}");
+    let fix = found[0].fix.as_deref().unwrap();
+    assert!(fix.contains("is a private address"), "{report}");
+    assert!(
+        fix.contains("outgoingrequests.allownonroutableips: true"),
+        "{report}"
+    );
+    assert!(
+        fix.contains("something answers there"),
+        "the ingress listens: {report}"
+    );
+    sys.shutdown().await.unwrap();
+}

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::process::Command;
 use vsync_config::Config;
+use vsync_config::paths::TaskEnv;
 use vsync_hook_wire::HookKind;
 
 use super::Finding;
@@ -49,9 +50,9 @@ pub async fn check(cfg: &Config, out: &mut Vec<Finding>) {
             "run `task` once to create it, or name yours in `[taskwarrior] taskrc`",
         ));
     }
-    out.push(locations(&task, &data).await);
+    out.push(locations(&task, &data));
     out.push(uda(&task, &data).await);
-    out.push(hook(&task, &data).await);
+    out.push(hook(&task, &data));
     out.push(watcher(&tw.socket(), &data));
 }
 
@@ -86,15 +87,9 @@ impl Task {
 }
 
 /// The data directory the user's `task` uses (their TASKDATA, else the taskrc's
-/// `data.location`) is the one the sync watches.
-async fn locations(task: &Task, data: &Path) -> Finding {
-    let theirs = match std::env::var_os("TASKDATA").filter(|v| !v.is_empty()) {
-        Some(d) => PathBuf::from(d),
-        None => match task.get(&["_get", "rc.data.location"], None).await {
-            Ok(d) if !d.is_empty() => PathBuf::from(expand_home(&d)),
-            _ => data.to_path_buf(),
-        },
-    };
+/// `data.location`, found as `task` finds it) is the one the sync watches.
+fn locations(task: &Task, data: &Path) -> Finding {
+    let theirs = TaskEnv::current().data(&task.taskrc);
     let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
@@ -126,13 +121,6 @@ async fn locations(task: &Task, data: &Path) -> Finding {
     )
 }
 
-fn expand_home(p: &str) -> String {
-    match (p.strip_prefix("~/"), std::env::var("HOME")) {
-        (Some(rest), Ok(home)) => format!("{home}/{rest}"),
-        _ => p.to_string(),
-    }
-}
-
 async fn uda(task: &Task, data: &Path) -> Finding {
     match task
         .get(
@@ -160,25 +148,20 @@ async fn uda(task: &Task, data: &Path) -> Finding {
     }
 }
 
-async fn hook(task: &Task, data: &Path) -> Finding {
+fn hook(task: &Task, data: &Path) -> Finding {
     let install = "`vikunja-sync hook install` links it (and declares the UDA)";
-    match task.get(&["_get", "rc.hooks"], Some(data)).await {
-        Ok(on) if matches!(on.as_str(), "off" | "0" | "no" | "false") => {
-            return Finding::problem(
-                "hook",
-                format!("hooks are off in {}", task.taskrc.display()),
-                "remove `hooks=off` from the taskrc: without hooks no change reaches the sync",
-            );
-        }
-        _ => {}
-    }
-    let dir = match task
-        .get(&["rc.hooks=off", "_get", "rc.hooks.location"], Some(data))
-        .await
+    let env = TaskEnv::current();
+    if let Some(off) = env
+        .setting(&task.taskrc, "hooks")
+        .filter(|v| matches!(v.as_str(), "off" | "0" | "no" | "false"))
     {
-        Ok(d) if !d.is_empty() => PathBuf::from(expand_home(&d)),
-        _ => data.join("hooks"),
-    };
+        return Finding::problem(
+            "hook",
+            format!("hooks={off} in {}", task.taskrc.display()),
+            "remove `hooks=off` from the taskrc: without hooks no change reaches the sync",
+        );
+    }
+    let dir = env.hooks(&task.taskrc, data);
     let file = dir.join(HookKind::Exit.file_name());
     let meta = match std::fs::metadata(&file) {
         Ok(m) => m,
