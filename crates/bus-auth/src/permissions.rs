@@ -189,10 +189,14 @@ fn operator() -> Permissions {
             allow: publish,
             deny,
         },
-        subscribe: allow(&[&inbox]),
+        // and the Vikunja task events as they pass, which `doctor` watches for its test delivery
+        subscribe: allow(&[&inbox, VIKUNJA_TASK_EVENTS]),
         allow_responses: false,
     }
 }
+
+/// Every Vikunja task event (`vsync_bus::subject::IN_VIKUNJA_TASKS`).
+const VIKUNJA_TASK_EVENTS: &str = "vsync.v1.in.vikunja.*.task.*";
 
 fn allow(subjects: &[&str]) -> Rules {
     Rules {

@@ -97,6 +97,14 @@ fn the_operator_reads_and_asks_but_writes_nothing() {
     );
     assert!(!p.publish.permits("$JS.API.STREAM.CREATE.VSYNC_IN"));
     assert!(!p.subscribe.permits("vsync.v1.>"));
+    assert!(
+        p.subscribe.permits("vsync.v1.in.vikunja.3.task.updated"),
+        "doctor's test delivery"
+    );
+    assert!(
+        !p.subscribe
+            .permits("vsync.v1.in.tw.laptop.Inbox.task.created")
+    );
 }
 
 #[test]

@@ -88,6 +88,14 @@ pub fn operator_credentials(cfg: &Config) -> Option<PathBuf> {
     (cfg.bus.url.is_none() && local.exists()).then_some(local)
 }
 
+/// How the CLI's operator commands (and `doctor`) connect to the bus at `url`: with
+/// [`operator_credentials`], as the operator role (its inbox prefix).
+pub fn operator_bus_config(cfg: &Config, url: &str, name: &str) -> vsync_bus::BusConfig {
+    let mut cfg = cfg.clone();
+    cfg.bus.credentials_file = operator_credentials(&cfg);
+    vsync_bus::BusConfig::from_config(&cfg, url, name).with_role(vsync_bus::Role::Operator)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

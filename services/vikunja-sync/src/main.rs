@@ -281,10 +281,7 @@ where
 /// `up` runs.
 async fn connect(cfg: &vsync_config::Config, name: &str) -> anyhow::Result<vsync_bus::Bus> {
     let url = vikunja_sync::up::bus_url(cfg)?;
-    let mut cfg = cfg.clone();
-    cfg.bus.credentials_file = vikunja_sync::bus_identities::operator_credentials(&cfg);
-    let bus_cfg =
-        vsync_bus::BusConfig::from_config(&cfg, &url, name).with_role(vsync_bus::Role::Operator);
+    let bus_cfg = vikunja_sync::bus_identities::operator_bus_config(cfg, &url, name);
     Ok(vsync_bus::Bus::connect(&bus_cfg).await?)
 }
 

@@ -29,7 +29,7 @@ fn config_file(sys: &System, token: &str) -> PathBuf {
             path(&server.vikunja.webhook_secret_file),
             server.vikunja.webhook_url.as_deref().unwrap(),
             sys.bus_url(),
-            sys.nats.server_credentials().display(),
+            sys.nats.operator_credentials().display(),
             host.data_dir().display(),
             host.taskrc().display(),
             host.task_bin().display(),

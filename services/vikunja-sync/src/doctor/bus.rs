@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use vsync_bus::{Bus, BusConfig};
+use vsync_bus::Bus;
 use vsync_config::Config;
 
 use super::Finding;
@@ -21,8 +21,9 @@ pub async fn check(cfg: &Config, out: &mut Vec<Finding>) -> Option<Bus> {
             return None;
         }
     };
-    let bus_cfg = BusConfig::from_config(cfg, &url, "vikunja-sync doctor");
-    let creds = match &cfg.bus.credentials_file {
+    // As the operator commands connect (the test delivery's watch is among its permissions).
+    let bus_cfg = crate::bus_identities::operator_bus_config(cfg, &url, "vikunja-sync doctor");
+    let creds = match &bus_cfg.credentials_file {
         Some(f) => format!(" with the credentials in {}", f.display()),
         None => " without credentials".to_string(),
     };
