@@ -53,16 +53,12 @@ impl VikunjaClient {
         self.transport.send(req).await.map(|_| ())
     }
 
-    /// `GET /tasks`, optionally filtered (e.g. `updated > 2026-01-01T00:00:00Z`), every page,
-    /// by id.
+    /// `GET /tasks`, optionally filtered (e.g. `updated > 2026-01-01T00:00:00Z`), every task,
+    /// by id (read by an id cursor: see `paging`).
     pub async fn list_tasks(&self, filter: Option<&str>) -> Result<Vec<VikunjaTask>, VikunjaError> {
-        let mut query = vec![("sort_by", "id"), ("order_by", "asc")];
-        if let Some(f) = filter {
-            query.push(("filter", f));
-        }
-        let all: Vec<Value> = self
+        let all = self
             .transport
-            .all_pages(Call::ListTasks, "/tasks", &query)
+            .all_by_id(Call::ListTasks, "/tasks", filter)
             .await?;
         all.into_iter().map(|t| task(Call::ListTasks, t)).collect()
     }
@@ -81,12 +77,21 @@ impl VikunjaClient {
         }
     }
 
-    /// `GET /projects/{id}/tasks`, every page.
+    /// `GET /projects/{id}/tasks`, every task, by id.
     pub async fn project_tasks(&self, project_id: i64) -> Result<Vec<VikunjaTask>, VikunjaError> {
+        self.project_tasks_matching(project_id, None).await
+    }
+
+    /// `GET /projects/{id}/tasks` narrowed by `filter` (e.g. `created >= …`), by id.
+    pub async fn project_tasks_matching(
+        &self,
+        project_id: i64,
+        filter: Option<&str>,
+    ) -> Result<Vec<VikunjaTask>, VikunjaError> {
         let path = format!("/projects/{project_id}/tasks");
-        let all: Vec<Value> = self
+        let all = self
             .transport
-            .all_pages(Call::ProjectTasks, &path, &[])
+            .all_by_id(Call::ProjectTasks, &path, filter)
             .await?;
         all.into_iter()
             .map(|t| task(Call::ProjectTasks, t))

@@ -74,3 +74,37 @@ pub fn pages(sim: &Simulator, route: &str) -> Vec<u32> {
         })
         .collect()
 }
+
+/// The `filter` of every request on `route`, in order, decoded (`None`: no filter).
+pub fn filters(sim: &Simulator, route: &str) -> Vec<Option<String>> {
+    sim.requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.route == route)
+        .map(|r| {
+            r.query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("filter="))
+                .map(decode)
+        })
+        .collect()
+}
+
+/// A query value, percent-decoded (`+` is a space).
+fn decode(v: &str) -> String {
+    let bytes = v.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                out.push(u8::from_str_radix(hex, 16).unwrap_or(b'?'));
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
