@@ -4,6 +4,7 @@
 
 mod adopt;
 mod control;
+mod create;
 mod error;
 mod events;
 mod projects;

@@ -1,6 +1,7 @@
-//! Writing canonical state to Vikunja: create (PUT), update (only the changed members, through
-//! the client's `write_task`: a v2 merge patch, or a fresh read posted back before 2.4), delete,
-//! and the label set through label-sync. What Vikunja answers is merged back, so server-side
+//! Writing canonical state to Vikunja: update (only the changed members, through the client's
+//! `write_task`: a v2 merge patch, or a fresh read posted back before 2.4), delete, and the
+//! label set through label-sync; a task Vikunja does not have yet is created
+//! ([`crate::create`]). What Vikunja answers is merged back, so server-side
 //! changes (a repeating task reopened with moved dates) reach every host.
 
 use std::time::Duration;
@@ -65,10 +66,7 @@ impl EventHandler {
         let stored = VikunjaTask::from_json(&state.vikunja_json).ok();
         let (sent, mut got, wrote) = match (&stored, state.vikunja_id) {
             (_, 0) => {
-                let sent = vikunja::apply(None, &f, project_id, &self.tags);
-                let got = self.api.create_task(project_id, &sent).await?;
-                self.bus.link(got.id(), &state.uuid).await?;
-                self.remember_link(got.id(), &state.uuid).await;
+                let (sent, got) = self.create(state, &f, project_id).await?;
                 (sent, got, true)
             }
             (Some(s), _) => {
