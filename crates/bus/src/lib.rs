@@ -7,6 +7,7 @@
 
 mod connect;
 pub mod control;
+mod dead_letters;
 mod delivery;
 mod error;
 mod events;
@@ -26,6 +27,7 @@ use async_nats::jetstream::{self, kv, stream};
 use sha2::{Digest, Sha256};
 
 pub use connect::BusConfig;
+pub use dead_letters::StoredDeadLetter;
 pub use delivery::{Deliveries, Delivery, StateChange};
 pub use error::{BusError, RequestFailure};
 pub use events::{AppliedNotices, Stage};

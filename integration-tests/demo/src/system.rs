@@ -40,8 +40,10 @@ pub struct Options {
     pub sim: SimConfig,
     /// Top-level projects created in Vikunja before the services start.
     pub projects: Vec<String>,
-    /// How often the reconciler looks for new projects (and, later, reconciles).
+    /// How often the reconciler looks for new projects and polls Vikunja (delta pass).
     pub reconcile_interval: Duration,
+    /// How often it lists every task (full pass); `None`: ten delta intervals.
+    pub full_reconcile_interval: Option<Duration>,
     /// Taskwarrior config lines added to every host (e.g. UDA declarations).
     pub taskrc: Vec<String>,
     /// Tasks Vikunja already has before the services start: (project title, task title).
@@ -62,6 +64,7 @@ impl Default for Options {
             sim: SimConfig::default(),
             projects: vec!["Home".into()],
             reconcile_interval: Duration::from_secs(2),
+            full_reconcile_interval: None,
             taskrc: Vec::new(),
             vikunja_tasks: Vec::new(),
             host_tasks: Vec::new(),
@@ -100,7 +103,9 @@ impl System {
         server.ingress.metrics_listen = "127.0.0.1:0".parse()?;
         server.bus.credentials_file = Some(nats.server_credentials());
         server.reconcile.interval = opts.reconcile_interval;
-        server.reconcile.full_interval = opts.reconcile_interval * 10;
+        server.reconcile.full_interval = opts
+            .full_reconcile_interval
+            .unwrap_or(opts.reconcile_interval * 10);
         let bus_url = nats.url();
         let mut running = Running::new();
         let (ingress, ingress_metrics) = running.spawn_ingress(&server, &bus_url).await?;
