@@ -7,6 +7,7 @@ mod control;
 mod create;
 mod error;
 mod events;
+mod passes;
 mod projects;
 mod push;
 mod reconcile;
@@ -27,6 +28,8 @@ use tracing::Instrument;
 use vsync_bus::{Bus, BusConfig, Delivery, Stage};
 use vsync_config::Config;
 use vsync_vikunja::VikunjaClient;
+
+use passes::{Pass, PassSchedule};
 
 pub use error::SyncError;
 pub use events::{Applied, EventHandler};
@@ -131,28 +134,41 @@ impl App {
         let mut delta = every(self.reconcile.interval);
         let mut full = every(self.reconcile.full_interval);
         let tasks = tokio_util::task::TaskTracker::new();
-        let busy = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut passes = PassSchedule::default();
+        let (pass_done, mut passes_done) = tokio::sync::mpsc::unbounded_channel();
         let concurrency = self.reconcile.concurrency;
         tracing::info!("reconciler running");
         loop {
-            tokio::select! {
+            let start = tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break,
-                msg = messages.next() => match msg {
-                    Some(Ok(m)) => self.process(m).await,
-                    Some(Err(e)) => tracing::warn!(error = %e, "event stream error"),
-                    None => anyhow::bail!("event stream ended"),
-                },
+                msg = messages.next() => {
+                    match msg {
+                        Some(Ok(m)) => self.process(m).await,
+                        Some(Err(e)) => tracing::warn!(error = %e, "event stream error"),
+                        None => anyhow::bail!("event stream ended"),
+                    }
+                    None
+                }
                 Some(req) = control.next() => {
                     tasks.spawn(control::answer(self.events.clone(), req, concurrency));
+                    None
                 }
+                Some(()) = passes_done.recv() => passes.finished(),
                 _ = retry.tick() => {
                     self.events.retry_dirty().await;
                     self.report_token().await;
+                    None
                 }
-                _ = webhooks.tick() => self.webhooks.ensure(&self.events).await,
-                _ = delta.tick() => self.spawn_reconcile(&tasks, &busy, false),
-                _ = full.tick() => self.spawn_reconcile(&tasks, &busy, true),
+                _ = webhooks.tick() => {
+                    self.webhooks.ensure(&self.events).await;
+                    None
+                }
+                _ = full.tick() => passes.due(Pass::Full),
+                _ = delta.tick() => passes.due(Pass::Delta),
+            };
+            if let Some(pass) = start {
+                self.spawn_pass(&tasks, pass, pass_done.clone());
             }
         }
         tasks.close();
@@ -161,27 +177,20 @@ impl App {
         Ok(())
     }
 
-    /// Runs a reconcile pass beside event processing, unless one is still running.
-    fn spawn_reconcile(
+    /// Runs a reconcile pass beside event processing; `done` hears when it ended.
+    fn spawn_pass(
         &self,
         tasks: &tokio_util::task::TaskTracker,
-        busy: &Arc<std::sync::atomic::AtomicBool>,
-        full: bool,
+        pass: Pass,
+        done: tokio::sync::mpsc::UnboundedSender<()>,
     ) {
-        use std::sync::atomic::Ordering;
-        if busy.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let (events, busy, concurrency) = (
-            self.events.clone(),
-            busy.clone(),
-            self.reconcile.concurrency,
-        );
+        let (events, concurrency) = (self.events.clone(), self.reconcile.concurrency);
         tasks.spawn(async move {
+            let full = pass.is_full();
             if let Err(e) = events.reconcile_vikunja(full, None, concurrency).await {
                 tracing::warn!(error = %e, full, "reconcile failed");
             }
-            busy.store(false, Ordering::Release);
+            let _ = done.send(());
         });
     }
 

@@ -4,6 +4,7 @@
 mod concurrency;
 mod content;
 mod doctor;
+mod faults;
 mod faults_watcher;
 mod ingress;
 mod labels;
