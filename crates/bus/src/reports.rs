@@ -21,6 +21,9 @@ pub struct ReconcileReport {
     pub deleted: usize,
     /// Owed Vikunja writes done.
     pub pushed: usize,
+    /// What the pass could not bring in, and why (it went on without them).
+    #[serde(default)]
+    pub failed: Vec<(String, String)>,
     pub took_ms: u64,
     pub finished_at_us: i64,
 }
@@ -45,6 +48,9 @@ impl std::fmt::Display for ReconcileReport {
         )?;
         for (uuid, fields) in &self.changed {
             writeln!(f, "  changed {uuid}: {}", fields.join(", "))?;
+        }
+        for (what, why) in &self.failed {
+            writeln!(f, "  failed {what}: {why}")?;
         }
         Ok(())
     }

@@ -14,7 +14,7 @@ use vsync_proto::{EventKind, Origin, TaskEvent, TaskState, TaskStatus, VikunjaCh
 use vsync_vikunja::Project;
 
 use crate::error::SyncError;
-use crate::events::EventHandler;
+use crate::events::{Applied, EventHandler};
 
 impl EventHandler {
     /// One pass over Vikunja: `full` lists every synced project (finding deletions and moves),
@@ -45,23 +45,30 @@ impl EventHandler {
             (self.delta_listing().await?, BTreeSet::new())
         };
         report.listed = listed.len();
+        // The watermark moves past what was handled, never past a task that failed: the next
+        // delta pass lists it again.
         let mut newest = None;
+        let mut oldest_failed = None;
         for task in &listed {
+            let known = by_vikunja_id.get(&task.id()).copied();
+            match self.reconcile_listed(task, known, listed_at).await {
+                Ok(Some(applied)) if known.is_none() && applied.stored => report.created += 1,
+                Ok(Some(applied)) if !applied.changed.is_empty() => {
+                    report.changed.push((applied.uuid, applied.changed));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(vikunja_id = task.id(), error = %e, "reconcile of a task failed");
+                    report
+                        .failed
+                        .push((format!("Vikunja task #{}", task.id()), e.to_string()));
+                    if let Some(u) = task.updated_us() {
+                        oldest_failed = Some(oldest_failed.map_or(u, |o: i64| o.min(u)));
+                    }
+                    continue;
+                }
+            }
             newest = newest.max(task.updated_us());
-            let known = by_vikunja_id.get(&task.id());
-            if let Some(state) = known
-                && self.unchanged(state, task).await?
-            {
-                continue;
-            }
-            let applied = self
-                .handle(&synthetic_event(task, known.is_none(), listed_at))
-                .await?;
-            if known.is_none() && applied.stored {
-                report.created += 1;
-            } else if !applied.changed.is_empty() {
-                report.changed.push((applied.uuid, applied.changed));
-            }
         }
         if full {
             let seen: BTreeSet<i64> = listed.iter().map(VikunjaTask::id).collect();
@@ -78,12 +85,19 @@ impl EventHandler {
                     && (listed_projects.contains(&s.vikunja_project_id) || gone_project)
                     && only
                         .is_none_or(|p| f.project == p || f.project.starts_with(&format!("{p}.")))
-                    && self.mark_deleted(&s.uuid).await?
                 {
-                    report.deleted += 1;
+                    match self.mark_deleted(&s.uuid).await {
+                        Ok(true) => report.deleted += 1,
+                        Ok(false) => {}
+                        Err(e) => report.failed.push((s.uuid.clone(), e.to_string())),
+                    }
                 }
             }
         }
+        let newest = match oldest_failed {
+            Some(failed) => newest.map(|n: i64| n.min(failed)),
+            None => newest,
+        };
         if let Some(w) = newest
             && let Err(e) = self.bus.set_watermark(w).await
         {
@@ -103,9 +117,26 @@ impl EventHandler {
             changed = report.changed.len(),
             created = report.created,
             deleted = report.deleted,
+            failed = report.failed.len(),
             "reconcile done"
         );
         Ok(report)
+    }
+
+    /// Brings in one listed task (`known`: its canonical state): `None` when nothing changed.
+    async fn reconcile_listed(
+        &self,
+        task: &VikunjaTask,
+        known: Option<&TaskState>,
+        listed_at: i64,
+    ) -> Result<Option<Applied>, SyncError> {
+        if let Some(state) = known
+            && self.unchanged(state, task).await?
+        {
+            return Ok(None);
+        }
+        let event = synthetic_event(task, known.is_none(), listed_at);
+        Ok(Some(self.handle(&event).await?))
     }
 
     /// Every task of every synced project, projects listed in parallel (at most `concurrency`).

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use vikunja_sim::{Deliveries, DeliveryFault, SimConfig, When};
+use vikunja_sim::{Deliveries, DeliveryFault, Fault, Requests, SimConfig, When};
 use vsync_e2e::faults::{Measure, Sides, Want};
 use vsync_e2e::*;
 
@@ -41,5 +41,58 @@ async fn a_lost_deletion_is_found_by_the_full_pass_whose_tick_meets_the_delta_ti
     ];
     m.converge(&Sides::of(&sys), &wants, Duration::from_secs(20))
         .await;
+    sys.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_vikunja_refuses_does_not_end_the_pass_before_deletions_are_found() {
+    let sys = System::start(quiet_options(&["laptop", "desk"], &["Home", "Poison"]))
+        .await
+        .unwrap();
+    let (home, poison) = (project_id(&sys, "Home"), project_id(&sys, "Poison"));
+    webhook_registered(&sys, home).await;
+    webhook_registered(&sys, poison).await;
+    let refused = sys.sim.create_task(poison, "Vikunja refuses my updates");
+    let gone = sys.sim.create_task(home, "deleted quietly");
+    everywhere(&sys, "Vikunja refuses my updates").await;
+    everywhere(&sys, "deleted quietly").await;
+
+    // Vikunja refuses every update of the task (as it does with a stale cover image), and both
+    // sides change it: the pass merges Vikunja's change and has to write the host's.
+    sys.sim.inject(
+        Requests::to("POST /api/v1/tasks/{id}").in_project(poison),
+        Fault::status(400),
+        When::Always,
+    );
+    sys.sim.set_webhook_delivery(false);
+    let local = wait_task(sys.host("laptop"), "the task", |t| {
+        s(t, "description") == "Vikunja refuses my updates"
+    })
+    .await;
+    sys.host("laptop")
+        .ok(&[s(&local, "uuid"), "modify", "priority:H"]);
+    let sim = sys.sim.clone();
+    vsync_harness::wait_for("the refused write", PROPAGATION, move || {
+        sim.requests()
+            .iter()
+            .any(|r| r.method == "POST" && r.status == 400)
+            .then_some(())
+    })
+    .await;
+    let due = time::OffsetDateTime::from_unix_timestamp(1_900_000_000).unwrap();
+    sys.sim.update_task(refused.id, |t| t.due_date = due);
+    assert!(sys.sim.delete_task(gone.id));
+
+    let r = reconcile_now(&test_bus(&sys).await, true).await;
+    let pass = r.vikunja.as_ref().expect("the pass itself went through");
+    assert_eq!(pass.deleted, 1, "{r}");
+    assert_eq!(pass.failed.len(), 1, "{r}");
+    assert!(pass.failed[0].0.contains(&refused.id.to_string()), "{r}");
+    for h in &sys.hosts {
+        wait_task(h, "the deletion", |t| {
+            s(t, "description") == "deleted quietly" && s(t, "status") == "deleted"
+        })
+        .await;
+    }
     sys.shutdown().await.unwrap();
 }
