@@ -21,6 +21,12 @@ pub struct ReconcileReport {
     pub deleted: usize,
     /// Owed Vikunja writes done.
     pub pushed: usize,
+    /// Tasks the listing did not show that Vikunja still has (checked one by one).
+    #[serde(default)]
+    pub missed: usize,
+    /// Why the listing was not trusted (the mass-deletion guard); empty when it was.
+    #[serde(default)]
+    pub guard: String,
     /// What the pass could not bring in, and why (it went on without them).
     #[serde(default)]
     pub failed: Vec<(String, String)>,
@@ -48,6 +54,16 @@ impl std::fmt::Display for ReconcileReport {
         )?;
         for (uuid, fields) in &self.changed {
             writeln!(f, "  changed {uuid}: {}", fields.join(", "))?;
+        }
+        if self.missed > 0 {
+            writeln!(
+                f,
+                "  {} task(s) missing from the listing are still in Vikunja: kept",
+                self.missed
+            )?;
+        }
+        if !self.guard.is_empty() {
+            writeln!(f, "  mass-deletion guard: {}", self.guard)?;
         }
         for (what, why) in &self.failed {
             writeln!(f, "  failed {what}: {why}")?;

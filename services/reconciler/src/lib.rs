@@ -5,6 +5,7 @@
 mod adopt;
 mod control;
 mod create;
+mod deletions;
 mod error;
 mod events;
 mod passes;

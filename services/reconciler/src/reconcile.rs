@@ -9,10 +9,11 @@ use std::time::Instant;
 
 use futures::{StreamExt, TryStreamExt};
 use vsync_bus::reports::ReconcileReport;
-use vsync_model::{Change, Side, VikunjaTask, fields, merge, vikunja};
+use vsync_model::{Side, VikunjaTask, fields, vikunja};
 use vsync_proto::{EventKind, Origin, TaskEvent, TaskState, TaskStatus, VikunjaChange, task_event};
 use vsync_vikunja::Project;
 
+use crate::deletions::deleted_by_vikunja;
 use crate::error::SyncError;
 use crate::events::{Applied, EventHandler};
 
@@ -76,23 +77,31 @@ impl EventHandler {
                 let tree = self.projects.lock().await;
                 tree.ids().collect()
             };
-            for s in &states {
+            let in_scope = |s: &&TaskState| {
                 let f = s.fields.clone().unwrap_or_default();
-                let gone_project = !existing.contains(&s.vikunja_project_id);
-                if s.vikunja_id > 0
-                    && f.status() != TaskStatus::Deleted
-                    && !seen.contains(&s.vikunja_id)
-                    && (listed_projects.contains(&s.vikunja_project_id) || gone_project)
+                (listed_projects.contains(&s.vikunja_project_id)
+                    || !existing.contains(&s.vikunja_project_id))
                     && only
                         .is_none_or(|p| f.project == p || f.project.starts_with(&format!("{p}.")))
-                {
-                    match self.mark_deleted(&s.uuid).await {
-                        Ok(true) => report.deleted += 1,
-                        Ok(false) => {}
-                        Err(e) => report.failed.push((s.uuid.clone(), e.to_string())),
-                    }
-                }
-            }
+            };
+            let expected = states.iter().filter(|s| s.vikunja_id > 0).filter(in_scope);
+            let missing: Vec<&TaskState> = expected
+                .clone()
+                .filter(|s| {
+                    !seen.contains(&s.vikunja_id)
+                        && s.fields
+                            .as_ref()
+                            .is_some_and(|f| f.status() != TaskStatus::Deleted)
+                })
+                .collect();
+            self.confirm_missing(
+                &missing,
+                expected.count(),
+                listed_at,
+                concurrency,
+                &mut report,
+            )
+            .await;
         }
         let newest = match oldest_failed {
             Some(failed) => newest.map(|n: i64| n.min(failed)),
@@ -124,16 +133,19 @@ impl EventHandler {
     }
 
     /// Brings in one listed task (`known`: its canonical state): `None` when nothing changed.
-    async fn reconcile_listed(
+    pub(crate) async fn reconcile_listed(
         &self,
         task: &VikunjaTask,
         known: Option<&TaskState>,
         listed_at: i64,
     ) -> Result<Option<Applied>, SyncError> {
-        if let Some(state) = known
-            && self.unchanged(state, task).await?
-        {
-            return Ok(None);
+        if let Some(state) = known {
+            if deleted_by_vikunja(state) {
+                return self.revive(state, task, listed_at).await;
+            }
+            if self.unchanged(state, task).await? {
+                return Ok(None);
+            }
         }
         let event = synthetic_event(task, known.is_none(), listed_at);
         Ok(Some(self.handle(&event).await?))
@@ -204,34 +216,6 @@ impl EventHandler {
         Ok(fields::fingerprint(&a, Side::Vikunja) == fields::fingerprint(&b, Side::Vikunja))
     }
 
-    /// A task Vikunja no longer lists (deleted without a webhook, or its project was).
-    async fn mark_deleted(&self, uuid: &str) -> Result<bool, SyncError> {
-        loop {
-            let (mut state, rev) = self.load(uuid).await?;
-            let current = state.fields.clone().unwrap_or_default();
-            let mut gone = current.clone();
-            gone.set_status(TaskStatus::Deleted);
-            let merged = merge(
-                &mut state,
-                &Change {
-                    origin: Origin::Vikunja,
-                    host: "",
-                    at_us: vsync_model::dates::now_us(),
-                    base: Some(&current),
-                    new: &gone,
-                },
-            );
-            if !merged.is_change() {
-                return Ok(false);
-            }
-            state.vikunja_json.clear();
-            state.merged_at_us = vsync_model::dates::now_us();
-            if let vsync_bus::Cas::Written(_) = self.bus.store_state(&state, rev).await? {
-                return Ok(true);
-            }
-        }
-    }
-
     /// Vikunja writes still owed (failed earlier, or left by a restart).
     async fn push_owed(&self, states: &[TaskState]) -> usize {
         let owed: Vec<&TaskState> = states.iter().filter(|s| s.vikunja_dirty).collect();
@@ -246,7 +230,7 @@ impl EventHandler {
 }
 
 /// A listed task, handled as if its webhook had arrived; `listed_at` is when the listing began.
-fn synthetic_event(task: &VikunjaTask, new: bool, listed_at: i64) -> TaskEvent {
+pub(crate) fn synthetic_event(task: &VikunjaTask, new: bool, listed_at: i64) -> TaskEvent {
     let now = listed_at;
     TaskEvent {
         origin: Origin::Reconcile as i32,
