@@ -75,6 +75,15 @@ impl Delivery {
             .map_err(|e| BusError::consumer(self.subject(), e))
     }
 
+    /// Still being handled: the consumer's ack wait starts again, so it is not redelivered
+    /// meanwhile.
+    pub async fn in_progress(&self) -> Result<(), BusError> {
+        self.0
+            .ack_with(AckKind::Progress)
+            .await
+            .map_err(|e| BusError::consumer(self.subject(), e))
+    }
+
     /// Not handled: deliver it again after `delay`.
     pub async fn nak(&self, delay: Duration) -> Result<(), BusError> {
         self.0

@@ -12,6 +12,11 @@ use crate::delivery::Deliveries;
 use crate::subscription::Subscription;
 use crate::{Bus, BusError, RECONCILER_CONSUMER, subject, trace};
 
+/// How long an event delivered to the reconciler may go unacknowledged before it is delivered
+/// again; longer than one Vikunja request with its retries, and renewed while the reconciler
+/// works on it.
+pub const EVENT_ACK_WAIT: Duration = Duration::from_secs(120);
+
 /// Where a message could not be processed: the token of its dead-letter subject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
@@ -69,26 +74,26 @@ impl Bus {
         .await
     }
 
-    /// The reconciler's durable consumer of every event, in order (explicit acks, redelivered
-    /// after a minute unacknowledged).
+    /// The reconciler's durable consumer of every event, in order: explicit acks, redelivered
+    /// after [`EVENT_ACK_WAIT`] unacknowledged (the handler renews it while it works), and as
+    /// often as it takes: the reconciler decides what becomes a dead letter.
     pub async fn events(&self) -> Result<Deliveries, BusError> {
         let stream = self
             .js
             .get_stream(crate::EVENTS_STREAM)
             .await
             .map_err(|e| BusError::consumer(RECONCILER_CONSUMER, e))?;
+        // Created, or updated to this config if it exists (an older one had `max_deliver` 20:
+        // an event that waits must never run out of deliveries).
         let consumer = stream
-            .get_or_create_consumer(
-                RECONCILER_CONSUMER,
-                consumer::pull::Config {
-                    durable_name: Some(RECONCILER_CONSUMER.to_string()),
-                    ack_policy: consumer::AckPolicy::Explicit,
-                    ack_wait: Duration::from_secs(60),
-                    max_deliver: 20,
-                    max_ack_pending: 1024,
-                    ..Default::default()
-                },
-            )
+            .create_consumer(consumer::pull::Config {
+                durable_name: Some(RECONCILER_CONSUMER.to_string()),
+                ack_policy: consumer::AckPolicy::Explicit,
+                ack_wait: EVENT_ACK_WAIT,
+                max_deliver: -1,
+                max_ack_pending: 1024,
+                ..Default::default()
+            })
             .await
             .map_err(|e| BusError::consumer(RECONCILER_CONSUMER, e))?;
         Deliveries::pull(&consumer).await

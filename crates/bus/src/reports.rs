@@ -27,6 +27,11 @@ pub struct ReconcileReport {
     /// Why the listing was not trusted (the mass-deletion guard); empty when it was.
     #[serde(default)]
     pub guard: String,
+    /// Vikunja writes waiting (parked) after the pass, and why the oldest waits.
+    #[serde(default)]
+    pub waiting: usize,
+    #[serde(default)]
+    pub waiting_because: String,
     /// What the pass could not bring in, and why (it went on without them).
     #[serde(default)]
     pub failed: Vec<(String, String)>,
@@ -60,6 +65,13 @@ impl std::fmt::Display for ReconcileReport {
                 f,
                 "  {} task(s) missing from the listing are still in Vikunja: kept",
                 self.missed
+            )?;
+        }
+        if self.waiting > 0 {
+            writeln!(
+                f,
+                "  {} Vikunja write(s) waiting, the oldest because: {}",
+                self.waiting, self.waiting_because
             )?;
         }
         if !self.guard.is_empty() {
@@ -165,6 +177,33 @@ impl std::fmt::Display for RepairReport {
         }
         for (host, why) in &self.unreachable {
             writeln!(f, "  {host}: not checked: {why}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What a replay of dead letters did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplayReport {
+    /// (sequence, stage, what was done) of each dead letter replayed, and removed.
+    pub replayed: Vec<(u64, String, String)>,
+    /// (sequence, stage, why not) of each dead letter left in place.
+    pub kept: Vec<(u64, String, String)>,
+}
+
+impl std::fmt::Display for ReplayReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} dead letter(s) replayed, {} kept",
+            self.replayed.len(),
+            self.kept.len()
+        )?;
+        for (seq, stage, what) in &self.replayed {
+            writeln!(f, "  #{seq} {stage}: {what}")?;
+        }
+        for (seq, stage, why) in &self.kept {
+            writeln!(f, "  #{seq} {stage}: kept: {why}")?;
         }
         Ok(())
     }

@@ -6,10 +6,12 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use vsync_bus::control::host::{HostRequest, Rekey};
-use vsync_bus::control::reconciler::{AdoptRequest, Progress, ReconcileRequest, ReconcilerRequest};
+use vsync_bus::control::reconciler::{
+    AdoptRequest, Progress, ReconcileRequest, ReconcilerRequest, ReplayRequest,
+};
 use vsync_bus::control::{ControlError, Reply};
 use vsync_bus::labels::{LabelsApplied, LabelsRequest};
-use vsync_bus::reports::{HostReport, ReconcileReply, RepairReport};
+use vsync_bus::reports::{HostReport, ReconcileReply, RepairReport, ReplayReport};
 use vsync_bus::{Bus, BusConfig, BusError, RequestFailure};
 use vsync_harness::NatsServer;
 use vsync_proto::LabelWork;
@@ -52,6 +54,13 @@ async fn the_reconciler_gets_typed_requests_and_its_answers_come_back() {
                     };
                     req.reply(Reply::Ok(r)).await.unwrap();
                 }
+                Ok(ReconcilerRequest::Replay(r)) => {
+                    let r = ReplayReport {
+                        replayed: vec![(r.seq.unwrap_or(0), "apply".into(), "done".into())],
+                        kept: vec![],
+                    };
+                    req.reply(Reply::Ok(r)).await.unwrap();
+                }
                 Ok(ReconcilerRequest::Adopt(_)) => {
                     let e = req.error("\"quoted\" and\nnewline");
                     req.reply::<()>(Reply::Error(e)).await.unwrap();
@@ -80,6 +89,11 @@ async fn the_reconciler_gets_typed_requests_and_its_answers_come_back() {
         )]
     );
     assert_eq!(client.repair(WAIT).await.unwrap().links_checked, 3);
+    let replayed = client
+        .replay_dead_letters(ReplayRequest { seq: Some(7) }, WAIT)
+        .await
+        .unwrap();
+    assert_eq!(replayed.replayed, [(7, "apply".into(), "done".into())]);
     let refused = client
         .adopt(AdoptRequest::default(), WAIT)
         .await
@@ -89,8 +103,8 @@ async fn the_reconciler_gets_typed_requests_and_its_answers_come_back() {
     };
     assert_eq!(error.message, "\"quoted\" and\nnewline");
     let seen = answering.await.unwrap();
-    assert_eq!(seen.len(), 3);
-    assert!(matches!(seen[2], Ok(ReconcilerRequest::Adopt(_))));
+    assert_eq!(seen.len(), 4);
+    assert!(matches!(seen[3], Ok(ReconcilerRequest::Adopt(_))));
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
 //! The reconciler's control endpoint (request/reply over the bus, queue group `reconciler`), so
-//! `vikunja-sync reconcile|repair|adopt` work from any host on the bus.
+//! `vikunja-sync reconcile|repair|adopt|dead-letters` work from any host on the bus.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +32,7 @@ pub async fn answer(
             Ok(ReconcilerRequest::Adopt(a)) => {
                 responder.answer(events.adopt(&a, concurrency).await).await
             }
+            Ok(ReconcilerRequest::Replay(r)) => responder.answer(events.replay(r.seq).await).await,
             Err(e) => responder.reply::<()>(Reply::Error(e)).await,
         }
     }

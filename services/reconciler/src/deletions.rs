@@ -168,6 +168,7 @@ impl EventHandler {
                     uuid: state.uuid,
                     changed: merged.changed,
                     stored: true,
+                    refused: None,
                 }));
             }
         }

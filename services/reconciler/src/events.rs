@@ -17,6 +17,7 @@ use vsync_proto::{
 use vsync_vikunja::VikunjaClient;
 
 use crate::error::SyncError;
+use crate::owed::Pushed;
 use crate::projects::ProjectTree;
 
 /// Merges events from both sides into canonical state and keeps Vikunja in step with it.
@@ -25,8 +26,10 @@ pub struct EventHandler {
     pub(crate) api: VikunjaClient,
     pub(crate) projects: Mutex<ProjectTree>,
     pub(crate) tags: TagMap,
-    /// Tasks whose Vikunja write failed and is owed.
-    pub(crate) dirty: Mutex<BTreeSet<String>>,
+    /// Vikunja writes that wait for Vikunja (or label-sync) to answer.
+    pub(crate) parked: Mutex<crate::parked::Parked>,
+    /// Tasks whose Vikunja write was refused for good (dead-lettered once).
+    pub(crate) refused: Mutex<BTreeSet<String>>,
     /// Correlations seen by this process (Vikunja id -> uuid; links never change once made).
     pub(crate) known_links: Mutex<std::collections::HashMap<i64, String>>,
     pub(crate) metrics: vsync_telemetry::metrics::Metrics,
@@ -38,6 +41,8 @@ pub struct Applied {
     pub uuid: String,
     pub changed: Vec<String>,
     pub stored: bool,
+    /// Why Vikunja refused the write the change called for (a dead letter).
+    pub refused: Option<String>,
 }
 
 impl EventHandler {
@@ -130,13 +135,15 @@ impl EventHandler {
             state.merged_at_us = vsync_model::dates::now_us();
             if let Cas::Written(_) = self.bus.store_state(&state, rev).await? {
                 self.log_conflicts(&merged.conflicts).await;
-                if state.vikunja_dirty {
-                    self.push(&uuid).await?;
-                }
+                let pushed = match state.vikunja_dirty {
+                    true => Some(self.push(&uuid).await?),
+                    false => None,
+                };
                 return Ok(Applied {
                     uuid,
                     changed: merged.changed,
                     stored: true,
+                    refused: pushed.and_then(Pushed::refusal),
                 });
             }
         }
@@ -224,28 +231,38 @@ impl EventHandler {
                     ..Default::default()
                 });
             }
+            // Vikunja down (e.g. since the reconciler started, so project paths are unknown):
+            // the write is owed and waits for it, while the other hosts get the change now.
             let shown_path = match VikunjaTask::from_json(&state.vikunja_json) {
-                Ok(t) => self.project_path(t.project_id()).await?,
-                Err(_) => String::new(),
+                Ok(t) => match self.project_path(t.project_id()).await {
+                    Ok(path) => Some(path),
+                    Err(e) if e.waits() => None,
+                    Err(e) => return Err(e),
+                },
+                Err(_) => Some(String::new()),
             };
-            state.vikunja_dirty = self.vikunja_differs(&state, &shown_path);
+            state.vikunja_dirty = shown_path
+                .as_deref()
+                .is_none_or(|path| self.vikunja_differs(&state, path));
             state.merged_at_us = vsync_model::dates::now_us();
             if let Cas::Written(_) = self.bus.store_state(&state, rev).await? {
                 self.log_conflicts(&merged.conflicts).await;
-                if state.vikunja_dirty {
-                    self.push(&ch.uuid).await?;
-                    if !self.dirty.lock().await.contains(&ch.uuid) {
-                        self.metrics.observe_since(
-                            "vsync_e2e_latency_seconds",
-                            &[("direction", "tw_to_vikunja")],
-                            ev.changed_at_us,
-                        );
-                    }
+                let pushed = match state.vikunja_dirty {
+                    true => Some(self.push(&ch.uuid).await?),
+                    false => None,
+                };
+                if pushed == Some(Pushed::Written) {
+                    self.metrics.observe_since(
+                        "vsync_e2e_latency_seconds",
+                        &[("direction", "tw_to_vikunja")],
+                        ev.changed_at_us,
+                    );
                 }
                 return Ok(Applied {
                     uuid: ch.uuid.clone(),
                     changed: merged.changed,
                     stored: true,
+                    refused: pushed.and_then(Pushed::refusal),
                 });
             }
         }

@@ -8,11 +8,14 @@ mod create;
 mod deletions;
 mod error;
 mod events;
+mod owed;
+mod parked;
 mod passes;
 mod projects;
 mod push;
 mod reconcile;
 mod repair;
+mod replay;
 mod state;
 mod token;
 mod webhooks;
@@ -28,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use vsync_bus::{Bus, BusConfig, Delivery, Stage};
 use vsync_config::Config;
+use vsync_proto::TaskEvent;
 use vsync_vikunja::VikunjaClient;
 
 use passes::{Pass, PassSchedule};
@@ -35,8 +39,13 @@ use passes::{Pass, PassSchedule};
 pub use error::SyncError;
 pub use events::{Applied, EventHandler};
 
-/// A message redelivered this often goes to the dead-letter subject instead.
-const MAX_DELIVERIES: i64 = 10;
+/// How often the parked Vikunja writes are looked at (each waits its own backoff).
+const PARKED_TICK: Duration = Duration::from_millis(250);
+/// The longest wait before an event that waits is delivered again.
+const MAX_REDELIVERY_DELAY: Duration = Duration::from_secs(30);
+/// While an event is handled, its delivery is renewed this often, so the bus never redelivers
+/// it to another reconciler meanwhile however long Vikunja takes (429 waits, timeouts).
+const IN_PROGRESS_EVERY: Duration = Duration::from_secs(15);
 
 /// The running service.
 pub struct App {
@@ -76,7 +85,8 @@ impl App {
             api,
             projects: Mutex::new(tree),
             tags: (&cfg.labels).into(),
-            dirty: Mutex::new(BTreeSet::new()),
+            parked: Mutex::new(Default::default()),
+            refused: Mutex::new(BTreeSet::new()),
             known_links: Mutex::new(Default::default()),
             metrics,
         });
@@ -125,7 +135,8 @@ impl App {
             .reconciler_requests()
             .await
             .context("cannot subscribe to control requests")?;
-        let mut retry = tokio::time::interval(Duration::from_secs(2));
+        let mut retry = tokio::time::interval(PARKED_TICK);
+        let retrying = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let every = |d: Duration| {
             let d = d.max(Duration::from_secs(1));
             tokio::time::interval_at(tokio::time::Instant::now() + d, d)
@@ -157,7 +168,7 @@ impl App {
                 }
                 Some(()) = passes_done.recv() => passes.finished(),
                 _ = retry.tick() => {
-                    self.events.retry_dirty().await;
+                    self.spawn_retry(&tasks, &retrying);
                     self.report_token().await;
                     None
                 }
@@ -176,6 +187,24 @@ impl App {
         tasks.wait().await;
         tracing::info!("reconciler stopped");
         Ok(())
+    }
+
+    /// Retries the parked Vikunja writes that are due beside event processing, unless a retry
+    /// still runs.
+    fn spawn_retry(
+        &self,
+        tasks: &tokio_util::task::TaskTracker,
+        retrying: &Arc<std::sync::atomic::AtomicBool>,
+    ) {
+        use std::sync::atomic::Ordering;
+        if retrying.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (events, retrying) = (self.events.clone(), retrying.clone());
+        tasks.spawn(async move {
+            events.retry_parked().await;
+            retrying.store(false, Ordering::Release);
+        });
     }
 
     /// Runs a reconcile pass beside event processing; `done` hears when it ended.
@@ -210,7 +239,7 @@ impl App {
                     ("kind", ev.kind().as_str_name()),
                 ],
             );
-            match self.events.handle(&ev).await {
+            match self.handle_renewing(&msg, &ev).await {
                 Ok(applied) => {
                     tracing::Span::current().record("task.uuid", applied.uuid.as_str());
                     if applied.stored {
@@ -218,23 +247,38 @@ impl App {
                     }
                     let _ = msg.ack().await;
                 }
-                Err(e) if e.is_transient() => {
+                Err(e) if e.waits() => {
+                    // Never a dead letter: it comes back until what it waits for answers.
                     self.events
                         .metrics
-                        .inc("vsync_errors_total", &[("stage", "transient")]);
+                        .inc("vsync_errors_total", &[("stage", "waits")]);
                     let delivered = msg.delivered();
-                    if delivered >= MAX_DELIVERIES {
-                        return self.dead(&msg, &e.to_string(), now).await;
-                    }
-                    tracing::warn!(error = %e, delivered, "event failed; will be redelivered");
-                    let delay = Duration::from_millis(250 * (1 << delivered.clamp(0, 6)) as u64);
-                    let _ = msg.nak(delay).await;
+                    tracing::warn!(error = %e, delivered, "event waits; it will be redelivered");
+                    let _ = msg.nak(redelivery_delay(delivered)).await;
                 }
                 Err(e) => self.dead(&msg, &e.to_string(), now).await,
             }
         }
         .instrument(span)
         .await
+    }
+
+    /// Handles `ev`, telling the bus every [`IN_PROGRESS_EVERY`] that `msg` is still in hand.
+    async fn handle_renewing(&self, msg: &Delivery, ev: &TaskEvent) -> Result<Applied, SyncError> {
+        let handle = self.events.handle(ev);
+        tokio::pin!(handle);
+        let first = tokio::time::Instant::now() + IN_PROGRESS_EVERY;
+        let mut renew = tokio::time::interval_at(first, IN_PROGRESS_EVERY);
+        loop {
+            tokio::select! {
+                handled = &mut handle => return handled,
+                _ = renew.tick() => {
+                    if let Err(e) = msg.in_progress().await {
+                        tracing::warn!(error = %e, "cannot renew the event's delivery");
+                    }
+                }
+            }
+        }
     }
 
     async fn dead(&self, msg: &Delivery, reason: &str, now: i64) {
@@ -254,6 +298,13 @@ impl App {
             Err(e) => tracing::error!(error = %e, "cannot write dead letter"),
         }
     }
+}
+
+/// The wait before the `delivered`th delivery of an event that waits is tried again: 250 ms,
+/// doubling, at most 30 s.
+fn redelivery_delay(delivered: i64) -> Duration {
+    let exp = u32::try_from(delivered.clamp(1, 16) - 1).unwrap_or(0);
+    (Duration::from_millis(250) * (1 << exp)).min(MAX_REDELIVERY_DELAY)
 }
 
 fn describe(m: &vsync_telemetry::metrics::Metrics) {

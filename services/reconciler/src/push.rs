@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use vsync_bus::{Cas, Stage};
+use vsync_bus::Cas;
 use vsync_model::{VikunjaTask, vikunja};
 use vsync_proto::{LabelWork, TaskState, TaskStatus};
 
@@ -16,7 +16,7 @@ use crate::events::EventHandler;
 /// How long label-sync may take to set a task's labels.
 const LABEL_WORK_TIMEOUT: Duration = Duration::from_secs(30);
 
-enum Written {
+pub(crate) enum Written {
     /// Created or updated: what we sent and what Vikunja answered (labels set).
     Task {
         sent: VikunjaTask,
@@ -27,26 +27,8 @@ enum Written {
 }
 
 impl EventHandler {
-    /// Brings Vikunja up to canonical state for `uuid`. A transient failure leaves the task dirty
-    /// for the retry loop; a permanent one is returned.
-    pub(crate) async fn push(&self, uuid: &str) -> Result<(), SyncError> {
-        let (state, _) = self.load(uuid).await?;
-        match self.write(&state).await {
-            Ok(w) => {
-                self.record(uuid, w).await?;
-                self.dirty.lock().await.remove(uuid);
-                Ok(())
-            }
-            Err(e) if e.is_transient() => {
-                tracing::warn!(uuid, error = %e, "Vikunja write failed; will retry");
-                self.dirty.lock().await.insert(uuid.to_string());
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    async fn write(&self, state: &TaskState) -> Result<Written, SyncError> {
+    /// Writes canonical state to Vikunja ([`crate::owed`] decides what a failure means).
+    pub(crate) async fn write(&self, state: &TaskState) -> Result<Written, SyncError> {
         let f = state.fields.clone().unwrap_or_default();
         if f.status() == TaskStatus::Deleted {
             if state.vikunja_id > 0 {
@@ -141,7 +123,7 @@ impl EventHandler {
     }
 
     /// Stores what the write did, merging Vikunja's answer as a Vikunja change.
-    async fn record(&self, uuid: &str, w: Written) -> Result<(), SyncError> {
+    pub(crate) async fn record(&self, uuid: &str, w: Written) -> Result<(), SyncError> {
         loop {
             let (mut state, rev) = self.load(uuid).await?;
             state.vikunja_dirty = false;
@@ -176,27 +158,6 @@ impl EventHandler {
             state.merged_at_us = vsync_model::dates::now_us();
             if let Cas::Written(_) = self.bus.store_state(&state, rev).await? {
                 return Ok(());
-            }
-        }
-    }
-
-    /// Retries the Vikunja writes that failed.
-    pub(crate) async fn retry_dirty(&self) {
-        let pending: Vec<String> = self.dirty.lock().await.iter().cloned().collect();
-        for uuid in pending {
-            if let Err(e) = self.push(&uuid).await {
-                tracing::error!(uuid, error = %e, "Vikunja write refused");
-                self.dirty.lock().await.remove(&uuid);
-                let _ = self
-                    .bus
-                    .dead_letter(
-                        Stage::VikunjaWrite,
-                        &uuid,
-                        &[],
-                        &e.to_string(),
-                        vsync_model::dates::now_us(),
-                    )
-                    .await;
             }
         }
     }

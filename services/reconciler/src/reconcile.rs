@@ -16,6 +16,7 @@ use vsync_vikunja::Project;
 use crate::deletions::deleted_by_vikunja;
 use crate::error::SyncError;
 use crate::events::{Applied, EventHandler};
+use crate::owed::Pushed;
 
 impl EventHandler {
     /// One pass over Vikunja: `full` lists every synced project (finding deletions and moves),
@@ -53,6 +54,11 @@ impl EventHandler {
         for task in &listed {
             let known = by_vikunja_id.get(&task.id()).copied();
             match self.reconcile_listed(task, known, listed_at).await {
+                Ok(Some(Applied {
+                    uuid,
+                    refused: Some(why),
+                    ..
+                })) => report.failed.push((uuid, why)),
                 Ok(Some(applied)) if known.is_none() && applied.stored => report.created += 1,
                 Ok(Some(applied)) if !applied.changed.is_empty() => {
                     report.changed.push((applied.uuid, applied.changed));
@@ -112,7 +118,13 @@ impl EventHandler {
         {
             tracing::warn!(error = %e, "cannot record the reconcile watermark");
         }
-        report.pushed = self.push_owed(&states).await;
+        report.pushed = self.push_owed(&states, &mut report).await;
+        {
+            let parked = self.parked.lock().await;
+            let (waiting, because) = parked.summary();
+            report.waiting = waiting;
+            report.waiting_because = because.unwrap_or_default().to_string();
+        }
         report.api_calls = self.api.calls() - calls_before;
         report.took_ms = started.elapsed().as_millis() as u64;
         report.finished_at_us = vsync_model::dates::now_us();
@@ -216,13 +228,19 @@ impl EventHandler {
         Ok(fields::fingerprint(&a, Side::Vikunja) == fields::fingerprint(&b, Side::Vikunja))
     }
 
-    /// Vikunja writes still owed (failed earlier, or left by a restart).
-    async fn push_owed(&self, states: &[TaskState]) -> usize {
-        let owed: Vec<&TaskState> = states.iter().filter(|s| s.vikunja_dirty).collect();
+    /// Vikunja writes still owed (failed earlier, or left by a restart); refused ones wait for
+    /// a replay. How many went through; the refusals are reported as failures.
+    async fn push_owed(&self, states: &[TaskState], report: &mut ReconcileReport) -> usize {
         let mut done = 0;
-        for s in owed {
-            if self.push(&s.uuid).await.is_ok() && !self.dirty.lock().await.contains(&s.uuid) {
-                done += 1;
+        for s in states.iter().filter(|s| s.vikunja_dirty) {
+            if self.is_refused(&s.uuid).await {
+                continue;
+            }
+            match self.push(&s.uuid).await {
+                Ok(Pushed::Written) => done += 1,
+                Ok(Pushed::Parked) => {}
+                Ok(Pushed::Refused(why)) => report.failed.push((s.uuid.clone(), why)),
+                Err(e) => report.failed.push((s.uuid.clone(), e.to_string())),
             }
         }
         done

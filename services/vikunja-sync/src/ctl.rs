@@ -15,7 +15,7 @@ const PASS_TIMEOUT: Duration = Duration::from_secs(600);
 const ADOPT_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// Says what went wrong in the operator's words.
-fn explain(e: BusError) -> anyhow::Error {
+pub(crate) fn explain(e: BusError) -> anyhow::Error {
     match e {
         BusError::Request {
             failure: RequestFailure::TimedOut(t),

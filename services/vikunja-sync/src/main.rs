@@ -67,6 +67,12 @@ enum Command {
         #[command(subcommand)]
         action: BusAction,
     },
+    /// Work that failed for good (dead letters), with why; replay redoes it once the cause is
+    /// fixed.
+    DeadLetters {
+        #[command(subcommand)]
+        action: Option<DeadLettersAction>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -85,6 +91,18 @@ enum BusAction {
     AddHost {
         /// The host id (`[taskwarrior] host` on that machine).
         name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeadLettersAction {
+    /// Every dead letter: its number, when, where it failed, what, and why (the default).
+    List,
+    /// Redo the work of dead letter SEQ (or of every one, with --all) and remove it.
+    Replay {
+        seq: Option<u64>,
+        #[arg(long, conflicts_with = "seq")]
+        all: bool,
     },
 }
 
@@ -164,6 +182,25 @@ async fn main() -> ExitCode {
                     project,
                 };
                 Ok(vikunja_sync::ctl::reconcile(&bus, &req).await?.to_string())
+            })
+            .await
+        }
+        Command::DeadLetters { action } => {
+            ctl(&cfg, |bus| async move {
+                match action.unwrap_or(DeadLettersAction::List) {
+                    DeadLettersAction::List => vikunja_sync::dead_letters::list(&bus).await,
+                    DeadLettersAction::Replay {
+                        seq: None,
+                        all: false,
+                    } => {
+                        anyhow::bail!("name a dead letter (`dead-letters replay SEQ`) or --all")
+                    }
+                    DeadLettersAction::Replay { seq, .. } => {
+                        Ok(vikunja_sync::dead_letters::replay(&bus, seq)
+                            .await?
+                            .to_string())
+                    }
+                }
             })
             .await
         }

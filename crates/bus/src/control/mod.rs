@@ -1,6 +1,6 @@
 //! The control channel: request/reply over the bus, so the operator CLI works from any host and
 //! the services ask each other for work. Three endpoints, each with its request enum: the
-//! reconciler ([`reconciler::ReconcilerRequest`]: reconcile, repair, adopt), each TW host
+//! reconciler ([`reconciler::ReconcilerRequest`]: reconcile, repair, adopt, replay), each TW host
 //! ([`host::HostRequest`]: reconcile, export, re-key) and label-sync
 //! ([`crate::labels::LabelsRequest`]). The verb is the subject's last token and the arguments
 //! are the body; both are read here, in one place, into the enum.
@@ -12,7 +12,7 @@ pub mod host;
 pub mod reconciler;
 
 pub use host::{HostRequest, Rekey};
-pub use reconciler::{AdoptRequest, Progress, ReconcileRequest, ReconcilerRequest};
+pub use reconciler::{AdoptRequest, Progress, ReconcileRequest, ReconcilerRequest, ReplayRequest};
 
 use std::pin::Pin;
 use std::task::{Context, Poll};

@@ -1,12 +1,13 @@
 //! The reconciler's endpoint (`vsync.v1.ctl.reconciler.<verb>`, queue group `reconciler`):
-//! reconcile now, repair correlations, adopt existing data. Answered by one reconciler.
+//! reconcile now, repair correlations, adopt existing data, replay dead letters. Answered by one
+//! reconciler.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::{Requests, body, from_body, request};
-use crate::reports::{AdoptReport, ReconcileReply, RepairReport};
+use crate::reports::{AdoptReport, ReconcileReply, RepairReport, ReplayReport};
 use crate::subscription::Subscription;
 use crate::{Bus, BusError, subject};
 
@@ -15,6 +16,7 @@ const BY: &str = "reconciler";
 const RECONCILE: &str = "reconcile";
 const REPAIR: &str = "repair";
 const ADOPT: &str = "adopt";
+const REPLAY: &str = "replay";
 
 /// What the reconciler can be asked.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,6 +27,8 @@ pub enum ReconcilerRequest {
     Repair,
     /// Adopt existing data on both sides: answered with an [`AdoptReport`].
     Adopt(AdoptRequest),
+    /// Replay dead letters: answered with a [`ReplayReport`].
+    Replay(ReplayRequest),
 }
 
 /// Ask the reconciler to reconcile now.
@@ -44,12 +48,20 @@ pub struct AdoptRequest {
     pub progress: Option<String>,
 }
 
+/// Ask the reconciler to replay dead letters, so their work is done again.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayRequest {
+    /// The dead letter's sequence number (`vikunja-sync dead-letters` lists them); `None`: all.
+    pub seq: Option<u64>,
+}
+
 impl ReconcilerRequest {
     fn verb(&self) -> &'static str {
         match self {
             ReconcilerRequest::Reconcile(_) => RECONCILE,
             ReconcilerRequest::Repair => REPAIR,
             ReconcilerRequest::Adopt(_) => ADOPT,
+            ReconcilerRequest::Replay(_) => REPLAY,
         }
     }
 
@@ -58,6 +70,7 @@ impl ReconcilerRequest {
             ReconcilerRequest::Reconcile(r) => body(r),
             ReconcilerRequest::Repair => body(&()),
             ReconcilerRequest::Adopt(r) => body(r),
+            ReconcilerRequest::Replay(r) => body(r),
         }
     }
 
@@ -69,6 +82,8 @@ impl ReconcilerRequest {
             Ok(ReconcilerRequest::Repair)
         } else if is(ADOPT) {
             Ok(ReconcilerRequest::Adopt(from_body(payload)?))
+        } else if is(REPLAY) {
+            Ok(ReconcilerRequest::Replay(from_body(payload)?))
         } else {
             Err(format!("unknown request {subject}"))
         }
@@ -123,6 +138,16 @@ impl Bus {
             .await
     }
 
+    /// Asks the reconciler to replay dead letters.
+    pub async fn replay_dead_letters(
+        &self,
+        req: ReplayRequest,
+        timeout: Duration,
+    ) -> Result<ReplayReport, BusError> {
+        self.ask_reconciler(&ReconcilerRequest::Replay(req), timeout)
+            .await
+    }
+
     /// A subject of this client's own for progress, and what arrives on it.
     pub async fn progress_inbox(&self) -> Result<(String, ProgressUpdates), BusError> {
         let inbox = self.client.new_inbox();
@@ -171,6 +196,8 @@ mod tests {
                 dry_run: true,
                 progress: Some("_INBOX.x".into()),
             }),
+            ReconcilerRequest::Replay(ReplayRequest { seq: Some(7) }),
+            ReconcilerRequest::Replay(ReplayRequest { seq: None }),
         ] {
             let subject = subject::ctl_reconciler(req.verb());
             assert_eq!(

@@ -5,6 +5,7 @@
 //! measurements into docs/FAULTS.md. One file per family of faults.
 
 mod listings;
+mod outages;
 mod passes;
 
 use vsync_e2e::*;
@@ -12,4 +13,13 @@ use vsync_e2e::*;
 /// Waits until every host shows a task titled `title`.
 async fn everywhere(sys: &System, title: &'static str) {
     on_every_host(sys, title, move |t| s(t, "description") == title).await;
+}
+
+/// `full` when scripts/faults.sh runs the suite (`VSYNC_FAULTS_FULL=1`: the long cases at full
+/// length, for the table), else `compressed` (the everyday suite stays fast).
+fn full_length<T>(full: T, compressed: T) -> T {
+    match std::env::var_os("VSYNC_FAULTS_FULL") {
+        Some(v) if v == "1" => full,
+        _ => compressed,
+    }
 }
