@@ -7,6 +7,7 @@
 
 mod connect;
 pub mod control;
+mod creates;
 mod dead_letters;
 mod delivery;
 mod error;
@@ -27,6 +28,7 @@ use async_nats::jetstream::{self, kv, stream};
 use sha2::{Digest, Sha256};
 
 pub use connect::BusConfig;
+pub use creates::{Claim, CreateClaim};
 pub use dead_letters::StoredDeadLetter;
 pub use delivery::{Deliveries, Delivery, StateChange};
 pub use error::{BusError, RequestFailure};

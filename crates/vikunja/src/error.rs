@@ -97,6 +97,19 @@ impl VikunjaError {
         self.kind() == ErrorKind::NotFound
     }
 
+    /// Whether the request may have taken effect although it failed: it was sent, and nothing
+    /// said it was not applied (a timeout, a connection cut after sending, a 5xx, a success
+    /// answer that could not be read). A create that may have taken effect is looked up before
+    /// it is sent again. Refused connections, 429 and other 4xx were not applied.
+    pub fn may_have_applied(&self) -> bool {
+        match self {
+            VikunjaError::Transport { source, .. } => !source.is_connect(),
+            VikunjaError::Api { status, .. } => *status >= 500,
+            VikunjaError::Decode { .. } => true,
+            VikunjaError::Client(_) | VikunjaError::Config(_) => false,
+        }
+    }
+
     /// Worth trying again later, unchanged: rate limited, unavailable or timed out.
     pub fn is_transient(&self) -> bool {
         matches!(

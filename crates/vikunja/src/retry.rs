@@ -18,9 +18,9 @@ pub struct Retry {
     pub max_rate_limit_wait: Duration,
     /// Also repeat a request that is not safe to repeat (a `PUT` that creates) after a timeout
     /// or 5xx. Such a create may have committed before the answer was lost, so repeating it
-    /// can make the object twice; `true` keeps the client's behaviour until creates look
-    /// themselves up first. Refused connections and 429 are repeated either way: Vikunja never
-    /// saw those requests.
+    /// can make the object twice: off by default; the caller looks a create up before sending
+    /// it again ([`crate::VikunjaError::may_have_applied`]). Refused connections and 429 are
+    /// repeated either way: Vikunja never saw those requests.
     pub retry_creates: bool,
 }
 
@@ -31,7 +31,7 @@ impl Default for Retry {
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(10),
             max_rate_limit_wait: Duration::from_secs(60),
-            retry_creates: true,
+            retry_creates: false,
         }
     }
 }
@@ -174,10 +174,7 @@ mod tests {
     #[test]
     fn only_requests_vikunja_never_saw_are_repeated_when_creates_are_not() {
         let h = HeaderMap::new();
-        let careful = Retry {
-            retry_creates: false,
-            ..Retry::default()
-        };
+        let careful = Retry::default();
         let unavailable = Outcome::Answered(StatusCode::SERVICE_UNAVAILABLE, &h);
         let limited = Outcome::Answered(StatusCode::TOO_MANY_REQUESTS, &h);
         assert!(careful.wait_before_next(&unavailable, 1, false).is_none());
@@ -193,12 +190,17 @@ mod tests {
         );
         assert!(careful.wait_before_next(&limited, 1, false).is_some());
         assert!(careful.wait_before_next(&unavailable, 1, true).is_some());
-        // Today's default repeats creates too.
+        // The default is careful.
         assert!(
             Retry::default()
                 .wait_before_next(&unavailable, 1, false)
-                .is_some()
+                .is_none()
         );
+        let repeating = Retry {
+            retry_creates: true,
+            ..Retry::default()
+        };
+        assert!(repeating.wait_before_next(&unavailable, 1, false).is_some());
         let bad = Outcome::Answered(StatusCode::BAD_REQUEST, &h);
         assert!(Retry::default().wait_before_next(&bad, 1, true).is_none());
     }

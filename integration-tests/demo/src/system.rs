@@ -44,6 +44,8 @@ pub struct Options {
     pub reconcile_interval: Duration,
     /// How often it lists every task (full pass); `None`: ten delta intervals.
     pub full_reconcile_interval: Option<Duration>,
+    /// How long the server services wait for one Vikunja answer; `None`: the default.
+    pub vikunja_timeout: Option<Duration>,
     /// Taskwarrior config lines added to every host (e.g. UDA declarations).
     pub taskrc: Vec<String>,
     /// Tasks Vikunja already has before the services start: (project title, task title).
@@ -65,6 +67,7 @@ impl Default for Options {
             projects: vec!["Home".into()],
             reconcile_interval: Duration::from_secs(2),
             full_reconcile_interval: None,
+            vikunja_timeout: None,
             taskrc: Vec::new(),
             vikunja_tasks: Vec::new(),
             host_tasks: Vec::new(),
@@ -103,6 +106,9 @@ impl System {
         server.ingress.metrics_listen = "127.0.0.1:0".parse()?;
         server.bus.credentials_file = Some(nats.server_credentials());
         server.reconcile.interval = opts.reconcile_interval;
+        if let Some(t) = opts.vikunja_timeout {
+            server.vikunja.timeout = t;
+        }
         server.reconcile.full_interval = opts
             .full_reconcile_interval
             .unwrap_or(opts.reconcile_interval * 10);

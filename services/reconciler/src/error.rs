@@ -15,6 +15,9 @@ pub enum SyncError {
     Invalid(String),
     #[error("label-sync: {0}")]
     Labels(String),
+    /// Another writer is creating the task in Vikunja; it waits for that one.
+    #[error("task {0} is being created in Vikunja by another writer")]
+    CreateInFlight(String),
 }
 
 /// What becomes of work that failed.
@@ -33,7 +36,7 @@ impl SyncError {
     /// What becomes of the work that failed with this error.
     pub fn disposition(&self) -> Disposition {
         let waits = match self {
-            SyncError::Bus(_) | SyncError::Labels(_) => true,
+            SyncError::Bus(_) | SyncError::Labels(_) | SyncError::CreateInFlight(_) => true,
             SyncError::Vikunja(e) => matches!(
                 e.kind(),
                 ErrorKind::Unavailable

@@ -30,6 +30,10 @@ pub struct EventHandler {
     pub(crate) parked: Mutex<crate::parked::Parked>,
     /// Tasks whose Vikunja write was refused for good (dead-lettered once).
     pub(crate) refused: Mutex<BTreeSet<String>>,
+    /// Who this reconciler is in create claims: its host and name.
+    pub(crate) holder: String,
+    /// Tasks this process is creating in Vikunja right now.
+    pub(crate) creating_here: crate::create::CreatingHere,
     /// Correlations seen by this process (Vikunja id -> uuid; links never change once made).
     pub(crate) known_links: Mutex<std::collections::HashMap<i64, String>>,
     pub(crate) metrics: vsync_telemetry::metrics::Metrics,
@@ -71,9 +75,10 @@ impl EventHandler {
             .and_then(|()| limits::check_task_len("the task", ch.task_json.len()))
             .map_err(|e| SyncError::Invalid(format!("Vikunja task {}: {e}", task.id())))?;
         let deleted = ev.kind() == EventKind::Deleted;
-        let Some((uuid, mut fresh)) = self.uuid_for(task.id(), !deleted).await? else {
+        let Some(linked) = self.uuid_for(&task, !deleted).await? else {
             return Ok(Applied::default()); // deleted before we ever saw it
         };
+        let (uuid, mut fresh) = (linked.uuid, linked.fresh);
         let path = self.project_path(task.project_id()).await?;
         loop {
             // A task first seen just now has no state yet (the store below is create-only then).
@@ -135,6 +140,10 @@ impl EventHandler {
             state.merged_at_us = vsync_model::dates::now_us();
             if let Cas::Written(_) = self.bus.store_state(&state, rev).await? {
                 self.log_conflicts(&merged.conflicts).await;
+                if linked.claimed {
+                    // Stored with its Vikunja id: no writer creates it again.
+                    self.bus.release_create(&uuid).await?;
+                }
                 let pushed = match state.vikunja_dirty {
                     true => Some(self.push(&uuid).await?),
                     false => None,

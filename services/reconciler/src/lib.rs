@@ -85,6 +85,8 @@ impl App {
             api,
             projects: Mutex::new(tree),
             tags: (&cfg.labels).into(),
+            holder: format!("{}/{name}", cfg.taskwarrior.host()),
+            creating_here: Default::default(),
             parked: Mutex::new(Default::default()),
             refused: Mutex::new(BTreeSet::new()),
             known_links: Mutex::new(Default::default()),

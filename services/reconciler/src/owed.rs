@@ -52,6 +52,10 @@ impl EventHandler {
         match self.write(&state).await {
             Ok(w) => {
                 self.record(uuid, w).await?;
+                if state.vikunja_id == 0 {
+                    // Created, and its Vikunja id stored: no writer creates it again.
+                    self.bus.release_create(uuid).await?;
+                }
                 self.parked.lock().await.went_through(uuid);
                 self.refused.lock().await.remove(uuid);
                 Ok(Pushed::Written)

@@ -12,6 +12,25 @@ use crate::events::EventHandler;
 /// Our own last writes remembered per task, to recognise their echoes.
 const ECHOES: usize = 4;
 
+/// The canonical uuid of a Vikunja task, and how it was found.
+pub(crate) struct Linked {
+    pub uuid: String,
+    /// Made just now: no canonical state can exist yet.
+    pub fresh: bool,
+    /// The task a create of ours made (its claim can go once the task is stored).
+    pub claimed: bool,
+}
+
+impl Linked {
+    fn known(uuid: String) -> Linked {
+        Linked {
+            uuid,
+            fresh: false,
+            claimed: false,
+        }
+    }
+}
+
 impl EventHandler {
     pub(crate) async fn load(&self, uuid: &str) -> Result<(TaskState, Option<u64>), SyncError> {
         Ok(match self.bus.load_state(uuid).await? {
@@ -26,29 +45,45 @@ impl EventHandler {
         })
     }
 
-    /// The canonical uuid of a Vikunja task; a new one at first sight (when `create`), then
-    /// `fresh` is true (no canonical state can exist yet). A link never changes once made, so
-    /// known ones are kept in memory: the hot path saves a KV round trip.
+    /// The canonical uuid of a Vikunja task; at first sight (when `create`), the task a create
+    /// of ours made whose answer we have not seen yet (`claimed`: see
+    /// [`Self::claimed_by`]), else a new uuid (`fresh`: no canonical state can exist yet). A
+    /// link never changes once made, so known ones are kept in memory: the hot path saves a KV
+    /// round trip.
     pub(crate) async fn uuid_for(
         &self,
-        vikunja_id: i64,
+        task: &VikunjaTask,
         create: bool,
-    ) -> Result<Option<(String, bool)>, SyncError> {
+    ) -> Result<Option<Linked>, SyncError> {
+        let vikunja_id = task.id();
         if let Some(u) = self.known_links.lock().await.get(&vikunja_id) {
-            return Ok(Some((u.clone(), false)));
+            return Ok(Some(Linked::known(u.clone())));
         }
-        // A webhook for a task we have not linked is usually a new task: try to link first
-        // (one round trip); if someone linked it already, read theirs.
-        let fresh = match create {
-            true => Some(uuid::Uuid::new_v4().to_string()),
+        let claimed = match create {
+            true => self.claimed_by(task).await?,
             false => None,
         };
-        let found = match fresh {
-            Some(uuid) if self.bus.link_if_new(vikunja_id, &uuid).await? => Some((uuid, true)),
-            _ => self.bus.linked_uuid(vikunja_id).await?.map(|u| (u, false)),
+        // A webhook for a task we have not linked is usually a new task: try to link first
+        // (one round trip); if someone linked it already, read theirs.
+        let found = if let Some(uuid) = claimed {
+            Some(Linked {
+                uuid,
+                fresh: false,
+                claimed: true,
+            })
+        } else {
+            let fresh = create.then(|| uuid::Uuid::new_v4().to_string());
+            match fresh {
+                Some(uuid) if self.bus.link_if_new(vikunja_id, &uuid).await? => Some(Linked {
+                    uuid,
+                    fresh: true,
+                    claimed: false,
+                }),
+                _ => self.bus.linked_uuid(vikunja_id).await?.map(Linked::known),
+            }
         };
-        if let Some((u, _)) = &found {
-            self.remember_link(vikunja_id, u).await;
+        if let Some(l) = &found {
+            self.remember_link(vikunja_id, &l.uuid).await;
         }
         Ok(found)
     }

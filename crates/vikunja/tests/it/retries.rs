@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use vikunja_sim::SimConfig;
+use vikunja_sim::{Fault, Requests, SimConfig, When};
 use vsync_vikunja::ErrorKind;
 
 use crate::helpers::{
@@ -52,8 +52,12 @@ async fn a_create_is_repeated_after_a_5xx_only_when_the_policy_allows() {
     assert_eq!(statuses(&f.sim, "PUT /api/v1/projects/{id}/tasks"), [502]);
     assert!(f.sim.tasks().is_empty());
 
-    // Today's default repeats it (the simulator's injected failure changed nothing).
-    let f = start(SimConfig::default(), quick_retry(5)).await;
+    // A policy that allows it repeats it (the simulator's injected failure changed nothing).
+    let repeating = vsync_vikunja::Retry {
+        retry_creates: true,
+        ..quick_retry(5)
+    };
+    let f = start(SimConfig::default(), repeating).await;
     f.sim.fail_next(1, 502);
     f.api
         .create_task(1, &new_task("once"))
@@ -64,6 +68,35 @@ async fn a_create_is_repeated_after_a_5xx_only_when_the_policy_allows() {
         [502, 201]
     );
     assert_eq!(f.sim.tasks().len(), 1);
+}
+
+#[tokio::test]
+async fn by_default_a_create_whose_answer_was_lost_is_sent_once_and_may_have_applied() {
+    let f = start(SimConfig::default(), quick_retry(5)).await;
+    f.sim.inject(
+        Requests::to("PUT /api/v1/projects/{id}/tasks"),
+        Fault::LoseResponse,
+        When::Next(1),
+    );
+    let e = f
+        .api
+        .create_task(1, &new_task("made, answer lost"))
+        .await
+        .expect_err("no answer");
+    assert!(e.may_have_applied(), "{e}");
+    assert_eq!(statuses(&f.sim, "PUT /api/v1/projects/{id}/tasks").len(), 1);
+    assert_eq!(f.sim.tasks().len(), 1, "it was made, once");
+    // A refusal says it was not.
+    f.sim.fail_next(1, 400);
+    let e = f.api.create_task(1, &new_task("x")).await.expect_err("400");
+    assert!(!e.may_have_applied());
+    f.sim.go_offline().await;
+    let e = f
+        .api
+        .create_task(1, &new_task("y"))
+        .await
+        .expect_err("down");
+    assert!(!e.may_have_applied(), "{e}");
 }
 
 #[tokio::test]

@@ -1,0 +1,156 @@
+//! Creates under faults: an answer lost after Vikunja made the task, an answer later than the
+//! client waits, and two reconcilers creating one task at once. Each task is made once: a
+//! create is never sent blindly again, the task is looked up first, and its own webhook is
+//! known as the create's.
+
+use std::time::Duration;
+
+use serde_json::json;
+use vikunja_sim::{Deliveries, DeliveryFault, Fault, Requests, SimConfig, When};
+use vsync_e2e::faults::{Measure, Sides, Want};
+use vsync_e2e::*;
+use vsync_proto::{EventKind, Origin, TaskEvent, TaskwarriorChange, task_event};
+
+const FAMILY: &str = "creates";
+const CREATE: &str = "PUT /api/v1/projects/{id}/tasks";
+
+async fn home_system(timeout: Option<Duration>) -> System {
+    trace_init();
+    let mut o = options(&["laptop", "desk"], &["Home"], SimConfig::default());
+    o.vikunja_timeout = timeout;
+    let sys = System::start(o).await.unwrap();
+    webhook_registered(&sys, project_id(&sys, "Home")).await;
+    sys
+}
+
+fn creates(sys: &System) -> usize {
+    sys.sim
+        .calls()
+        .iter()
+        .filter(|c| c.as_str() == CREATE)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_whose_answer_is_lost_makes_one_task_whose_webhook_is_known_as_ours() {
+    let sys = home_system(None).await;
+    let m = Measure::new(
+        FAMILY,
+        "create answer lost, webhook delivered",
+        "the connection cut after Vikunja made the task (its task.created webhook delivered)",
+    );
+    sys.sim
+        .inject(Requests::to(CREATE), Fault::LoseResponse, When::Next(1));
+    sys.host("laptop")
+        .ok(&["add", "made once", "project:Home", "priority:L"]);
+    m.converge(
+        &Sides::of(&sys),
+        &[Want::task("Home", "made once").priority("L")],
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(creates(&sys), 1, "{:?}", sys.sim.calls());
+    sys.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_whose_answer_and_webhook_are_lost_is_looked_up_before_it_is_sent_again() {
+    let sys = home_system(None).await;
+    let m = Measure::new(
+        FAMILY,
+        "create answer and webhook lost",
+        "the connection cut after Vikunja made the task; its task.created webhook dropped",
+    );
+    sys.sim.inject_delivery(
+        Deliveries::of("task.created"),
+        DeliveryFault::Drop,
+        When::Next(1),
+    );
+    sys.sim
+        .inject(Requests::to(CREATE), Fault::LoseResponse, When::Next(1));
+    sys.host("laptop")
+        .ok(&["add", "looked up, not made twice", "project:Home"]);
+    m.converge(
+        &Sides::of(&sys),
+        &[Want::task("Home", "looked up, not made twice")],
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(creates(&sys), 1, "{:?}", sys.sim.calls());
+    sys.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_answered_after_the_client_gave_up_makes_one_task() {
+    let sys = home_system(Some(Duration::from_secs(1))).await;
+    let m = Measure::new(
+        FAMILY,
+        "create answered after the client's timeout",
+        "Vikunja made the task and answered 3 s later; the client waits 1 s",
+    );
+    sys.sim.inject(
+        Requests::to(CREATE),
+        Fault::AnswerLate(Duration::from_secs(3)),
+        When::Next(1),
+    );
+    sys.host("laptop")
+        .ok(&["add", "answered late", "project:Home"]);
+    m.converge(
+        &Sides::of(&sys),
+        &[Want::task("Home", "answered late")],
+        Duration::from_secs(30),
+    )
+    .await;
+    // (A create the client gave up on is never in the simulator's request log: the checker's
+    // count of Vikunja's tasks is the proof.)
+    sys.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_reconcilers_handling_one_new_task_at_once_create_it_once() {
+    let sys = system(&[], &["Home"]).await;
+    let mut replicas = Vec::new();
+    for name in ["replica-a", "replica-b"] {
+        let app = reconciler::App::build(&sys.server, &sys.bus_url(), name)
+            .await
+            .unwrap();
+        replicas.push(app.event_handler());
+    }
+    let m = Measure::new(
+        FAMILY,
+        "two reconcilers create one task at once",
+        "one host's create handled by two reconciler replicas at the same moment; creates slowed by 500 ms",
+    );
+    sys.sim.inject(
+        Requests::to(CREATE),
+        Fault::Latency(Duration::from_millis(500)),
+        When::Always,
+    );
+    let uuid = "5e1f0c2a-0000-4000-8000-0000000000aa";
+    let task = json!({"uuid": uuid, "description": "one of me", "status": "pending",
+        "entry": "20260101T000000Z", "project": "Home"});
+    let ev = TaskEvent {
+        origin: Origin::Taskwarrior as i32,
+        kind: EventKind::Created as i32,
+        host: "laptop".into(),
+        changed_at_us: 1_000,
+        published_at_us: 1_000,
+        change: Some(task_event::Change::Taskwarrior(TaskwarriorChange {
+            uuid: uuid.into(),
+            task_json: task.to_string(),
+            previous_json: String::new(),
+            command: "add".into(),
+        })),
+    };
+    let (a, b) = tokio::join!(replicas[0].handle(&ev), replicas[1].handle(&ev));
+    a.unwrap();
+    b.unwrap();
+    m.converge(
+        &Sides::of(&sys),
+        &[Want::task("Home", "one of me")],
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(creates(&sys), 1, "{:?}", sys.sim.calls());
+    sys.shutdown().await.unwrap();
+}
