@@ -14,6 +14,8 @@ pub(super) struct Seen {
     pub priority: Option<String>,
     pub tags: BTreeSet<String>,
     pub annotations: Vec<String>,
+    /// The Vikunja task it is (on a host: its `vikunja_id`): sides agree only once linked.
+    pub vikunja_id: Option<i64>,
 }
 
 /// What the checker found at one moment.
@@ -155,6 +157,7 @@ mod tests {
             priority: None,
             tags: BTreeSet::new(),
             annotations: Vec::new(),
+            vikunja_id: Some(1),
         }
     }
 

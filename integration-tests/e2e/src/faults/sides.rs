@@ -109,6 +109,7 @@ fn vikunja_side(sim: &Simulator) -> Vec<Seen> {
                 priority,
                 tags: t.labels.iter().flatten().map(|l| l.title.clone()).collect(),
                 annotations: vsync_model::html::paragraphs(&t.description),
+                vikunja_id: Some(t.id),
             }
         })
         .collect()
@@ -138,6 +139,7 @@ fn host_side(export: &[Value]) -> Vec<Seen> {
                 .into_iter()
                 .map(str::to_string)
                 .collect(),
+            vikunja_id: t["vikunja_id"].as_f64().map(|id| id as i64),
         })
         .collect()
 }
