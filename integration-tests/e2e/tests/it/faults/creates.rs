@@ -113,13 +113,14 @@ async fn two_reconcilers_catching_up_on_one_owed_create_at_once_create_it_once()
     // Two replicas of the reconciler, and none other.
     sys.running.stop_matching("reconciler").await.unwrap();
     let mut replicas = Vec::new();
-    for name in ["replica-a", "replica-b"] {
+    for name in ["replica-a", "replica-b", "went-away"] {
         let app = reconciler::App::build(&sys.server, &sys.bus_url(), name)
             .await
             .unwrap();
         replicas.push(app.event_handler());
     }
-    // A host's new task while Vikunja is down: its create is owed.
+    // A host's new task while Vikunja is down, handled by a reconciler that then went away:
+    // its create is owed.
     let uuid = "5e1f0c2a-0000-4000-8000-0000000000aa";
     let task = json!({"uuid": uuid, "description": "one of me", "status": "pending",
         "entry": "20260101T000000Z", "project": "Home"});
@@ -137,7 +138,7 @@ async fn two_reconcilers_catching_up_on_one_owed_create_at_once_create_it_once()
         })),
     };
     sys.sim.go_offline().await;
-    replicas[0].handle(&ev).await.unwrap();
+    replicas.pop().unwrap().handle(&ev).await.unwrap();
     sys.sim.go_online().await.unwrap();
 
     let m = Measure::new(
