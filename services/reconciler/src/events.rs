@@ -107,7 +107,15 @@ impl EventHandler {
                 let echo = state.echo_views.contains(&fp);
                 let stale_listing =
                     ev.origin() == Origin::Reconcile && state.merged_at_us > ev.published_at_us;
-                if older || (same_second && (echo || stale_listing)) {
+                // A webhook overtaken by a later one of the same second (they arrive in any
+                // order; their fan-out times, which `changed_at_us` carries, do not lie).
+                let overtaken = ev.origin() == Origin::Vikunja
+                    && state
+                        .stamps
+                        .values()
+                        .filter(|s| s.origin == Origin::Vikunja as i32)
+                        .any(|s| s.at_us > ev.changed_at_us);
+                if older || (same_second && (echo || stale_listing || overtaken)) {
                     return Ok(Applied {
                         uuid,
                         ..Default::default()

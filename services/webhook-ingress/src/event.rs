@@ -98,11 +98,12 @@ pub fn classify(body: &[u8], received_at_us: i64, max_age_us: i64) -> Result<Cla
     // serde_json orders keys, so equal tasks give equal text whatever order Vikunja used.
     let task_json = task.to_string();
     let updated = task.get("updated").and_then(Value::as_str).unwrap_or("");
-    let changed_at_us = change_time(updated, received_at_us);
     // `updated` has one-second resolution, so A -> B -> A within a second would repeat an id:
     // the fan-out `time` (nanoseconds) tells separate events apart, while a redelivery of the
     // same event carries the same body and so the same id.
     let time = v.get("time").and_then(Value::as_str).unwrap_or("");
+    let fanned_out_us = vsync_model::dates::parse_vikunja_us(time);
+    let changed_at_us = change_time(updated, fanned_out_us.unwrap_or(received_at_us));
     let msg_id = vsync_bus::content_id(&[
         event_name.as_bytes(),
         task_id.to_string().as_bytes(),
@@ -131,13 +132,15 @@ pub fn classify(body: &[u8], received_at_us: i64, max_age_us: i64) -> Result<Cla
 }
 
 /// When the change happened. Vikunja's `updated` usually has one-second resolution: the change
-/// happened within that second, and no later than we received it, so the receipt time (capped to
-/// that second) orders it against changes made elsewhere within the same second.
-fn change_time(updated: &str, received_at_us: i64) -> i64 {
+/// happened within that second, just before Vikunja fanned its event out, so the fan-out `time`
+/// (nanoseconds; the receipt time when there is none), capped to that second, orders it against
+/// changes made elsewhere within the same second — and against the same task's other changes of
+/// that second whatever order their webhooks arrive in.
+fn change_time(updated: &str, fanned_out_us: i64) -> i64 {
     match vsync_model::dates::parse_vikunja_us(updated) {
-        Some(u) if u % 1_000_000 == 0 => received_at_us.clamp(u, u + 999_999),
+        Some(u) if u % 1_000_000 == 0 => fanned_out_us.clamp(u, u + 999_999),
         Some(u) => u,
-        None => received_at_us,
+        None => fanned_out_us,
     }
 }
 
@@ -231,6 +234,23 @@ mod tests {
             classify(&ignored, sent + 6 * minute, 5 * minute),
             Ok(Classified::Stale { .. })
         ));
+    }
+
+    #[test]
+    fn changes_within_one_second_are_ordered_by_fan_out_not_by_arrival() {
+        let at = |time: &str| {
+            let b = serde_json::json!({"event_name": "task.updated", "time": time,
+                "data": {"task": {"id": 7, "project_id": 3, "updated": "2026-01-01T00:00:01Z"}}})
+            .to_string();
+            match classify(b.as_bytes(), 1_767_225_609_000_000, i64::MAX) {
+                Ok(Classified::Publish { event, .. }) => event.changed_at_us,
+                _ => panic!("published"),
+            }
+        };
+        // Received late and in reverse: the fan-out times still order them.
+        assert_eq!(at("2026-01-01T00:00:01.700000001Z"), 1_767_225_601_700_000);
+        assert_eq!(at("2026-01-01T00:00:01.2Z"), 1_767_225_601_200_000);
+        assert_eq!(at("2026-01-01T01:00:01.2+01:00"), 1_767_225_601_200_000);
     }
 
     #[test]

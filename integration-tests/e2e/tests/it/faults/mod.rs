@@ -8,6 +8,7 @@ mod creates;
 mod listings;
 mod outages;
 mod passes;
+mod webhooks;
 
 use vsync_e2e::*;
 
