@@ -1,6 +1,7 @@
 //! Helpers shared by the end-to-end tests and the benchmarks: a whole system on this machine
 //! (the demo's [`System`], `vikunja-sync-demo`) and typed waits on what each side shows.
 
+pub mod crash;
 pub mod faults;
 pub mod otlp;
 pub mod procs;
