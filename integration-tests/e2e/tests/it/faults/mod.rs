@@ -4,6 +4,7 @@
 //! measures itself with `vsync_e2e::faults` (the one checker); `scripts/faults.sh` turns the
 //! measurements into docs/FAULTS.md. One file per family of faults.
 
+mod bus;
 mod crashes;
 mod creates;
 mod listings;
