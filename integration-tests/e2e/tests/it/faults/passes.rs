@@ -59,11 +59,15 @@ async fn a_task_vikunja_refuses_does_not_end_the_pass_before_deletions_are_found
 
     // Vikunja refuses every update of the task (as it does with a stale cover image), and both
     // sides change it: the pass merges Vikunja's change and has to write the host's.
-    sys.sim.inject(
-        Requests::to("POST /api/v1/tasks/{id}").in_project(poison),
-        Fault::status(400),
-        When::Always,
-    );
+    // Both update routes: a v2 merge patch (Vikunja >= 2.4, the simulator's default) and the
+    // v1 full POST.
+    for update in ["POST /api/v1/tasks/{id}", "PATCH /api/v2/tasks/{id}"] {
+        sys.sim.inject(
+            Requests::to(update).in_project(poison),
+            Fault::status(400),
+            When::Always,
+        );
+    }
     sys.sim.set_webhook_delivery(false);
     let local = wait_task(sys.host("laptop"), "the task", |t| {
         s(t, "description") == "Vikunja refuses my updates"
@@ -75,7 +79,7 @@ async fn a_task_vikunja_refuses_does_not_end_the_pass_before_deletions_are_found
     vsync_harness::wait_for("the refused write", PROPAGATION, move || {
         sim.requests()
             .iter()
-            .any(|r| r.method == "POST" && r.status == 400)
+            .any(|r| matches!(r.method.as_str(), "POST" | "PATCH") && r.status == 400)
             .then_some(())
     })
     .await;
