@@ -6,12 +6,9 @@ use vsync_bus::{Bus, BusConfig, Claim, CreateClaim};
 use vsync_harness::NatsServer;
 
 async fn bus(nats: &NatsServer) -> Bus {
-    Bus::connect(&BusConfig {
-        url: nats.url(),
-        credentials_file: None,
-        replicas: 1,
-        name: "creates-test".into(),
-    })
+    Bus::connect(
+        &BusConfig::new(&nats.url(), "creates-test").with_credentials(nats.server_credentials()),
+    )
     .await
     .unwrap()
 }

@@ -14,7 +14,8 @@ use super::judge::{Seen, Verdict, judge};
 pub struct Sides<'a> {
     pub sim: &'a Simulator,
     pub hosts: &'a [TwHost],
-    pub bus_url: String,
+    /// How the checker connects to the bus (as the server, which may read dead letters).
+    pub bus: vsync_bus::BusConfig,
 }
 
 impl<'a> Sides<'a> {
@@ -22,7 +23,8 @@ impl<'a> Sides<'a> {
         Sides {
             sim: &sys.sim,
             hosts: &sys.hosts,
-            bus_url: sys.bus_url(),
+            bus: vsync_bus::BusConfig::new(&sys.bus_url(), "fault-checker")
+                .with_credentials(sys.nats.server_credentials()),
         }
     }
 
@@ -30,7 +32,8 @@ impl<'a> Sides<'a> {
         Sides {
             sim: &sys.sim,
             hosts: &sys.hosts,
-            bus_url: sys.nats.url(),
+            bus: vsync_bus::BusConfig::new(&sys.nats.url(), "fault-checker")
+                .with_credentials(sys.nats.server_credentials()),
         }
     }
 
@@ -54,14 +57,9 @@ impl<'a> Sides<'a> {
     }
 
     async fn dead_letters(&self) -> u64 {
-        let bus = vsync_bus::Bus::connect(&vsync_bus::BusConfig {
-            url: self.bus_url.clone(),
-            credentials_file: None,
-            replicas: 1,
-            name: "fault-checker".into(),
-        })
-        .await
-        .expect("the checker connects to the bus");
+        let bus = vsync_bus::Bus::connect(&self.bus)
+            .await
+            .expect("the checker connects to the bus");
         bus.dead_letters()
             .await
             .expect("the dead letters can be read")
