@@ -10,6 +10,7 @@ mod creates;
 mod listings;
 mod outages;
 mod passes;
+mod stale_writes;
 mod webhooks;
 
 use vsync_e2e::*;
