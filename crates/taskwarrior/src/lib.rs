@@ -4,12 +4,14 @@
 //! [`Backend::select`] picks one at start.
 
 mod apply;
+mod backend;
 mod cli;
 mod error;
 mod replica;
 mod stamp;
 
-pub use apply::{Apply, Backend, TaskResults};
+pub use apply::{Apply, TaskResults};
+pub use backend::Backend;
 pub use cli::{Taskwarrior, is_uuid};
 pub use error::TaskwarriorError;
 pub use replica::{CHUNK, Refusal, ReplicaWriter, SCHEMA};

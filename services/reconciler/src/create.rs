@@ -7,10 +7,8 @@
 //! claim's projects, created since the claim, with one of the titles it sent, and not linked
 //! to another task. Only when there is none is it created again.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
-use tokio::sync::Mutex;
 use vsync_bus::{Claim, CreateClaim};
 use vsync_model::{VikunjaTask, vikunja};
 use vsync_proto::{TaskFields, TaskState};
@@ -22,10 +20,6 @@ use crate::events::EventHandler;
 const CLAIM_LEASE: Duration = Duration::from_secs(300);
 /// How far Vikunja's clock may be behind ours when a created task is looked up.
 const CLOCK_SLACK: Duration = Duration::from_secs(600);
-
-/// Tasks this process is creating right now (the bus claim cannot tell its own writers apart).
-#[derive(Default)]
-pub(crate) struct CreatingHere(Mutex<BTreeSet<String>>);
 
 impl EventHandler {
     /// Creates `state`'s task, with `fields`, in project `project_id`: what was sent and what

@@ -17,8 +17,8 @@ use vsync_proto::{
 use vsync_vikunja::VikunjaClient;
 
 use crate::error::SyncError;
-use crate::owed::Pushed;
 use crate::projects::ProjectTree;
+use crate::pushed::Pushed;
 
 /// Merges events from both sides into canonical state and keeps Vikunja in step with it.
 pub struct EventHandler {
@@ -33,7 +33,7 @@ pub struct EventHandler {
     /// Who this reconciler is in create claims: its host and name.
     pub(crate) holder: String,
     /// Tasks this process is creating in Vikunja right now.
-    pub(crate) creating_here: crate::create::CreatingHere,
+    pub(crate) creating_here: crate::creating::CreatingHere,
     /// Correlations seen by this process (Vikunja id -> uuid; links never change once made).
     pub(crate) known_links: Mutex<std::collections::HashMap<i64, String>>,
     pub(crate) metrics: vsync_telemetry::metrics::Metrics,

@@ -5,6 +5,7 @@
 mod adopt;
 mod control;
 mod create;
+mod creating;
 mod deletions;
 mod error;
 mod events;
@@ -13,6 +14,7 @@ mod parked;
 mod passes;
 mod projects;
 mod push;
+mod pushed;
 mod reconcile;
 mod repair;
 mod replay;

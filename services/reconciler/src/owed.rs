@@ -11,26 +11,7 @@ use vsync_bus::Stage;
 use crate::error::SyncError;
 use crate::events::EventHandler;
 
-/// What became of a Vikunja write.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Pushed {
-    /// Vikunja has canonical state now.
-    Written,
-    /// It waits (parked) and is tried again later.
-    Parked,
-    /// Vikunja refused it for good (a dead letter); the reason.
-    Refused(String),
-}
-
-impl Pushed {
-    /// Why it was refused, if it was.
-    pub(crate) fn refusal(self) -> Option<String> {
-        match self {
-            Pushed::Refused(why) => Some(why),
-            _ => None,
-        }
-    }
-}
+use crate::pushed::Pushed;
 
 impl EventHandler {
     /// Brings Vikunja up to canonical state for `uuid`; while Vikunja is failing the write

@@ -16,7 +16,7 @@ use vsync_vikunja::Project;
 use crate::deletions::deleted_by_vikunja;
 use crate::error::SyncError;
 use crate::events::{Applied, EventHandler};
-use crate::owed::Pushed;
+use crate::pushed::Pushed;
 
 impl EventHandler {
     /// One pass over Vikunja: `full` lists every synced project (finding deletions and moves),

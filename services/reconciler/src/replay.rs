@@ -10,7 +10,7 @@ use vsync_bus::reports::ReplayReport;
 
 use crate::error::SyncError;
 use crate::events::EventHandler;
-use crate::owed::Pushed;
+use crate::pushed::Pushed;
 
 impl EventHandler {
     /// Replays dead letter `seq`, or every one.

@@ -18,6 +18,7 @@ mod mirror;
 mod outbound;
 mod overlap;
 mod socket_file;
+mod verified;
 mod watcher;
 mod write;
 

@@ -13,9 +13,9 @@ use vsync_bus::Bus;
 use vsync_model::TwTask;
 use vsync_taskwarrior::{Apply, Backend, Taskwarrior, TaskwarriorError};
 
-use crate::local::Verified;
 use crate::mirror::Mirror;
 use crate::overlap::Overlap;
+use crate::verified::Verified;
 
 /// One Taskwarrior host's watcher.
 pub struct Watcher {

@@ -10,7 +10,7 @@ use vsync_config::Config;
 
 /// Where `up` and the `bus` commands keep identities by default.
 pub fn default_dir() -> PathBuf {
-    crate::up::state_dir().join("bus-identities")
+    crate::state_dir::state_dir().join("bus-identities")
 }
 
 /// `bus config`: the server and operator identities (made when missing), and the server

@@ -12,5 +12,6 @@ pub mod doctor;
 pub mod hook;
 pub mod nats_server;
 pub mod programs;
+pub mod state_dir;
 pub mod status;
 pub mod up;

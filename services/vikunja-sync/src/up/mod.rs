@@ -5,7 +5,8 @@
 
 mod children;
 
-use std::path::{Path, PathBuf};
+use crate::state_dir::state_dir;
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -118,13 +119,4 @@ pub fn bus_url(cfg: &Config) -> anyhow::Result<String> {
                 file.display()
             )
         })
-}
-
-/// `$XDG_STATE_HOME/vikunja-sync` (default `~/.local/state/vikunja-sync`).
-pub fn state_dir() -> PathBuf {
-    std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-        .unwrap_or_else(|| PathBuf::from("/var/lib"))
-        .join("vikunja-sync")
 }
