@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Benchmarks (release build): `scripts/bench.sh [vikunja_to_tw|tw_to_vikunja|reconcile|hook|apply]`
-# (default: all). `apply` (one apply's cost by database size, per backend) runs on 3.x only. They start real service processes, so the service binaries are built first,
+# Benchmarks (release build): `scripts/bench.sh [vikunja_to_tw|tw_to_vikunja|reconcile|hook|apply|scale]`
+# (default: all but `scale`, which takes ~15 min: 10,000 tasks, bursts, idle minutes; its plots go
+# to docs/bench/). `apply` (one apply's cost by database size, per backend) runs on 3.x only. They start real service processes, so the service binaries are built first,
 # and the hook as users install it (`cargo build-hook`, statically linked).
 # Each runs on Taskwarrior 2.6 and then on 3.x (scripts/taskwarrior.sh finds or installs them;
 # every run measures its own `task import` floor); VSYNC_TW=2 or VSYNC_TW=3 runs one only.
@@ -31,7 +32,7 @@ for TASK_BIN in "${tw_bins[@]}"; do
   export TASK_BIN
   echo "== Taskwarrior $(scripts/taskwarrior.sh --version "$TASK_BIN") ($TASK_BIN)"
   if [ $# -eq 0 ]; then
-    cargo bench --locked -q -p vsync-e2e
+    cargo bench --locked -q -p vsync-e2e --bench vikunja_to_tw --bench tw_to_vikunja --bench reconcile
     hook
     apply
   else

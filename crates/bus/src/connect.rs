@@ -34,6 +34,8 @@ pub struct BusConfig {
     pub tls_ca: Option<PathBuf>,
     /// Client certificate and its key, for a server that verifies clients.
     pub tls_client: Option<(PathBuf, PathBuf)>,
+    /// Size limits the server declares the event streams with.
+    pub limits: crate::StreamLimits,
 }
 
 impl BusConfig {
@@ -47,6 +49,7 @@ impl BusConfig {
             role: Role::Server,
             tls_ca: None,
             tls_client: None,
+            limits: crate::StreamLimits::default(),
         }
     }
 
@@ -57,6 +60,10 @@ impl BusConfig {
             replicas: cfg.bus.replicas,
             tls_ca: cfg.bus.tls_ca.clone(),
             tls_client: cfg.bus.tls_cert.clone().zip(cfg.bus.tls_key.clone()),
+            limits: crate::StreamLimits::from_mib(
+                cfg.bus.events_max_mib,
+                cfg.bus.dead_letters_max_mib,
+            ),
             ..BusConfig::new(url, name)
         }
     }

@@ -13,10 +13,12 @@ mod delivery;
 mod error;
 mod events;
 pub mod labels;
+mod limits;
 pub mod links;
 mod meta;
 pub mod reports;
 pub mod state;
+mod state_watch;
 mod status;
 pub mod subject;
 mod subscription;
@@ -33,7 +35,9 @@ pub use dead_letters::StoredDeadLetter;
 pub use delivery::{Deliveries, Delivery, StateChange};
 pub use error::{BusError, RequestFailure};
 pub use events::{AppliedNotices, Stage};
+pub use limits::{NEARLY_FULL, StreamLimits, StreamUse};
 pub use state::Cas;
+pub use state_watch::{StateWatch, Watched};
 pub use status::{HostLag, StatusReport};
 pub use subscription::Subscription;
 pub use vsync_bus_auth::Role;
@@ -81,7 +85,7 @@ impl Bus {
                 source,
             })?;
         if cfg.role == Role::Server {
-            return Self::declare(client, cfg.replicas.max(1)).await;
+            return Self::declare(client, cfg.replicas.max(1), cfg.limits).await;
         }
         let js = jetstream::new(client.clone());
         let [tasks, links, labels, meta] = connect::look_up(&js, cfg.patience()).await?;
@@ -95,30 +99,14 @@ impl Bus {
         })
     }
 
-    async fn declare(client: async_nats::Client, replicas: usize) -> Result<Bus, BusError> {
+    async fn declare(
+        client: async_nats::Client,
+        replicas: usize,
+        limits: StreamLimits,
+    ) -> Result<Bus, BusError> {
         let js = jetstream::new(client.clone());
-        let day = Duration::from_secs(24 * 3600);
-        let streams = [
-            (EVENTS_STREAM, subject::IN_ALL, 7 * day, -1),
-            (DEAD_STREAM, subject::DEAD_ALL, 30 * day, -1),
-            (CONFLICTS_STREAM, subject::CONFLICT_ALL, 30 * day, 10_000),
-        ];
-        for (name, subjects, max_age, max_messages) in streams {
-            js.get_or_create_stream(stream::Config {
-                name: name.to_string(),
-                subjects: vec![subjects.to_string()],
-                max_age,
-                max_messages,
-                num_replicas: replicas,
-                // Vikunja redelivers webhooks for a few seconds; 2 minutes covers its retries.
-                duplicate_window: Duration::from_secs(120),
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| BusError::Declare {
-                what: format!("stream {name}"),
-                reason: e.to_string(),
-            })?;
+        for config in limits::streams(limits, replicas) {
+            limits::declare(&js, config).await?;
         }
         let tasks = Self::kv(&js, TASKS_BUCKET, 1, replicas).await?;
         let links = Self::kv(&js, LINKS_BUCKET, 1, replicas).await?;

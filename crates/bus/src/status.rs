@@ -1,5 +1,6 @@
 //! `vikunja-sync status`: what the bus knows: tasks, pending events, hosts and their lag, the
-//! last reconcile, dead letters and recent conflicts.
+//! last reconcile, dead letters, recent conflicts and how full the streams are (a nearly full
+//! one is named first).
 
 use async_nats::jetstream::consumer;
 use vsync_proto::Conflict;
@@ -24,6 +25,8 @@ pub struct StatusReport {
     pub taken_at_us: i64,
     /// Since when Vikunja rejects the reconciler's API token (µs), if it does.
     pub token_rejected_since_us: Option<i64>,
+    /// How full the event, dead-letter and conflict streams are.
+    pub streams: Vec<crate::StreamUse>,
 }
 
 /// How far behind canonical state one host is.
@@ -98,6 +101,7 @@ impl Bus {
             recent_conflicts: self.recent_conflicts(conflicts).await?,
             taken_at_us: now_us(),
             token_rejected_since_us: self.token_rejected().await?,
+            streams: self.stream_use().await?,
         })
     }
 }
@@ -118,6 +122,9 @@ impl std::fmt::Display for StatusReport {
                 "Vikunja rejected the API token ({ago} s ago, also after reading the token file \
                  again): changes for Vikunja wait until the token file holds a valid token"
             )?;
+        }
+        for s in self.streams.iter().filter(|s| s.nearly_full()) {
+            writeln!(f, "stream {s}")?;
         }
         writeln!(f, "tasks (canonical): {}", self.tasks)?;
         match self.pending_events {
@@ -144,6 +151,10 @@ impl std::fmt::Display for StatusReport {
             Err(_) => writeln!(f, "last reconcile: unreadable")?,
         }
         writeln!(f, "dead letters: {}", self.dead_letters)?;
+        writeln!(f, "streams:")?;
+        for s in &self.streams {
+            writeln!(f, "  {s}")?;
+        }
         writeln!(f, "recent conflicts:")?;
         for c in &self.recent_conflicts {
             writeln!(

@@ -111,6 +111,17 @@ pub fn tw_task(host: &str, project: &str, kind: EventKind) -> String {
     )
 }
 
+/// The partition of an event subject: what comes before `.task.<kind>` or `.project.<kind>`
+/// (`vsync.v1.in.vikunja.<project id>`, `vsync.v1.in.tw.<host>.<project path>`). Events of one
+/// partition are handled in order; partitions side by side.
+pub fn partition(subject: &str) -> &str {
+    let mut dots = subject.rmatch_indices('.').map(|(i, _)| i);
+    match (dots.next(), dots.next()) {
+        (Some(_), Some(i)) if subject.starts_with(IN) => &subject[..i],
+        _ => subject,
+    }
+}
+
 /// `vsync.v1.dead.<stage>`
 pub fn dead(stage: &str) -> String {
     format!("{DEAD}.{}", encode_token(stage))
@@ -236,6 +247,27 @@ mod tests {
         }
         assert_eq!(CTL_RECONCILER_ALL, format!("{}>", ctl_reconciler("")));
         assert_eq!(CTL_LABELS_APPLY, format!("{CTL}.labels.apply"));
+    }
+
+    #[test]
+    fn a_partition_is_one_project_of_one_side() {
+        let v = vikunja_task(12, EventKind::Created);
+        assert_eq!(partition(&v), "vsync.v1.in.vikunja.12");
+        assert_eq!(
+            partition(&vikunja_project(12, EventKind::Deleted)),
+            partition(&v)
+        );
+        assert_ne!(
+            partition(&vikunja_task(13, EventKind::Updated)),
+            partition(&v)
+        );
+        let t = tw_task("lap.top", "Home.Garden", EventKind::Updated);
+        assert_eq!(partition(&t), "vsync.v1.in.tw.lap=2Etop.Home=2EGarden");
+        assert_eq!(
+            partition(&tw_task("lap.top", "Home.Garden", EventKind::Deleted)),
+            partition(&t)
+        );
+        assert_eq!(partition("other"), "other");
     }
 
     #[test]

@@ -151,3 +151,55 @@ async fn listing_all_states_ends_while_states_keep_being_rewritten() {
     stop.store(true, Ordering::Relaxed);
     writer.await.unwrap();
 }
+
+#[tokio::test]
+async fn a_state_watch_delivers_every_task_then_says_so_then_each_change() {
+    use vsync_bus::Watched;
+    let nats = NatsServer::start();
+    let bus = bus(&nats).await;
+    let st = |uuid: &str, version| TaskState {
+        uuid: uuid.into(),
+        version,
+        ..Default::default()
+    };
+    let empty = async {
+        let mut w = bus.watch_states().await.unwrap();
+        matches!(w.next().await, Some(Ok(Watched::CaughtUp)))
+    };
+    assert!(empty.await, "an empty bucket is caught up at once");
+    let mut revs = Vec::new();
+    for u in ["a", "b", "c"] {
+        let Cas::Written(r) = bus.store_state(&st(u, 1), None).await.unwrap() else {
+            panic!("new key")
+        };
+        revs.push(r);
+    }
+    // "b" rewritten: only its newest state comes.
+    bus.store_state(&st("b", 2), Some(revs[1])).await.unwrap();
+    let mut w = bus.watch_states().await.unwrap();
+    let mut seen = Vec::new();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), w.next())
+            .await
+            .unwrap()
+        {
+            Some(Ok(Watched::Stored(s))) => seen.push((s.uuid, s.version)),
+            Some(Ok(Watched::CaughtUp)) => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        [("a".into(), 1), ("b".into(), 2), ("c".into(), 1)],
+        "{seen:?}"
+    );
+    bus.store_state(&st("d", 1), None).await.unwrap();
+    match tokio::time::timeout(Duration::from_secs(5), w.next())
+        .await
+        .unwrap()
+    {
+        Some(Ok(Watched::Stored(s))) => assert_eq!(s.uuid, "d"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -106,6 +106,13 @@ pub struct Bus {
     /// This client's identity: a `.creds` file or a bare NKey seed file.
     pub credentials_file: Option<PathBuf>,
     pub replicas: usize,
+    /// Most the event stream may hold (MiB): a full stream refuses new events (the webhook is
+    /// answered 5xx and retried, a host keeps its change) rather than dropping any or filling
+    /// the store the canonical state is written to.
+    pub events_max_mib: u64,
+    /// Most the dead-letter stream may hold (MiB); a full one keeps the dead letter unwritten
+    /// (its event stays unacknowledged) rather than dropping older ones.
+    pub dead_letters_max_mib: u64,
     /// CA certificate(s) (PEM) to verify a TLS bus with; setting it requires TLS.
     pub tls_ca: Option<PathBuf>,
     /// Client certificate (PEM) for a bus that verifies clients (with `tls_key`).
@@ -120,6 +127,8 @@ impl Default for Bus {
             url: None,
             credentials_file: None,
             replicas: 1,
+            events_max_mib: 1024,
+            dead_letters_max_mib: 256,
             tls_ca: None,
             tls_cert: None,
             tls_key: None,

@@ -113,6 +113,11 @@ fn values_that_cannot_work_are_refused_by_name() {
         ("[bus]\nurl = \"http://x:4222\"\n", "bus.url"),
         ("[bus]\nurl = \"\"\n", "bus.url"),
         ("[bus]\nreplicas = 0\n", "bus.replicas"),
+        ("[bus]\nevents_max_mib = 0\n", "bus.events_max_mib"),
+        (
+            "[bus]\ndead_letters_max_mib = 0\n",
+            "bus.dead_letters_max_mib",
+        ),
         ("[vikunja]\nurl = \"tasks.example.org\"\n", "vikunja.url"),
         ("[vikunja]\nurl = \"https://\"\n", "vikunja.url"),
         ("[vikunja]\nurl = \"https://x:99999\"\n", "vikunja.url"),

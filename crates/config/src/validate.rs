@@ -19,6 +19,14 @@ impl Config {
                 format!("{} (JetStream keeps 1 to 5 replicas)", self.bus.replicas),
             );
         }
+        for (key, mib) in [
+            ("bus.events_max_mib", self.bus.events_max_mib),
+            ("bus.dead_letters_max_mib", self.bus.dead_letters_max_mib),
+        ] {
+            if !(1..=1 << 20).contains(&mib) {
+                return invalid(key, format!("{mib} (1 MiB to 1 TiB)"));
+            }
+        }
         let v = &self.vikunja;
         if let Some(url) = &v.url {
             http_url("vikunja.url", url)?;

@@ -1,4 +1,4 @@
-//! Prometheus metrics: counters and latency histograms in a small registry every service shares
+//! Prometheus metrics: counters, gauges and latency histograms in a small registry every service shares
 //! the shape of, rendered in the text exposition format, and served on `/metrics` (with
 //! `/healthz`) when `[metrics] listen` is set.
 
@@ -25,6 +25,7 @@ struct Histogram {
 struct Registry {
     help: BTreeMap<&'static str, (&'static str, &'static str)>,
     counters: BTreeMap<(&'static str, String), u64>,
+    gauges: BTreeMap<(&'static str, String), f64>,
     histograms: BTreeMap<(&'static str, String), Histogram>,
 }
 
@@ -63,6 +64,13 @@ impl Metrics {
     pub fn add(&self, name: &'static str, l: &[(&str, &str)], n: u64) {
         if let Ok(mut r) = self.0.lock() {
             *r.counters.entry((name, labels(l))).or_default() += n;
+        }
+    }
+
+    /// Sets a gauge (a value that goes up and down, e.g. bytes in use).
+    pub fn set(&self, name: &'static str, l: &[(&str, &str)], value: f64) {
+        if let Ok(mut r) = self.0.lock() {
+            r.gauges.insert((name, labels(l)), value);
         }
     }
 
@@ -133,6 +141,10 @@ impl Metrics {
         };
         for ((name, l), v) in &r.counters {
             head(&mut out, name, "counter");
+            out.push_str(&format!("{name}{} {v}\n", braces(l)));
+        }
+        for ((name, l), v) in &r.gauges {
+            head(&mut out, name, "gauge");
             out.push_str(&format!("{name}{} {v}\n", braces(l)));
         }
         for ((name, l), h) in &r.histograms {
@@ -211,6 +223,20 @@ mod tests {
         assert!(text.contains("vsync_latency_seconds_bucket{direction=\"d\",le=\"0.0025\"} 0\n"));
         assert!(text.contains("vsync_latency_seconds_bucket{direction=\"d\",le=\"0.005\"} 1\n"));
         assert!(text.contains("vsync_latency_seconds_count{direction=\"d\"} 1\n"));
+    }
+
+    #[test]
+    fn a_gauge_shows_its_last_value() {
+        let m = Metrics::default();
+        m.describe("vsync_stream_bytes", "gauge", "Bytes.");
+        m.set("vsync_stream_bytes", &[("stream", "S")], 10.0);
+        m.set("vsync_stream_bytes", &[("stream", "S")], 7.0);
+        let text = m.render();
+        assert!(text.contains("# TYPE vsync_stream_bytes gauge\n"), "{text}");
+        assert!(
+            text.contains("vsync_stream_bytes{stream=\"S\"} 7\n"),
+            "{text}"
+        );
     }
 
     #[test]

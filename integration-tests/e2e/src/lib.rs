@@ -4,6 +4,7 @@
 pub mod crash;
 pub mod faults;
 pub mod otlp;
+pub mod plot;
 pub mod procs;
 
 use std::path::PathBuf;

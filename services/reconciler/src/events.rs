@@ -36,6 +36,10 @@ pub struct EventHandler {
     pub(crate) creating_here: crate::creating::CreatingHere,
     /// Correlations seen by this process (Vikunja id -> uuid; links never change once made).
     pub(crate) known_links: Mutex<std::collections::HashMap<i64, String>>,
+    /// One event per task at a time ([`crate::one_at_a_time`]).
+    pub(crate) turns: crate::one_at_a_time::OneAtATime,
+    /// Canonical state at a glance, following the bucket ([`crate::index`]).
+    pub(crate) index: crate::index::StateIndex,
     pub(crate) metrics: vsync_telemetry::metrics::Metrics,
 }
 
@@ -52,6 +56,10 @@ pub struct Applied {
 impl EventHandler {
     pub async fn handle(&self, ev: &TaskEvent) -> Result<Applied, SyncError> {
         use vsync_proto::task_event::Change as C;
+        let _turn = match self.task_of(ev).await? {
+            Some(key) => Some(self.turns.turn(&key).await),
+            None => None,
+        };
         match &ev.change {
             Some(C::Vikunja(ch)) if ch.event_name.starts_with("project.") => {
                 self.on_vikunja_project(ev, ch).await
@@ -60,6 +68,27 @@ impl EventHandler {
             Some(C::Taskwarrior(ch)) => self.on_taskwarrior(ev, ch).await,
             None => Err(SyncError::Invalid("event without a change".into())),
         }
+    }
+
+    /// The task an event is about: its uuid when known (a Vikunja task's through its link),
+    /// else its Vikunja id; `None` for a project's event.
+    async fn task_of(&self, ev: &TaskEvent) -> Result<Option<String>, SyncError> {
+        use vsync_proto::task_event::Change as C;
+        Ok(match &ev.change {
+            Some(C::Vikunja(ch)) if ch.event_name.starts_with("project.") => None,
+            Some(C::Vikunja(ch)) => {
+                let known = self.known_links.lock().await.get(&ch.task_id).cloned();
+                Some(match known {
+                    Some(uuid) => uuid,
+                    None => match self.bus.linked_uuid(ch.task_id).await? {
+                        Some(uuid) => uuid,
+                        None => format!("vikunja#{}", ch.task_id),
+                    },
+                })
+            }
+            Some(C::Taskwarrior(ch)) => Some(ch.uuid.clone()),
+            None => None,
+        })
     }
 
     async fn on_vikunja_task(

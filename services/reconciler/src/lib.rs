@@ -3,12 +3,16 @@
 //! system's webhooks on every top-level project it syncs.
 
 mod adopt;
+mod consume;
 mod control;
 mod create;
 mod creating;
 mod deletions;
 mod error;
 mod events;
+mod index;
+mod lanes;
+mod one_at_a_time;
 mod owed;
 mod parked;
 mod passes;
@@ -19,6 +23,7 @@ mod reconcile;
 mod repair;
 mod replay;
 mod state;
+mod stream_use;
 mod token;
 mod webhooks;
 
@@ -30,10 +35,8 @@ use anyhow::Context as _;
 use futures::StreamExt;
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
-use vsync_bus::{Bus, BusConfig, Delivery, Stage};
+use vsync_bus::{Bus, BusConfig};
 use vsync_config::Config;
-use vsync_proto::TaskEvent;
 use vsync_vikunja::VikunjaClient;
 
 use passes::{Pass, PassSchedule};
@@ -43,12 +46,6 @@ pub use events::{Applied, EventHandler};
 
 /// How often the parked Vikunja writes are looked at (each waits its own backoff).
 const PARKED_TICK: Duration = Duration::from_millis(250);
-/// The longest wait before an event that waits is delivered again.
-const MAX_REDELIVERY_DELAY: Duration = Duration::from_secs(30);
-/// While an event is handled, its delivery is renewed this often, so the bus never redelivers
-/// it to another reconciler meanwhile however long Vikunja takes (429 waits, timeouts).
-const IN_PROGRESS_EVERY: Duration = Duration::from_secs(15);
-
 /// The running service.
 pub struct App {
     events: Arc<EventHandler>,
@@ -92,6 +89,8 @@ impl App {
             parked: Mutex::new(Default::default()),
             refused: Mutex::new(BTreeSet::new()),
             known_links: Mutex::new(Default::default()),
+            index: Default::default(),
+            turns: Default::default(),
             metrics,
         });
         let webhooks = webhooks::Registrar::new(
@@ -113,8 +112,8 @@ impl App {
         self.events.clone()
     }
 
-    /// Processes events until `shutdown` is cancelled; the event in hand is finished first.
-    /// Reconcile passes (delta every `interval`, full every `full_interval`) and control requests
+    /// Processes events until `shutdown` is cancelled, projects side by side ([`lanes`]); the
+    /// events in hand are finished first, those still waiting handed back. Reconcile passes (delta every `interval`, full every `full_interval`) and control requests
     /// run beside it.
     pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
         if let Some(listen) = self.metrics_listen {
@@ -153,6 +152,9 @@ impl App {
         let mut passes = PassSchedule::default();
         let (pass_done, mut passes_done) = tokio::sync::mpsc::unbounded_channel();
         let concurrency = self.reconcile.concurrency;
+        tasks.spawn(index::follow(self.events.clone(), shutdown.clone()));
+        let mut lanes = lanes::Lanes::new(self.events.clone(), tasks.clone(), shutdown.clone());
+        let mut renew = every(lanes::RENEW_EVERY);
         tracing::info!("reconciler running");
         loop {
             let start = tokio::select! {
@@ -160,7 +162,7 @@ impl App {
                 _ = shutdown.cancelled() => break,
                 msg = messages.next() => {
                     match msg {
-                        Some(Ok(m)) => self.process(m).await,
+                        Some(Ok(m)) => lanes.dispatch(m).await,
                         Some(Err(e)) => tracing::warn!(error = %e, "event stream error"),
                         None => anyhow::bail!("event stream ended"),
                     }
@@ -176,8 +178,13 @@ impl App {
                     self.report_token().await;
                     None
                 }
+                _ = renew.tick() => {
+                    lanes.renew().await;
+                    None
+                }
                 _ = webhooks.tick() => {
                     self.webhooks.ensure(&self.events).await;
+                    self.report_stream_use().await;
                     None
                 }
                 _ = full.tick() => passes.due(Pass::Full),
@@ -227,91 +234,10 @@ impl App {
             let _ = done.send(());
         });
     }
-
-    async fn process(&self, msg: Delivery) {
-        let span = msg.process_span();
-        async {
-            let now = vsync_model::dates::now_us();
-            let ev = match msg.task_event() {
-                Ok(ev) => ev,
-                Err(e) => return self.dead(&msg, &e.to_string(), now).await,
-            };
-            self.events.metrics.inc(
-                "vsync_events_in_total",
-                &[
-                    ("origin", ev.origin().as_str_name()),
-                    ("kind", ev.kind().as_str_name()),
-                ],
-            );
-            match self.handle_renewing(&msg, &ev).await {
-                Ok(applied) => {
-                    tracing::Span::current().record("task.uuid", applied.uuid.as_str());
-                    if applied.stored {
-                        tracing::debug!(uuid = %applied.uuid, changed = ?applied.changed, "merged");
-                    }
-                    let _ = msg.ack().await;
-                }
-                Err(e) if e.waits() => {
-                    // Never a dead letter: it comes back until what it waits for answers.
-                    self.events
-                        .metrics
-                        .inc("vsync_errors_total", &[("stage", "waits")]);
-                    let delivered = msg.delivered();
-                    tracing::warn!(error = %e, delivered, "event waits; it will be redelivered");
-                    let _ = msg.nak(redelivery_delay(delivered)).await;
-                }
-                Err(e) => self.dead(&msg, &e.to_string(), now).await,
-            }
-        }
-        .instrument(span)
-        .await
-    }
-
-    /// Handles `ev`, telling the bus every [`IN_PROGRESS_EVERY`] that `msg` is still in hand.
-    async fn handle_renewing(&self, msg: &Delivery, ev: &TaskEvent) -> Result<Applied, SyncError> {
-        let handle = self.events.handle(ev);
-        tokio::pin!(handle);
-        let first = tokio::time::Instant::now() + IN_PROGRESS_EVERY;
-        let mut renew = tokio::time::interval_at(first, IN_PROGRESS_EVERY);
-        loop {
-            tokio::select! {
-                handled = &mut handle => return handled,
-                _ = renew.tick() => {
-                    if let Err(e) = msg.in_progress().await {
-                        tracing::warn!(error = %e, "cannot renew the event's delivery");
-                    }
-                }
-            }
-        }
-    }
-
-    async fn dead(&self, msg: &Delivery, reason: &str, now: i64) {
-        self.events
-            .metrics
-            .inc("vsync_dead_letters_total", &[("stage", "reconciler")]);
-        match self
-            .events
-            .bus
-            .dead_letter(Stage::Reconciler, msg.subject(), msg.payload(), reason, now)
-            .await
-        {
-            Ok(()) => {
-                let _ = msg.ack().await;
-            }
-            // Not acknowledged: it comes back rather than being lost.
-            Err(e) => tracing::error!(error = %e, "cannot write dead letter"),
-        }
-    }
-}
-
-/// The wait before the `delivered`th delivery of an event that waits is tried again: 250 ms,
-/// doubling, at most 30 s.
-fn redelivery_delay(delivered: i64) -> Duration {
-    let exp = u32::try_from(delivered.clamp(1, 16) - 1).unwrap_or(0);
-    (Duration::from_millis(250) * (1 << exp)).min(MAX_REDELIVERY_DELAY)
 }
 
 fn describe(m: &vsync_telemetry::metrics::Metrics) {
+    stream_use::describe(m);
     m.describe(
         "vsync_events_in_total",
         "counter",

@@ -35,9 +35,15 @@ impl EventHandler {
             ..Default::default()
         };
         let listed_at = vsync_model::dates::now_us();
-        let states = self.bus.all_states().await?;
+        // A delta pass reads only the states of the tasks listed (and the index's owed writes);
+        // a full pass, or one before the index is ready, reads every state once.
+        let states = match full || !self.index.ready() {
+            true => Some(self.bus.all_states().await?),
+            false => None,
+        };
         let by_vikunja_id: HashMap<i64, &TaskState> = states
             .iter()
+            .flatten()
             .filter(|s| s.vikunja_id > 0)
             .map(|s| (s.vikunja_id, s))
             .collect();
@@ -52,14 +58,27 @@ impl EventHandler {
         let mut newest = None;
         let mut oldest_failed = None;
         for task in &listed {
-            let known = by_vikunja_id.get(&task.id()).copied();
-            match self.reconcile_listed(task, known, listed_at).await {
+            let (handled, known) = match states {
+                Some(_) => {
+                    let known = by_vikunja_id.get(&task.id()).copied();
+                    let handled = self.reconcile_listed(task, known, listed_at).await;
+                    (handled, known.is_some())
+                }
+                None => match self.linked_state(task.id()).await {
+                    Ok(found) => {
+                        let handled = self.reconcile_listed(task, found.as_ref(), listed_at).await;
+                        (handled, found.is_some())
+                    }
+                    Err(e) => (Err(e), false),
+                },
+            };
+            match handled {
                 Ok(Some(Applied {
                     uuid,
                     refused: Some(why),
                     ..
                 })) => report.failed.push((uuid, why)),
-                Ok(Some(applied)) if known.is_none() && applied.stored => report.created += 1,
+                Ok(Some(applied)) if !known && applied.stored => report.created += 1,
                 Ok(Some(applied)) if !applied.changed.is_empty() => {
                     report.changed.push((applied.uuid, applied.changed));
                 }
@@ -77,7 +96,7 @@ impl EventHandler {
             }
             newest = newest.max(task.updated_us());
         }
-        if full {
+        if let Some(states) = states.as_deref().filter(|_| full) {
             let seen: BTreeSet<i64> = listed.iter().map(VikunjaTask::id).collect();
             let existing: BTreeSet<i64> = {
                 let tree = self.projects.lock().await;
@@ -118,7 +137,15 @@ impl EventHandler {
         {
             tracing::warn!(error = %e, "cannot record the reconcile watermark");
         }
-        report.pushed = self.push_owed(&states, &mut report).await;
+        let owed = match &states {
+            Some(all) => all
+                .iter()
+                .filter(|s| s.vikunja_dirty)
+                .map(|s| s.uuid.clone())
+                .collect(),
+            None => self.index.owed().unwrap_or_default(),
+        };
+        report.pushed = self.push_owed(&owed, &mut report).await;
         {
             let parked = self.parked.lock().await;
             let (waiting, because) = parked.summary();
@@ -142,6 +169,22 @@ impl EventHandler {
             "reconcile done"
         );
         Ok(report)
+    }
+
+    /// The canonical state of the task linked to Vikunja task `vikunja_id`, read by its link.
+    async fn linked_state(&self, vikunja_id: i64) -> Result<Option<TaskState>, SyncError> {
+        let known = self.known_links.lock().await.get(&vikunja_id).cloned();
+        let uuid = match known {
+            Some(u) => Some(u),
+            None => self.bus.linked_uuid(vikunja_id).await?,
+        };
+        let Some(uuid) = uuid else { return Ok(None) };
+        Ok(self
+            .bus
+            .load_state(&uuid)
+            .await?
+            .map(|(s, _)| s)
+            .filter(|s| s.vikunja_id == vikunja_id))
     }
 
     /// Brings in one listed task (`known`: its canonical state): `None` when nothing changed.
@@ -230,17 +273,17 @@ impl EventHandler {
 
     /// Vikunja writes still owed (failed earlier, or left by a restart); refused ones wait for
     /// a replay. How many went through; the refusals are reported as failures.
-    async fn push_owed(&self, states: &[TaskState], report: &mut ReconcileReport) -> usize {
+    async fn push_owed(&self, owed: &[String], report: &mut ReconcileReport) -> usize {
         let mut done = 0;
-        for s in states.iter().filter(|s| s.vikunja_dirty) {
-            if self.is_refused(&s.uuid).await {
+        for uuid in owed {
+            if self.is_refused(uuid).await {
                 continue;
             }
-            match self.push(&s.uuid).await {
+            match self.push(uuid).await {
                 Ok(Pushed::Written) => done += 1,
                 Ok(Pushed::Parked) => {}
-                Ok(Pushed::Refused(why)) => report.failed.push((s.uuid.clone(), why)),
-                Err(e) => report.failed.push((s.uuid.clone(), e.to_string())),
+                Ok(Pushed::Refused(why)) => report.failed.push((uuid.clone(), why)),
+                Err(e) => report.failed.push((uuid.clone(), e.to_string())),
             }
         }
         done

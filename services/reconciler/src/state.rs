@@ -107,6 +107,9 @@ impl EventHandler {
 
     /// Tasks (by uuid) whose Vikunja project is one of `ids`.
     pub(crate) async fn tasks_in_projects(&self, ids: &[i64]) -> Result<Vec<String>, SyncError> {
+        if let Some(uuids) = self.index.in_projects(ids) {
+            return Ok(uuids);
+        }
         let mut out = Vec::new();
         for uuid in self.bus.state_uuids().await? {
             if let Some((s, _)) = self.bus.load_state(&uuid).await?

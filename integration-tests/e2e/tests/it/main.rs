@@ -9,6 +9,7 @@ mod faults_watcher;
 mod ingress;
 mod labels;
 mod local_writes;
+mod partitions;
 mod reconcile;
 mod skeleton;
 mod telemetry;
