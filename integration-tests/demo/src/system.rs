@@ -178,6 +178,7 @@ impl System {
         c.taskwarrior.task_bin = Some(h.task_bin().to_path_buf());
         if let Some(every) = self.host_reconcile_interval {
             c.reconcile.interval = every;
+            c.reconcile.full_interval = every;
         }
         c
     }

@@ -31,6 +31,7 @@ pub struct App {
     intake: Intake,
     states: ReadyChunks<Deliveries>,
     control: Requests<HostRequest>,
+    /// How often the host's full reconcile pass runs (`[reconcile] full_interval`).
     reconcile_every: Duration,
     metrics_listen: Option<std::net::SocketAddr>,
 }
@@ -81,7 +82,11 @@ impl App {
             intake,
             states,
             control,
-            reconcile_every: cfg.reconcile.interval.max(Duration::from_secs(1)),
+            // The full pass (a whole `task export`, every canonical state) runs at start and then
+            // as seldom as the reconciler's full listing: between passes a stat of the data files
+            // each second finds writes no hook reported, and the host's durable consumer
+            // redelivers what was not applied, so the idle cost does not grow with the tasks.
+            reconcile_every: cfg.reconcile.full_interval.max(Duration::from_secs(1)),
             metrics_listen: cfg.metrics.listen,
         })
     }
