@@ -53,10 +53,21 @@ impl Running {
     }
 
     pub async fn spawn_reconciler(&mut self, cfg: &Config, bus_url: &str) -> anyhow::Result<()> {
-        let app = reconciler::App::build(cfg, bus_url, "reconciler").await?;
-        let stop = self.track("reconciler".into());
-        self.tasks
-            .spawn(async move { ("reconciler".to_string(), app.run(stop).await) });
+        self.spawn_reconciler_named(cfg, bus_url, "reconciler")
+            .await
+    }
+
+    /// Another reconciler replica (its own name: its own create claims).
+    pub async fn spawn_reconciler_named(
+        &mut self,
+        cfg: &Config,
+        bus_url: &str,
+        name: &str,
+    ) -> anyhow::Result<()> {
+        let app = reconciler::App::build(cfg, bus_url, name).await?;
+        let stop = self.track(name.into());
+        let name = name.to_string();
+        self.tasks.spawn(async move { (name, app.run(stop).await) });
         Ok(())
     }
 

@@ -6,9 +6,8 @@
 //!   hosts), how long after the last POST the last one was applied, p50/p99 per event (POST to
 //!   applied on a host), and that each task is on each host exactly once;
 //! - resident memory of every service;
-//! - an idle stretch (`BENCH_IDLE_SECS`, 60; delta reconcile every 10 s): bytes each service
-//!   read (`/proc/<pid>/io` rchar: the bus, Vikunja, `task` output) and Vikunja requests, per
-//!   minute;
+//! - an idle stretch (`BENCH_IDLE_SECS`, 60; delta reconcile every 10 s): bytes each bus
+//!   connection read (nats-server's `/connz`) and Vikunja requests, per minute;
 //! - a no-op full reconcile pass: its time and API calls.
 //!
 //! Then the slow-project run: `BENCH_SLOW_PROJECTS` (10) projects, one answering 2 s per
@@ -264,32 +263,35 @@ async fn next_notice(
     first.entry((host, uuid)).or_insert(at);
 }
 
-/// Bytes each service read, and Vikunja requests, per minute of doing nothing.
+/// Bytes each service read from the bus (the server's `out_bytes` to its connections, by
+/// connection name), and Vikunja requests, per minute of doing nothing.
 async fn idle_cost(sys: &ProcSystem, idle: Duration) -> (Vec<(String, f64)>, f64) {
-    let rchar = |pid: u32| -> u64 {
-        std::fs::read_to_string(format!("/proc/{pid}/io"))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find_map(|l| l.strip_prefix("rchar: ").map(|v| v.trim().parse().ok()))
-                    .flatten()
-            })
-            .unwrap_or(0)
+    let url = format!("{}/connz?limit=1024", sys.nats.monitor_url());
+    let read = async || -> HashMap<String, u64> {
+        let connz: serde_json::Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+        let mut by_name = HashMap::new();
+        for c in connz["connections"].as_array().into_iter().flatten() {
+            let name = c["name"].as_str().unwrap_or("?").to_string();
+            *by_name.entry(name).or_default() += c["out_bytes"].as_u64().unwrap_or(0);
+        }
+        by_name
     };
-    let before: Vec<(String, u32, u64)> = sys
-        .procs
-        .iter()
-        .map(|(n, p)| (n.clone(), p.pid(), rchar(p.pid())))
-        .collect();
+    let before = read().await;
     let requests = sys.sim.requests().len();
     tokio::time::sleep(idle).await;
+    let after = read().await;
     let per_min = 60.0 / idle.as_secs_f64();
-    let read = before
+    let mut out: Vec<(String, f64)> = after
         .into_iter()
-        .map(|(n, pid, b)| (n, rchar(pid).saturating_sub(b) as f64 / 1024.0 * per_min))
+        .filter(|(name, _)| name != "bench")
+        .map(|(name, b)| {
+            let was = before.get(&name).copied().unwrap_or(0);
+            (name, b.saturating_sub(was) as f64 / 1024.0 * per_min)
+        })
         .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
     let calls = (sys.sim.requests().len() - requests) as f64 * per_min;
-    (read, calls)
+    (out, calls)
 }
 
 /// Webhook -> host p50 of 9 projects, with and without a 10th answering 2 s per request.
@@ -331,10 +333,15 @@ fn print_step(s: &Step) {
          after the last POST, per event p50 {:.1} ms p99 {:.1} ms",
         s.tasks, b.n, b.events_per_s, b.last_after_post_ms, b.p50_ms, b.p99_ms
     );
-    println!("| service | RSS MiB | idle read KiB/min |");
-    println!("|---|---|---|");
-    for ((name, rss), (_, read)) in s.rss_mb.iter().zip(&s.idle_read_kb_per_min) {
-        println!("| {name} | {rss:.1} | {read:.0} |");
+    println!("| service | RSS MiB |");
+    println!("|---|---|");
+    for (name, rss) in &s.rss_mb {
+        println!("| {name} | {rss:.1} |");
+    }
+    println!("| bus connection | idle KiB read/min |");
+    println!("|---|---|");
+    for (name, read) in &s.idle_read_kb_per_min {
+        println!("| {name} | {read:.1} |");
     }
     println!(
         "idle Vikunja requests per minute: {:.0}; no-op full pass: {:.0} ms, {} API calls",

@@ -14,6 +14,8 @@ use vsync_bus_auth::{IdentityStore, Role};
 pub struct NatsServer {
     child: Option<Child>,
     port: u16,
+    /// The monitoring endpoint's port (`-m -1`: the server picks it).
+    monitor_port: u16,
     store: Store,
     bin: PathBuf,
     /// The identities' seeds and the server's config file.
@@ -59,6 +61,7 @@ impl NatsServer {
         let mut s = NatsServer {
             child: None,
             port: 0,
+            monitor_port: 0,
             store,
             bin,
             auth: tempfile::tempdir()?,
@@ -156,7 +159,7 @@ impl NatsServer {
         let mut child = Command::new(&self.bin)
             .arg("-c")
             .arg(self.config_path())
-            .args(["-a", "127.0.0.1", "-p", port])
+            .args(["-a", "127.0.0.1", "-p", port, "-m", "-1"])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()?;
@@ -164,6 +167,7 @@ impl NatsServer {
             return Err(std::io::Error::other("nats-server stderr not captured"));
         };
         let (tx, rx) = mpsc::channel();
+        let (monitor_tx, monitor) = mpsc::channel();
         let (reloaded_tx, reloaded) = mpsc::channel();
         // Keep reading the log so the server never blocks on a full pipe.
         std::thread::spawn(move || {
@@ -171,6 +175,11 @@ impl NatsServer {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if line.contains("Reloaded server configuration") {
                     let _ = reloaded_tx.send(());
+                }
+                if let Some(addr) = line.split("Starting http monitor on ").nth(1)
+                    && let Some(port) = addr.trim().rsplit(':').next()
+                {
+                    let _ = monitor_tx.send(port.parse::<u16>().unwrap_or(0));
                 }
                 if let Some(addr) = line.split("Listening for client connections on ").nth(1)
                     && let Some(port) = addr
@@ -187,6 +196,8 @@ impl NatsServer {
         match rx.recv_timeout(Duration::from_secs(10)) {
             Ok(port) => {
                 self.port = port;
+                // Logged before the client port.
+                self.monitor_port = monitor.try_recv().unwrap_or(0);
                 self.child = Some(child);
                 *self.reloaded.lock().unwrap_or_else(|e| e.into_inner()) = Some(reloaded);
                 Ok(())
@@ -204,6 +215,12 @@ impl NatsServer {
     /// `nats://127.0.0.1:<port>`
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// The server's monitoring endpoint (`/connz`, `/varz`): what each connection sent and
+    /// received, for the benchmarks.
+    pub fn monitor_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.monitor_port)
     }
 
     pub fn port(&self) -> u16 {

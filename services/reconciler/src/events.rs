@@ -36,6 +36,8 @@ pub struct EventHandler {
     pub(crate) creating_here: crate::creating::CreatingHere,
     /// Correlations seen by this process (Vikunja id -> uuid; links never change once made).
     pub(crate) known_links: Mutex<std::collections::HashMap<i64, String>>,
+    /// The newest second a listing returned, for the delta watermark ([`crate::watermark`]).
+    pub(crate) newest_second: crate::watermark::NewestSecond,
     /// One event per task at a time ([`crate::one_at_a_time`]).
     pub(crate) turns: crate::one_at_a_time::OneAtATime,
     /// Canonical state at a glance, following the bucket ([`crate::index`]).

@@ -25,6 +25,7 @@ mod replay;
 mod state;
 mod stream_use;
 mod token;
+mod watermark;
 mod webhooks;
 
 use std::collections::BTreeSet;
@@ -91,6 +92,7 @@ impl App {
             known_links: Mutex::new(Default::default()),
             index: Default::default(),
             turns: Default::default(),
+            newest_second: Default::default(),
             metrics,
         });
         let webhooks = webhooks::Registrar::new(

@@ -52,6 +52,7 @@ impl EventHandler {
         } else {
             (self.delta_listing().await?, BTreeSet::new())
         };
+        let returned_at = vsync_model::dates::now_us();
         report.listed = listed.len();
         // The watermark moves past what was handled, never past a task that failed: the next
         // delta pass lists it again.
@@ -130,7 +131,7 @@ impl EventHandler {
         }
         let newest = match oldest_failed {
             Some(failed) => newest.map(|n: i64| n.min(failed)),
-            None => newest,
+            None => newest.map(|n| self.newest_second.watermark(n, listed_at, returned_at)),
         };
         if let Some(w) = newest
             && let Err(e) = self.bus.set_watermark(w).await
@@ -237,7 +238,8 @@ impl EventHandler {
         Ok((lists.into_iter().flatten().collect(), ids))
     }
 
-    /// Tasks updated since the last watermark (`>=`: `updated` has one-second resolution).
+    /// Tasks updated since the last watermark (`>=`: `updated` has one-second resolution; see
+    /// [`crate::watermark`] for when a second is closed).
     async fn delta_listing(&self) -> Result<Vec<VikunjaTask>, SyncError> {
         let watermark = self.bus.watermark().await?;
         let filter = watermark.map(|us| {

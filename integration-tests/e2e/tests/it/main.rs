@@ -11,6 +11,7 @@ mod labels;
 mod local_writes;
 mod partitions;
 mod reconcile;
+mod replicas;
 mod skeleton;
 mod telemetry;
 mod token;
