@@ -13,6 +13,8 @@ case "${VSYNC_TW:-both}" in
   both) versions=(2 3) ;;
   *) echo "VSYNC_TW must be 2, 3 or both" >&2; exit 2 ;;
 esac
+# The scale benchmark's plots (cargo runs a bench in its package's directory).
+export BENCH_PLOT_DIR="${BENCH_PLOT_DIR:-$PWD/docs/bench}"
 tw_bins=()
 for v in "${versions[@]}"; do tw_bins+=("$(scripts/taskwarrior.sh "$v")"); done
 cargo build --release --locked -q -p webhook-ingress -p reconciler -p label-sync -p tw-watcher -p vsync-e2e --bins

@@ -99,10 +99,14 @@ impl Delivery {
 pub struct Deliveries(consumer::pull::Stream);
 
 impl Deliveries {
-    pub(crate) async fn pull(consumer: &consumer::PullConsumer) -> Result<Deliveries, BusError> {
+    /// Pulls up to `batch` messages per request.
+    pub(crate) async fn pull(
+        consumer: &consumer::PullConsumer,
+        batch: usize,
+    ) -> Result<Deliveries, BusError> {
         consumer
             .stream()
-            .max_messages_per_batch(256)
+            .max_messages_per_batch(batch)
             .expires(Duration::from_secs(2))
             .heartbeat(Duration::from_millis(500))
             .messages()

@@ -96,7 +96,7 @@ impl Bus {
             })
             .await
             .map_err(|e| BusError::consumer(RECONCILER_CONSUMER, e))?;
-        Deliveries::pull(&consumer).await
+        Deliveries::pull(&consumer, 256).await
     }
 
     /// Sends a message that could not be processed to `vsync.v1.dead.<stage>` with the reason.

@@ -169,7 +169,8 @@ impl Bus {
             )
             .await
             .map_err(|e| BusError::consumer(&name, e))?;
-        Deliveries::pull(&consumer).await
+        // A host applies a burst in batches as large as what has come (one `task import` each).
+        Deliveries::pull(&consumer, 1024).await
     }
 
     /// The hosts following canonical state (one durable consumer each), sorted.

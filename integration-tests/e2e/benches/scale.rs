@@ -77,6 +77,7 @@ async fn run() {
             .into_iter()
             .map(|(n, kb)| (n, kb as f64 / 1024.0))
             .collect();
+        settled(&sys).await;
         let (idle_read_kb_per_min, idle_requests_per_min) = idle_cost(&sys, idle).await;
         let t0 = Instant::now();
         let reply = vsync_e2e::reconcile_now(&sys.bus, true).await;
@@ -246,6 +247,22 @@ async fn burst(
         p50_ms: percentile(&lat, 50.0),
         p99_ms: percentile(&lat, 99.0),
     }
+}
+
+/// Waits until a delta pass found nothing new: the burst is behind us (its tasks are listed by
+/// the first passes after it), what follows is the cost of doing nothing.
+async fn settled(sys: &ProcSystem) {
+    let since = vsync_model::dates::now_us();
+    vsync_harness::wait_for_async(
+        "a delta pass listing nothing",
+        Duration::from_secs(120),
+        || async {
+            let status = sys.bus.status(0).await.ok()?;
+            let r = status.last_reconcile.ok()??;
+            (!r.full && r.listed == 0 && r.finished_at_us > since).then_some(())
+        },
+    )
+    .await;
 }
 
 type Notices = tokio::sync::mpsc::UnboundedReceiver<(String, String, Instant)>;
