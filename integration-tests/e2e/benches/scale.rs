@@ -34,7 +34,11 @@ struct Step {
     rss_mb: Vec<(String, f64)>,
     idle_read_kb_per_min: Vec<(String, f64)>,
     idle_requests_per_min: f64,
+    /// The whole request: Vikunja's pass and every host's, side by side.
     noop_full_ms: f64,
+    /// The reconciler's own pass (listing, comparing), and the slowest host's.
+    noop_vikunja_ms: u64,
+    noop_host_ms: u64,
     noop_full_calls: u64,
 }
 
@@ -95,6 +99,13 @@ async fn run() {
             idle_read_kb_per_min,
             idle_requests_per_min,
             noop_full_ms,
+            noop_vikunja_ms: report.took_ms,
+            noop_host_ms: reply
+                .hosts
+                .iter()
+                .filter_map(|h| h.as_ref().ok().map(|h| h.took_ms))
+                .max()
+                .unwrap_or(0),
             noop_full_calls: report.api_calls,
         });
         print_step(steps.last().unwrap());
@@ -361,15 +372,20 @@ fn print_step(s: &Step) {
         println!("| {name} | {read:.1} |");
     }
     println!(
-        "idle Vikunja requests per minute: {:.0}; no-op full pass: {:.0} ms, {} API calls",
-        s.idle_requests_per_min, s.noop_full_ms, s.noop_full_calls
+        "idle Vikunja requests per minute: {:.0}; no-op full pass: {:.0} ms in all (Vikunja's {} ms, \
+         {} API calls; the slowest host's {} ms)",
+        s.idle_requests_per_min,
+        s.noop_full_ms,
+        s.noop_vikunja_ms,
+        s.noop_full_calls,
+        s.noop_host_ms
     );
 }
 
 fn print_summary(steps: &[Step], (without, with): (f64, f64)) {
     println!("\n## Scale summary");
     println!(
-        "| tasks | burst | events/s | last after POST ms | p50 ms | p99 ms | max RSS MiB | idle KiB/min (all) | idle requests/min | no-op full pass ms |"
+        "| tasks | burst | events/s | last after POST ms | p50 ms | p99 ms | max RSS MiB | idle KiB/min (all) | idle requests/min | no-op full pass ms (Vikunja / slowest host) |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for s in steps {
@@ -377,7 +393,7 @@ fn print_summary(steps: &[Step], (without, with): (f64, f64)) {
         let max_rss = s.rss_mb.iter().map(|(_, r)| *r).fold(0.0, f64::max);
         let idle: f64 = s.idle_read_kb_per_min.iter().map(|(_, r)| r).sum();
         println!(
-            "| {} | {} | {:.0} | {:.0} | {:.1} | {:.1} | {max_rss:.1} | {idle:.0} | {:.0} | {:.0} |",
+            "| {} | {} | {:.0} | {:.0} | {:.1} | {:.1} | {max_rss:.1} | {idle:.0} | {:.0} | {:.0} ({} / {}) |",
             s.tasks,
             b.n,
             b.events_per_s,
@@ -385,7 +401,9 @@ fn print_summary(steps: &[Step], (without, with): (f64, f64)) {
             b.p50_ms,
             b.p99_ms,
             s.idle_requests_per_min,
-            s.noop_full_ms
+            s.noop_full_ms,
+            s.noop_vikunja_ms,
+            s.noop_host_ms
         );
     }
     println!(
