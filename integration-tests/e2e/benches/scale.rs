@@ -21,8 +21,10 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use serde_json::json;
 use vsync_e2e::procs::{ProcOptions, ProcSystem, env_usize, percentile};
+
+#[path = "common/webhooks.rs"]
+mod webhooks;
 
 fn main() {
     vsync_e2e::procs::run_bench(run());
@@ -170,10 +172,7 @@ async fn burst(
     for i in from..from + n {
         let pid = ids[i % ids.len()];
         let task = sys.sim.create_task(pid, &format!("scale task {i}"));
-        let body = json!({"event_name": "task.created",
-            "time": vikunja_sim::model::ts::format(time::OffsetDateTime::now_utc()),
-            "data": {"task": task, "doer": {"id": 1, "username": "demo"}, "project": projects[&pid]}})
-        .to_string();
+        let body = webhooks::task_created(&task, &projects[&pid]);
         bodies.push((task.id, pid, body));
     }
     // Every applied notice, timed as it arrives.
@@ -193,19 +192,10 @@ async fn burst(
     let started = Instant::now();
     let posted: Vec<(i64, i64, Instant)> = futures::stream::iter(bodies)
         .map(|(id, pid, body)| {
-            let (http, url) = (http.clone(), sys.ingress_url.clone());
-            let sig = vikunja_sim::webhook_signature(&sys.secret, body.as_bytes());
+            let (http, url, secret) = (http.clone(), &sys.ingress_url, &sys.secret);
             async move {
                 let t0 = Instant::now();
-                let res = http
-                    .post(&url)
-                    .header("X-Vikunja-Signature", sig)
-                    .header("Content-Type", "application/json")
-                    .body(body)
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(res.status(), 200);
+                webhooks::post_signed(&http, url, secret, body).await;
                 (id, pid, t0)
             }
         })

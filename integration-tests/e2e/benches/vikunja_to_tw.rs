@@ -12,8 +12,10 @@
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use serde_json::json;
 use vsync_e2e::procs::{ProcSystem, percentile};
+
+#[path = "common/webhooks.rs"]
+mod webhooks;
 
 fn main() {
     vsync_e2e::procs::run_bench(run());
@@ -65,20 +67,9 @@ async fn run() {
     let mut floor = Vec::new();
     for i in 0..(warmup + n) {
         let task = sys.sim.create_task(home.id, &format!("bench task {i}"));
-        let body = json!({"event_name": "task.created", "time": vikunja_sim::model::ts::format(time_now()),
-            "data": {"task": task, "doer": {"id": 1, "username": "demo"}, "project": project}})
-        .to_string();
-        let sig = vikunja_sim::webhook_signature(&sys.secret, body.as_bytes());
+        let body = webhooks::task_created(&task, &project);
         let t0 = Instant::now();
-        let res = http
-            .post(&sys.ingress_url)
-            .header("X-Vikunja-Signature", sig)
-            .header("Content-Type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
+        webhooks::post_signed(&http, &sys.ingress_url, &sys.secret, body).await;
         let mut seen = [None, None];
         while seen.iter().any(Option::is_none) {
             let a = tokio::time::timeout(Duration::from_secs(30), notices.next())
@@ -237,8 +228,4 @@ async fn quiesce(parents: &[u32]) {
             return;
         }
     }
-}
-
-fn time_now() -> time::OffsetDateTime {
-    time::OffsetDateTime::now_utc()
 }
