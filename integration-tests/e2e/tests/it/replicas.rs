@@ -6,8 +6,13 @@ use std::collections::BTreeSet;
 
 use vsync_e2e::*;
 
-/// Tasks each host adds at once.
-const PER_HOST: usize = 40;
+/// Tasks each host adds at once (`VSYNC_REPLICAS_PER_HOST`: 500 makes the 1,000-create run).
+fn per_host() -> usize {
+    std::env::var("VSYNC_REPLICAS_PER_HOST")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40)
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_reconciler_replicas_create_each_task_once() {
@@ -21,34 +26,33 @@ async fn two_reconciler_replicas_create_each_task_once() {
         .spawn_reconciler_named(&cfg, &url, "reconciler-2")
         .await
         .unwrap();
+    let n = per_host();
     std::thread::scope(|s| {
         for h in ["laptop", "desk"] {
             let host = sys.host(h);
             s.spawn(move || {
-                for i in 0..PER_HOST {
+                for i in 0..n {
                     host.add(&[&format!("{h} task {i}"), "project:Home"]);
                 }
             });
         }
     });
-    let total = 2 * PER_HOST;
+    let total = 2 * n;
+    // Long enough for the largest run on a loaded machine.
+    let patience = PROPAGATION * (4 + (total / 100) as u32);
     let sim = sys.sim.clone();
-    let titles = vsync_harness::wait_for("every task in Vikunja", PROPAGATION * 4, move || {
+    let titles = vsync_harness::wait_for("every task in Vikunja", patience, move || {
         let tasks = sim.tasks();
         (tasks.len() >= total).then(|| tasks.into_iter().map(|t| t.title).collect::<Vec<_>>())
     })
     .await;
     for h in ["laptop", "desk"] {
         let host = sys.host(h);
-        vsync_harness::wait_for_async(
-            &format!("every task linked on {h}"),
-            PROPAGATION * 4,
-            || async {
-                let all = host.export();
-                (all.len() >= total && all.iter().all(|t| t["vikunja_id"].as_f64().is_some()))
-                    .then_some(())
-            },
-        )
+        vsync_harness::wait_for_async(&format!("every task linked on {h}"), patience, || async {
+            let all = host.export();
+            (all.len() >= total && all.iter().all(|t| t["vikunja_id"].as_f64().is_some()))
+                .then_some(())
+        })
         .await;
     }
     let distinct: BTreeSet<&String> = titles.iter().collect();
