@@ -27,6 +27,13 @@ pub enum Cas {
     Stale,
 }
 
+/// The canonical state a KV entry holds (`None`: deleted or purged, or not a state).
+pub(crate) fn stored_state(entry: &kv::Entry) -> Option<TaskState> {
+    (entry.operation == kv::Operation::Put)
+        .then(|| TaskState::decode(entry.value.clone()).ok())
+        .flatten()
+}
+
 impl Bus {
     /// Canonical state of a task and its revision.
     pub async fn load_state(&self, uuid: &str) -> Result<Option<(TaskState, u64)>, BusError> {
@@ -112,9 +119,7 @@ impl Bus {
                 Err(_) => break,
             };
             wait = LISTING_PAUSE;
-            let state = (entry.operation == kv::Operation::Put)
-                .then(|| TaskState::decode(entry.value).ok())
-                .flatten();
+            let state = stored_state(&entry);
             by_key.insert(entry.key, state);
             if entry.delta == 0 {
                 break;

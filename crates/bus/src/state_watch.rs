@@ -90,10 +90,7 @@ impl StateWatch {
         if self.phase == Phase::Reading && entry.delta == 0 {
             self.phase = Phase::Announce;
         }
-        let state = (entry.operation == kv::Operation::Put)
-            .then(|| crate::decode::<TaskState>("TaskState", &entry.value).ok())
-            .flatten();
-        Some(Ok(match state {
+        Some(Ok(match crate::state::stored_state(&entry) {
             Some(s) => Watched::Stored(Box::new(s)),
             None => Watched::Removed(entry.key),
         }))

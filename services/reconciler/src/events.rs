@@ -78,16 +78,11 @@ impl EventHandler {
         use vsync_proto::task_event::Change as C;
         Ok(match &ev.change {
             Some(C::Vikunja(ch)) if ch.event_name.starts_with("project.") => None,
-            Some(C::Vikunja(ch)) => {
-                let known = self.known_links.lock().await.get(&ch.task_id).cloned();
-                Some(match known {
-                    Some(uuid) => uuid,
-                    None => match self.bus.linked_uuid(ch.task_id).await? {
-                        Some(uuid) => uuid,
-                        None => format!("vikunja#{}", ch.task_id),
-                    },
-                })
-            }
+            Some(C::Vikunja(ch)) => Some(
+                self.linked_uuid(ch.task_id)
+                    .await?
+                    .unwrap_or_else(|| format!("vikunja#{}", ch.task_id)),
+            ),
             Some(C::Taskwarrior(ch)) => Some(ch.uuid.clone()),
             None => None,
         })

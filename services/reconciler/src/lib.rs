@@ -115,8 +115,8 @@ impl App {
     }
 
     /// Processes events until `shutdown` is cancelled, projects side by side ([`lanes`]); the
-    /// events in hand are finished first, those still waiting handed back. Reconcile passes (delta every `interval`, full every `full_interval`) and control requests
-    /// run beside it.
+    /// events in hand are finished first, those still waiting handed back. Reconcile passes
+    /// (delta every `interval`, full every `full_interval`) and control requests run beside it.
     pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
         if let Some(listen) = self.metrics_listen {
             let addr = vsync_telemetry::metrics::serve(

@@ -59,19 +59,20 @@ impl EventHandler {
         let mut newest = None;
         let mut oldest_failed = None;
         for task in &listed {
-            let (handled, known) = match states {
-                Some(_) => {
-                    let known = by_vikunja_id.get(&task.id()).copied();
+            // Without every state in hand, the task's own is read by its link.
+            let looked_up = match states {
+                Some(_) => Ok(None),
+                None => self.linked_state(task.id()).await,
+            };
+            let (handled, known) = match looked_up {
+                Ok(found) => {
+                    let known = found
+                        .as_ref()
+                        .or_else(|| by_vikunja_id.get(&task.id()).copied());
                     let handled = self.reconcile_listed(task, known, listed_at).await;
                     (handled, known.is_some())
                 }
-                None => match self.linked_state(task.id()).await {
-                    Ok(found) => {
-                        let handled = self.reconcile_listed(task, found.as_ref(), listed_at).await;
-                        (handled, found.is_some())
-                    }
-                    Err(e) => (Err(e), false),
-                },
+                Err(e) => (Err(e), false),
             };
             match handled {
                 Ok(Some(Applied {
@@ -174,12 +175,9 @@ impl EventHandler {
 
     /// The canonical state of the task linked to Vikunja task `vikunja_id`, read by its link.
     async fn linked_state(&self, vikunja_id: i64) -> Result<Option<TaskState>, SyncError> {
-        let known = self.known_links.lock().await.get(&vikunja_id).cloned();
-        let uuid = match known {
-            Some(u) => Some(u),
-            None => self.bus.linked_uuid(vikunja_id).await?,
+        let Some(uuid) = self.linked_uuid(vikunja_id).await? else {
+            return Ok(None);
         };
-        let Some(uuid) = uuid else { return Ok(None) };
         Ok(self
             .bus
             .load_state(&uuid)

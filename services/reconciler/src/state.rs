@@ -88,6 +88,16 @@ impl EventHandler {
         Ok(found)
     }
 
+    /// The uuid linked to Vikunja task `vikunja_id`: from this process's memory, else from the
+    /// bus (not remembered: [`Self::uuid_for`] decides how a link found is taken).
+    pub(crate) async fn linked_uuid(&self, vikunja_id: i64) -> Result<Option<String>, SyncError> {
+        let known = self.known_links.lock().await.get(&vikunja_id).cloned();
+        Ok(match known {
+            Some(uuid) => Some(uuid),
+            None => self.bus.linked_uuid(vikunja_id).await?,
+        })
+    }
+
     /// Remembers a link this process made (see [`Self::uuid_for`]).
     pub(crate) async fn remember_link(&self, vikunja_id: i64, uuid: &str) {
         self.known_links
