@@ -74,6 +74,22 @@ impl Bus {
         .await
     }
 
+    /// Says that `host` waits to be adopted (JetStream, so a reconciler started later hears it);
+    /// `started_us` tells one start of the watcher from another.
+    pub async fn say_hello(&self, host: &str, started_us: i64) -> Result<(), BusError> {
+        let subject = subject::host_hello(host);
+        let span = trace::publish_span(&subject);
+        span.record("tw.host", host);
+        async {
+            let mut headers = trace::headers();
+            headers.insert("Nats-Msg-Id", format!("hello-{host}-{started_us}").as_str());
+            self.publish_js(&subject, headers, Vec::new()).await?;
+            Ok(())
+        }
+        .instrument(span)
+        .await
+    }
+
     /// The reconciler's durable consumer of every event, in order: explicit acks, redelivered
     /// after [`EVENT_ACK_WAIT`] unacknowledged (the handler renews it while it works), and as
     /// often as it takes: the reconciler decides what becomes a dead letter.

@@ -221,11 +221,25 @@ pub struct AdoptReport {
     pub create_in_taskwarrior: Vec<(i64, String)>,
     /// (host, local uuid, canonical uuid): the same task under another uuid on that host.
     pub rekey: Vec<(String, String, String)>,
-    /// Matches that are not unique: left alone, to be linked by hand or by editing titles.
+    /// Matches that are not unique, one line per project + title: held back on both sides.
     pub ambiguous: Vec<String>,
+    /// Each task held back, with its side's details; `vikunja-sync adopt --link|--separate`
+    /// resolves them.
+    #[serde(default)]
+    pub held: Vec<crate::adoption::HeldTask>,
     /// Already linked before.
     pub already_linked: usize,
+    /// Completed or deleted before the history bound, or outside the synced projects.
+    #[serde(default)]
+    pub left_out: usize,
+    /// Whether Vikunja's tasks were part of it (not adopted before).
+    #[serde(default)]
+    pub vikunja: bool,
+    /// The hosts adopted (or, in a dry run, that would be).
     pub hosts: Vec<String>,
+    /// Hosts that did not answer: adopted when they next connect.
+    #[serde(default)]
+    pub skipped: Vec<String>,
     pub took_ms: u64,
 }
 
@@ -267,12 +281,25 @@ impl std::fmt::Display for AdoptReport {
         }
         writeln!(
             f,
-            "  left alone: {} ambiguous match(es), {} already linked",
+            "  left alone: {} ambiguous match(es), {} already linked, {} outside the history bound or the synced projects",
             self.ambiguous.len(),
-            self.already_linked
+            self.already_linked,
+            self.left_out
         )?;
         for a in &self.ambiguous {
             writeln!(f, "    ambiguous: {a}")?;
+        }
+        for h in &self.held {
+            writeln!(f, "    held: {h}")?;
+        }
+        if !self.held.is_empty() {
+            writeln!(
+                f,
+                "  resolve with `vikunja-sync adopt --link <uuid> <vikunja id>` or `--separate <uuid>|<vikunja id>`"
+            )?;
+        }
+        for s in &self.skipped {
+            writeln!(f, "  skipped host {s}")?;
         }
         Ok(())
     }

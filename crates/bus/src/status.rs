@@ -27,6 +27,8 @@ pub struct StatusReport {
     pub token_rejected_since_us: Option<i64>,
     /// How full the event, dead-letter and conflict streams are.
     pub streams: Vec<crate::StreamUse>,
+    /// What adoption has done and holds back (`Err`: unreadable).
+    pub adoption: Result<crate::adoption::Adoption, String>,
 }
 
 /// How far behind canonical state one host is.
@@ -102,6 +104,7 @@ impl Bus {
             taken_at_us: now_us(),
             token_rejected_since_us: self.token_rejected().await?,
             streams: self.stream_use().await?,
+            adoption: self.adoption().await.map_err(|e| e.to_string()),
         })
     }
 }
@@ -125,6 +128,35 @@ impl std::fmt::Display for StatusReport {
         }
         for s in self.streams.iter().filter(|s| s.nearly_full()) {
             writeln!(f, "stream {s}")?;
+        }
+        if let Ok(a) = &self.adoption {
+            let waiting: Vec<&str> = self
+                .hosts
+                .iter()
+                .map(|h| h.host.as_str())
+                .filter(|h| !a.host_adopted(h))
+                .collect();
+            if a.vikunja_at_us.is_none() {
+                writeln!(
+                    f,
+                    "adoption pending: Vikunja's tasks (by itself at first start with `[adopt] \
+                     auto = true`, else by `vikunja-sync adopt`)"
+                )?;
+            }
+            if !waiting.is_empty() {
+                writeln!(f, "adoption pending: hosts {}", waiting.join(", "))?;
+            }
+            if !a.held.is_empty() {
+                writeln!(
+                    f,
+                    "held by adoption: {} task(s), unsynced until `vikunja-sync adopt --link \
+                     <uuid> <vikunja id>` or `--separate <uuid>|<vikunja id>`",
+                    a.held.len()
+                )?;
+                for h in &a.held {
+                    writeln!(f, "  {h}")?;
+                }
+            }
         }
         writeln!(f, "tasks (canonical): {}", self.tasks)?;
         match self.pending_events {

@@ -111,6 +111,21 @@ pub fn tw_task(host: &str, project: &str, kind: EventKind) -> String {
     )
 }
 
+/// A host waiting to be adopted says so: `vsync.v1.in.tw.<host>.hello`. It goes into the event
+/// stream, so the reconciler hears it however late it starts.
+pub fn host_hello(host: &str) -> String {
+    format!("{IN}.tw.{}.hello", encode_token(host))
+}
+
+/// The host of a [`host_hello`] subject.
+pub fn hello_host(subject: &str) -> Option<String> {
+    let token = subject
+        .strip_prefix(IN)?
+        .strip_prefix(".tw.")?
+        .strip_suffix(".hello")?;
+    (!token.contains('.')).then(|| decode_token(token))?
+}
+
 /// The partition of an event subject: what comes before `.task.<kind>` or `.project.<kind>`
 /// (`vsync.v1.in.vikunja.<project id>`, `vsync.v1.in.tw.<host>.<project path>`). Events of one
 /// partition are handled in order; partitions side by side.
@@ -169,6 +184,7 @@ pub fn pattern(subject: &str) -> String {
         ["vsync", "v1", "in", "vikunja", _, rest @ ..] => {
             format!("vsync.v1.in.vikunja.*.{}", rest.join("."))
         }
+        ["vsync", "v1", "in", "tw", _, "hello"] => "vsync.v1.in.tw.*.hello".to_string(),
         ["vsync", "v1", "in", "tw", _, _, rest @ ..] => {
             format!("vsync.v1.in.tw.*.*.{}", rest.join("."))
         }
@@ -182,6 +198,18 @@ pub fn pattern(subject: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hello_names_its_host_and_no_task_event_passes_for_one() {
+        assert_eq!(hello_host(&host_hello("lap top")), Some("lap top".into()));
+        assert_eq!(
+            hello_host(&tw_task("laptop", "hello", EventKind::Created)),
+            None
+        );
+        assert_eq!(hello_host("vsync.v1.in.tw.a.b.hello"), None);
+        assert_eq!(hello_host("vsync.v1.in.vikunja.hello"), None);
+        assert_eq!(pattern(&host_hello("laptop")), "vsync.v1.in.tw.*.hello");
+    }
 
     #[test]
     fn any_project_name_round_trips_as_one_token() {

@@ -160,6 +160,9 @@ async fn every_host_answers_a_reconcile_and_only_its_own_requests() {
                         .reply(Reply::Ok(vec![serde_json::json!({"uuid": name})]))
                         .await
                         .unwrap(),
+                    HostRequest::Adopted(_) | HostRequest::Release(_) => {
+                        req.reply(Reply::Ok(())).await.unwrap()
+                    }
                     HostRequest::Rekey(_) => {
                         req.reply(Reply::Ok(())).await.unwrap();
                         break;

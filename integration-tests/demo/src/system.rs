@@ -13,6 +13,8 @@ use crate::running::Running;
 
 /// The webhook secret the demo registers.
 const SECRET: &str = "demo-webhook-secret";
+/// How long a start waits for adoption (Taskwarrior 3 imports a thousand tasks slowly).
+const ADOPTION_DEADLINE: Duration = Duration::from_secs(300);
 
 /// A complete local system.
 pub struct System {
@@ -56,6 +58,11 @@ pub struct Options {
     pub task_bin: Option<PathBuf>,
     /// How often each watcher runs its host reconcile (default: the config's default).
     pub host_reconcile_interval: Option<Duration>,
+    /// `[adopt] auto`: adopt at first start, and `start` waits until every host is adopted;
+    /// `false`: nothing that existed before syncs until `vikunja-sync adopt`.
+    pub adopt_auto: bool,
+    /// `vikunja.projects`: the top-level projects synced (empty: all).
+    pub vikunja_projects: Vec<String>,
 }
 
 impl Default for Options {
@@ -73,6 +80,8 @@ impl Default for Options {
             host_tasks: Vec::new(),
             task_bin: None,
             host_reconcile_interval: None,
+            adopt_auto: true,
+            vikunja_projects: Vec::new(),
         }
     }
 }
@@ -105,6 +114,8 @@ impl System {
         server.ingress.listen = "127.0.0.1:0".parse()?;
         server.ingress.metrics_listen = "127.0.0.1:0".parse()?;
         server.bus.credentials_file = Some(nats.server_credentials());
+        server.adopt.auto = opts.adopt_auto;
+        server.vikunja.projects = opts.vikunja_projects.clone();
         server.reconcile.interval = opts.reconcile_interval;
         if let Some(t) = opts.vikunja_timeout {
             server.vikunja.timeout = t;
@@ -153,7 +164,26 @@ impl System {
             sys.hosts.push(host);
             sys.start_host(name).await?;
         }
+        if opts.adopt_auto {
+            sys.wait_adopted(&opts.hosts).await?;
+        }
         Ok(sys)
+    }
+
+    /// Waits until Vikunja and every host of `hosts` have been adopted.
+    pub async fn wait_adopted(&self, hosts: &[String]) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + ADOPTION_DEADLINE;
+        loop {
+            let a = self.bus.adoption().await?;
+            if a.vikunja_at_us.is_some() && hosts.iter().all(|h| a.host_adopted(h)) {
+                return Ok(());
+            }
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "not adopted within {ADOPTION_DEADLINE:?}: {a:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     pub fn bus_url(&self) -> String {

@@ -65,6 +65,7 @@ async fn run() {
         },
     );
     o.reconcile_interval = Duration::from_secs(3600);
+    o.adopt_auto = false;
     o.task_bin = Some(wrapper.clone());
     for p in &names {
         for i in 0..per {

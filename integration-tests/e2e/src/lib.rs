@@ -54,6 +54,15 @@ pub fn options(hosts: &[&str], projects: &[&str], sim: vikunja_sim::SimConfig) -
     }
 }
 
+/// Waits until Vikunja and every one of `hosts` have been adopted.
+pub async fn wait_adopted(bus: &vsync_bus::Bus, hosts: &[&str]) {
+    vsync_harness::wait_for_async("adoption", Duration::from_secs(120), || async {
+        let a = bus.adoption().await.ok()?;
+        (a.vikunja_at_us.is_some() && hosts.iter().all(|h| a.host_adopted(h))).then_some(())
+    })
+    .await;
+}
+
 /// `options` without the periodic listing, which would get in the way of counting API calls.
 pub fn quiet_options(hosts: &[&str], projects: &[&str]) -> Options {
     trace_init();

@@ -173,6 +173,8 @@ impl ProcSystem {
         )
         .await
         .expect("connect");
+        // Every host adopted (its empty Taskwarrior matched): from here on changes sync.
+        crate::wait_adopted(&bus, hosts).await;
         ProcSystem {
             nats,
             sim,

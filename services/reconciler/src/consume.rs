@@ -20,6 +20,10 @@ pub(crate) async fn process(events: &EventHandler, msg: Delivery) {
     let span = msg.process_span();
     async {
         let now = vsync_model::dates::now_us();
+        if let Some(host) = vsync_bus::subject::hello_host(msg.subject()) {
+            tracing::Span::current().record("tw.host", host.as_str());
+            return hello(events, &msg, &host).await;
+        }
         let ev = match msg.task_event() {
             Ok(ev) => ev,
             Err(e) => return dead(events, &msg, &e.to_string(), now).await,
@@ -73,6 +77,33 @@ async fn handle_renewing(
                     tracing::warn!(error = %e, "cannot renew the event's delivery");
                 }
             }
+        }
+    }
+}
+
+/// A host waits to be adopted: adopt it (its delivery renewed meanwhile), or hand the hello
+/// back to wait when something it needs does not answer.
+async fn hello(events: &EventHandler, msg: &Delivery, host: &str) {
+    let adopt = events.on_hello(host);
+    tokio::pin!(adopt);
+    let first = tokio::time::Instant::now() + IN_PROGRESS_EVERY;
+    let mut renew = tokio::time::interval_at(first, IN_PROGRESS_EVERY);
+    let done = loop {
+        tokio::select! {
+            done = &mut adopt => break done,
+            _ = renew.tick() => {
+                let _ = msg.in_progress().await;
+            }
+        }
+    };
+    match done {
+        Ok(()) => {
+            let _ = msg.ack().await;
+        }
+        // Never dropped: the host syncs nothing until it is adopted.
+        Err(e) => {
+            tracing::warn!(host, error = %e, "cannot adopt the host yet; trying again");
+            let _ = msg.nak(redelivery_delay(msg.delivered())).await;
         }
     }
 }

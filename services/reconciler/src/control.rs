@@ -30,7 +30,12 @@ pub async fn answer(
             }
             Ok(ReconcilerRequest::Repair) => responder.answer(events.repair().await).await,
             Ok(ReconcilerRequest::Adopt(a)) => {
-                responder.answer(events.adopt(&a, concurrency).await).await
+                let report = match (&a.link, &a.separate) {
+                    (Some((uuid, id)), _) => events.adopt_link(uuid, *id).await,
+                    (None, Some(which)) => events.adopt_separate(which).await,
+                    (None, None) => events.adopt(&a, concurrency).await,
+                };
+                responder.answer(report).await
             }
             Ok(ReconcilerRequest::Replay(r)) => responder.answer(events.replay(r.seq).await).await,
             Err(e) => responder.reply::<()>(Reply::Error(e)).await,

@@ -18,6 +18,9 @@ pub enum SyncError {
     /// Another writer is creating the task in Vikunja; it waits for that one.
     #[error("task {0} is being created in Vikunja by another writer")]
     CreateInFlight(String),
+    /// A host asked to be adopted but did not answer in time: it is asked again.
+    #[error("host not reachable for adoption: {0}")]
+    HostAway(String),
 }
 
 /// What becomes of work that failed.
@@ -36,7 +39,10 @@ impl SyncError {
     /// What becomes of the work that failed with this error.
     pub fn disposition(&self) -> Disposition {
         let waits = match self {
-            SyncError::Bus(_) | SyncError::Labels(_) | SyncError::CreateInFlight(_) => true,
+            SyncError::Bus(_)
+            | SyncError::Labels(_)
+            | SyncError::CreateInFlight(_)
+            | SyncError::HostAway(_) => true,
             SyncError::Vikunja(e) => matches!(
                 e.kind(),
                 ErrorKind::Unavailable

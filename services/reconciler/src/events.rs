@@ -42,6 +42,9 @@ pub struct EventHandler {
     pub(crate) turns: crate::one_at_a_time::OneAtATime,
     /// Canonical state at a glance, following the bucket ([`crate::index`]).
     pub(crate) index: crate::index::StateIndex,
+    /// Adoption settings; one adoption at a time in this process.
+    pub(crate) adopt_settings: crate::adopt::AdoptSettings,
+    pub(crate) adopting: Mutex<()>,
     pub(crate) metrics: vsync_telemetry::metrics::Metrics,
 }
 
@@ -101,6 +104,9 @@ impl EventHandler {
             .and_then(|()| limits::check_task_len("the task", ch.task_json.len()))
             .map_err(|e| SyncError::Invalid(format!("Vikunja task {}: {e}", task.id())))?;
         let deleted = ev.kind() == EventKind::Deleted;
+        if !self.may_sync_vikunja_task(&task).await? {
+            return Ok(Applied::default()); // held, or adoption has not run yet
+        }
         let Some(linked) = self.uuid_for(&task, !deleted).await? else {
             return Ok(Applied::default()); // deleted before we ever saw it
         };
@@ -190,6 +196,26 @@ impl EventHandler {
                 });
             }
         }
+    }
+
+    /// Whether a Vikunja task may be synced: one linked already, or one adoption does not hold
+    /// back. Before Vikunja is adopted nothing unlinked is (adoption's listing finds it); a
+    /// task there at adoption and not carried over (held, or done before the history bound)
+    /// stays unsynced; so does a task outside the synced projects.
+    async fn may_sync_vikunja_task(&self, task: &VikunjaTask) -> Result<bool, SyncError> {
+        if self.linked_uuid(task.id()).await?.is_some() {
+            return Ok(true);
+        }
+        let a = self.bus.adoption().await?;
+        if a.vikunja_at_us.is_none() || a.holds_vikunja(task.id()) {
+            return Ok(false);
+        }
+        let there_at_adoption = task.created().unwrap_or(0) * 1_000_000 <= a.vikunja_horizon_us;
+        if there_at_adoption && task.done() {
+            return Ok(false);
+        }
+        let path = self.project_path(task.project_id()).await?;
+        Ok(self.adopt_settings.scope.contains(&path))
     }
 
     /// The webhook's task with its `null` lists read as unknown, not empty, when the change

@@ -3,6 +3,8 @@
 //! system's webhooks on every top-level project it syncs.
 
 mod adopt;
+mod adopt_plan;
+mod adopt_resolve;
 mod consume;
 mod control;
 mod create;
@@ -93,6 +95,16 @@ impl App {
             index: Default::default(),
             turns: Default::default(),
             newest_second: Default::default(),
+            adopt_settings: adopt::AdoptSettings {
+                auto: cfg.adopt.auto,
+                history: cfg.adopt.history,
+                scope: vsync_model::ProjectScope::new(
+                    &cfg.vikunja.projects,
+                    &cfg.vikunja.default_project,
+                ),
+                concurrency: cfg.reconcile.concurrency,
+            },
+            adopting: Mutex::new(()),
             metrics,
         });
         let webhooks = webhooks::Registrar::new(
@@ -155,6 +167,7 @@ impl App {
         let (pass_done, mut passes_done) = tokio::sync::mpsc::unbounded_channel();
         let concurrency = self.reconcile.concurrency;
         tasks.spawn(index::follow(self.events.clone(), shutdown.clone()));
+        tasks.spawn(adopt_at_start(self.events.clone(), shutdown.clone()));
         let mut lanes = lanes::Lanes::new(self.events.clone(), tasks.clone(), shutdown.clone());
         let mut renew = every(lanes::RENEW_EVERY);
         tracing::info!("reconciler running");
@@ -235,6 +248,22 @@ impl App {
             }
             let _ = done.send(());
         });
+    }
+}
+
+/// Adopts Vikunja at first start (`[adopt] auto`), trying again while Vikunja or the bus fail.
+async fn adopt_at_start(events: Arc<EventHandler>, shutdown: CancellationToken) {
+    let mut wait = Duration::from_millis(500);
+    loop {
+        match events.adopt_at_start().await {
+            Ok(()) => return,
+            Err(e) => tracing::warn!(error = %e, "cannot adopt Vikunja yet"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        wait = (wait * 2).min(Duration::from_secs(30));
     }
 }
 

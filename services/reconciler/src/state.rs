@@ -178,7 +178,9 @@ impl EventHandler {
             return state.vikunja_id > 0 && !state.vikunja_json.is_empty() && !by_vikunja;
         }
         let Ok(stored) = VikunjaTask::from_json(&state.vikunja_json) else {
-            return true; // not in Vikunja yet
+            // Not in Vikunja yet: created there only in a project the sync covers
+            // (`vikunja.projects`); the hosts share the others among themselves.
+            return self.adopt_settings.scope.contains(&fields.project);
         };
         let mut shown = vikunja::view(&stored, current_path, &self.tags, false);
         shown.tags = self.tags.with_unsynced(&shown.tags, &fields.tags);

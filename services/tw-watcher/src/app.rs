@@ -18,6 +18,7 @@ use vsync_bus::{Bus, BusConfig, Deliveries, Role};
 use vsync_config::Config;
 use vsync_taskwarrior::{Backend, Refusal, Taskwarrior};
 
+use crate::adoption::HostAdoption;
 use crate::intake::Intake;
 use crate::mirror::Mirror;
 use crate::watcher::Watcher;
@@ -54,11 +55,13 @@ impl App {
             Some(m) => m,
             None => Mirror::create(&state_dir, tw.export_all().await?)?,
         };
+        let adoption = HostAdoption::load(&state_dir)?;
         tracing::info!(
             host,
             taskwarrior = version,
             backend = backend.name(),
             tasks = mirror.count(),
+            adopted = adoption.adopted(),
             "tw-watcher starting"
         );
         // a host's own identity: it looks the streams up and may touch only its own subjects
@@ -79,7 +82,7 @@ impl App {
             .context("cannot follow canonical state")?
             .ready_chunks(BATCH);
         Ok(App {
-            watcher: Watcher::new(host, bus, tw, backend, mirror, spool),
+            watcher: Watcher::new(host, bus, tw, backend, mirror, adoption, spool),
             intake,
             states,
             control,
@@ -114,6 +117,7 @@ impl App {
         }
         // What the hook spooled while we were away comes first.
         watcher.drain_spool().await;
+        watcher.say_hello().await;
         let (tx, mut rx) = mpsc::channel(1024);
         let intake_stop = CancellationToken::new();
         let intake_task = tokio::spawn(intake.run(tx, watcher.spool.clone(), intake_stop.clone()));
@@ -125,7 +129,8 @@ impl App {
                 biased;
                 _ = shutdown.cancelled() => break,
                 Some(m) = rx.recv() => watcher.on_hook(m).await,
-                batch = states.next() => {
+                // Not adopted yet: canonical state waits in the host's consumer.
+                batch = states.next(), if watcher.adoption.adopted() => {
                     let Some(batch) = batch else { anyhow::bail!("canonical state stream ended") };
                     // Local changes first: an apply must not be diffed against a stale base.
                     while let Ok(m) = rx.try_recv() {
@@ -166,6 +171,7 @@ async fn housekeeping(watcher: &mut Watcher) {
     if watcher.backlog || watcher.spool.exists() {
         watcher.drain_spool().await;
     }
+    watcher.say_hello().await;
     watcher.overlap.expire(Instant::now());
     watcher.reapply_due().await;
     watcher.check_quiet_files().await;

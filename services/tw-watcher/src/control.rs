@@ -19,6 +19,9 @@ impl Watcher {
     pub(crate) async fn on_control(&mut self, req: Incoming<HostRequest>) {
         let (request, responder) = req.into_parts();
         let span = responder.span();
+        // Adopted, or tasks released: a pass right after the answer publishes and applies
+        // what was held back.
+        let mut pass = false;
         let sent = async {
             match request {
                 Ok(HostRequest::Reconcile) => responder.answer(self.reconcile().await).await,
@@ -30,6 +33,16 @@ impl Watcher {
                     responder.answer(tasks).await
                 }
                 Ok(HostRequest::Rekey(r)) => responder.answer(self.rekey(&r).await).await,
+                Ok(HostRequest::Adopted(held)) => {
+                    let r = self.adopted(&held);
+                    pass = r.is_ok();
+                    responder.answer(r).await
+                }
+                Ok(HostRequest::Release(uuids)) => {
+                    let r = self.release(&uuids);
+                    pass = r.is_ok();
+                    responder.answer(r).await
+                }
                 Err(e) => responder.reply::<()>(Reply::Error(e)).await,
             }
         }
@@ -38,6 +51,45 @@ impl Watcher {
         if let Err(e) = sent {
             tracing::warn!(error = %e, "cannot answer a control request");
         }
+        if pass && let Err(e) = self.reconcile().await {
+            tracing::warn!(error = %e, "reconcile after adoption failed");
+        }
+    }
+
+    /// Says once per start, until adopted, that this host waits to be adopted.
+    pub(crate) async fn say_hello(&mut self) {
+        if self.adoption.adopted() || self.hello_said {
+            return;
+        }
+        match self.bus.say_hello(&self.host, self.started_us).await {
+            Ok(()) => {
+                tracing::info!("waiting to be adopted");
+                self.hello_said = true;
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot ask to be adopted yet"),
+        }
+    }
+
+    /// Adopted: sync from now on, except the held tasks. They leave the mirror, so that once
+    /// released they are published as new.
+    fn adopted(&mut self, held: &[String]) -> Result<(), String> {
+        for u in held {
+            self.mirror.remove(u).map_err(|e| e.to_string())?;
+        }
+        self.adoption
+            .adopt(held, vsync_model::dates::now_us())
+            .map_err(|e| format!("cannot record the adoption: {e}"))?;
+        tracing::info!(held = held.len(), "adopted");
+        Ok(())
+    }
+
+    fn release(&mut self, uuids: &[String]) -> Result<(), String> {
+        let released = self
+            .adoption
+            .release(uuids)
+            .map_err(|e| format!("cannot record the release: {e}"))?;
+        tracing::info!(released = released.len(), "held tasks released");
+        Ok(())
     }
 
     /// Each local task `from` is the task known everywhere else as `to` (first adoption matched
@@ -87,6 +139,9 @@ impl Watcher {
     }
 
     async fn reconcile_inner(&mut self, report: &mut HostReport) -> Result<(), String> {
+        if !self.adoption.adopted() {
+            return Ok(()); // nothing is synced before adoption
+        }
         let (local, published) = self.check_all_files().await.map_err(|e| e.to_string())?;
         report.task_runs += 1;
         report.exported = local.len();

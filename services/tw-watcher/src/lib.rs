@@ -6,9 +6,10 @@
 //! data files' change stamp tells). An import is not re-exported to verify it: Taskwarrior 2.6
 //! loses a write only when a user command runs at the same time, so a command's hook message
 //! whose run overlapped one of our imports triggers the check (`overlap`, docs/ARCHITECTURE.md
-//! §5.3). `control` answers control requests and runs the
-//! periodic host reconcile; `app` wires it all together.
+//! §5.3). Until the host is adopted (`adoption`) it does neither. `control` answers control
+//! requests and runs the periodic host reconcile; `app` wires it all together.
 
+mod adoption;
 mod app;
 mod control;
 mod inbound;

@@ -123,6 +123,8 @@ impl Watcher {
                 .filter(|u| !present.contains(u.as_str()))
                 .map(|u| (u, None)),
         );
+        // What adoption holds back is not synced, so not compared either.
+        differ.retain(|(uuid, _)| !self.adoption.holds(uuid));
         for (uuid, file) in differ {
             if self.found_in_file(&uuid, file).await? {
                 published.insert(uuid);

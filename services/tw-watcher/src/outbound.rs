@@ -172,6 +172,11 @@ impl Watcher {
         started_us: Option<i64>,
         command: &str,
     ) -> Result<(), BusError> {
+        if self.adoption.holds(uuid) {
+            // Not adopted yet, or held by adoption: it may exist on the other side already.
+            // Not in the mirror either, so the first pass after adoption or release finds it.
+            return Ok(());
+        }
         if self.hook_at.get(uuid).is_some_and(|t| *t > at_us) {
             return Ok(()); // a newer message for this task was already published
         }

@@ -13,6 +13,7 @@ use vsync_bus::Bus;
 use vsync_model::TwTask;
 use vsync_taskwarrior::{Apply, Backend, Taskwarrior, TaskwarriorError};
 
+use crate::adoption::HostAdoption;
 use crate::mirror::Mirror;
 use crate::overlap::Overlap;
 use crate::verified::Verified;
@@ -26,6 +27,12 @@ pub struct Watcher {
     /// Applies complete tasks: in-process on Taskwarrior 3 where provably safe, else `task import`.
     pub(crate) backend: Backend,
     pub(crate) mirror: Mirror,
+    /// Whether this host has been adopted, and the tasks it holds back.
+    pub(crate) adoption: HostAdoption,
+    /// Whether the reconciler has heard that this host waits to be adopted.
+    pub(crate) hello_said: bool,
+    /// When this watcher started (µs): one hello per start.
+    pub(crate) started_us: i64,
     /// Where the hook spools what it could not hand over, and we spool what the bus refused.
     pub(crate) spool: PathBuf,
     /// Newest hook time published per task: older messages arriving late are superseded.
@@ -52,6 +59,7 @@ impl Watcher {
         tw: Taskwarrior,
         backend: Backend,
         mirror: Mirror,
+        adoption: HostAdoption,
         spool: PathBuf,
     ) -> Watcher {
         Watcher {
@@ -60,6 +68,9 @@ impl Watcher {
             tw,
             backend,
             mirror,
+            adoption,
+            hello_said: false,
+            started_us: vsync_model::dates::now_us(),
             spool,
             hook_at: HashMap::new(),
             overlap: Overlap::default(),

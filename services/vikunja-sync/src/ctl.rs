@@ -44,6 +44,19 @@ pub async fn repair(bus: &Bus) -> anyhow::Result<RepairReport> {
 
 /// First adoption; with `progress`, a progress bar on stderr.
 pub async fn adopt(bus: &Bus, dry_run: bool, progress: bool) -> anyhow::Result<AdoptReport> {
+    let req = AdoptRequest {
+        dry_run,
+        ..Default::default()
+    };
+    adopt_with(bus, req, progress).await
+}
+
+/// `adopt` with every option (`--link`, `--separate`).
+pub async fn adopt_with(
+    bus: &Bus,
+    mut req: AdoptRequest,
+    progress: bool,
+) -> anyhow::Result<AdoptReport> {
     let (progress_subject, mut updates) = bus.progress_inbox().await?;
     let bar = tokio::spawn(async move {
         while let Some(p) = updates.next().await {
@@ -52,10 +65,7 @@ pub async fn adopt(bus: &Bus, dry_run: bool, progress: bool) -> anyhow::Result<A
             }
         }
     });
-    let req = AdoptRequest {
-        dry_run,
-        progress: Some(progress_subject),
-    };
+    req.progress = Some(progress_subject);
     let report = bus.adopt(req, ADOPT_TIMEOUT).await;
     bar.abort();
     report.map_err(|e| anyhow::anyhow!("adoption failed: {}", explain(e)))

@@ -44,6 +44,12 @@ enum Command {
         /// Only print what would be linked, created and left alone.
         #[arg(long)]
         dry_run: bool,
+        /// Resolve a held match: Taskwarrior task UUID is Vikunja task VIKUNJA_ID.
+        #[arg(long, num_args = 2, value_names = ["UUID", "VIKUNJA_ID"], conflicts_with_all = ["dry_run", "separate"])]
+        link: Option<Vec<String>>,
+        /// Resolve a held match: this task (a uuid or a Vikunja id) is a task of its own.
+        #[arg(long, value_name = "UUID|VIKUNJA_ID", conflicts_with = "dry_run")]
+        separate: Option<String>,
     },
     /// Install or remove the Taskwarrior hook.
     Hook {
@@ -210,9 +216,31 @@ async fn main() -> ExitCode {
             })
             .await
         }
-        Command::Adopt { dry_run } => {
+        Command::Adopt {
+            dry_run,
+            link,
+            separate,
+        } => {
+            let link = match link.as_deref() {
+                Some([uuid, id]) => match id.trim_start_matches('#').parse::<i64>() {
+                    Ok(id) => Some((uuid.clone(), id)),
+                    Err(_) => {
+                        eprintln!(
+                            "vikunja-sync: --link UUID VIKUNJA_ID: {id:?} is not a Vikunja task id"
+                        );
+                        return ExitCode::from(64);
+                    }
+                },
+                _ => None,
+            };
+            let req = vsync_bus::control::AdoptRequest {
+                dry_run,
+                link,
+                separate,
+                ..Default::default()
+            };
             ctl(&cfg, |bus| async move {
-                Ok(vikunja_sync::ctl::adopt(&bus, dry_run, true)
+                Ok(vikunja_sync::ctl::adopt_with(&bus, req, true)
                     .await?
                     .to_string())
             })

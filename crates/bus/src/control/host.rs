@@ -1,5 +1,6 @@
 //! Each TW host's endpoint (`vsync.v1.ctl.tw.<host>.<verb>`, and `vsync.v1.ctl.tw.reconcile`
-//! that every host answers): reconcile now, its `task export`, re-key tasks.
+//! that every host answers): reconcile now, its `task export`, re-key tasks, adopted, release
+//! held tasks.
 
 use std::time::Duration;
 
@@ -12,6 +13,8 @@ use crate::{Bus, BusError, RequestFailure, subject};
 const RECONCILE: &str = "reconcile";
 const EXPORT: &str = "export";
 const REKEY: &str = "rekey";
+const ADOPTED: &str = "adopted";
+const RELEASE: &str = "release";
 
 /// What a host can be asked.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,6 +26,11 @@ pub enum HostRequest {
     Export,
     /// Re-key local tasks (first adoption matched them): answered with nothing.
     Rekey(Vec<Rekey>),
+    /// The host has been adopted: follow canonical state and publish local changes, except
+    /// for the held tasks (uuids), which stay unsynced. Answered with nothing.
+    Adopted(Vec<String>),
+    /// Held tasks (uuids) the user decided on: sync them from now on. Answered with nothing.
+    Release(Vec<String>),
 }
 
 /// Re-key a local task: the same task is known under `to` everywhere else.
@@ -41,6 +49,10 @@ impl HostRequest {
             Ok(HostRequest::Export)
         } else if is(REKEY) {
             Ok(HostRequest::Rekey(from_body(payload)?))
+        } else if is(ADOPTED) {
+            Ok(HostRequest::Adopted(from_body(payload)?))
+        } else if is(RELEASE) {
+            Ok(HostRequest::Release(from_body(payload)?))
         } else {
             Err(format!("unknown request {subject}"))
         }
@@ -104,6 +116,26 @@ impl Bus {
         self.ask_host(host, REKEY, body(&rekeys), timeout).await
     }
 
+    /// Tells `host` it has been adopted, with the uuids it holds back.
+    pub async fn tell_adopted(
+        &self,
+        host: &str,
+        held: &[String],
+        timeout: Duration,
+    ) -> Result<(), BusError> {
+        self.ask_host(host, ADOPTED, body(&held), timeout).await
+    }
+
+    /// Tells `host` to sync held tasks `uuids` from now on.
+    pub async fn release_held(
+        &self,
+        host: &str,
+        uuids: &[String],
+        timeout: Duration,
+    ) -> Result<(), BusError> {
+        self.ask_host(host, RELEASE, body(&uuids), timeout).await
+    }
+
     async fn ask_host<T: serde::de::DeserializeOwned>(
         &self,
         host: &str,
@@ -151,6 +183,15 @@ mod tests {
             Ok(HostRequest::Rekey(rekeys))
         );
         assert!(decode(REKEY, b"{").is_err());
+        let held = vec!["u".to_string()];
+        assert_eq!(
+            decode(ADOPTED, &body(&held)),
+            Ok(HostRequest::Adopted(held.clone()))
+        );
+        assert_eq!(
+            decode(RELEASE, &body(&held)),
+            Ok(HostRequest::Release(held))
+        );
         assert!(decode("format", b"null").is_err());
         assert!(HostRequest::decode("desk", &subject::ctl_host(host, EXPORT), b"").is_err());
     }

@@ -46,6 +46,12 @@ pub struct AdoptRequest {
     pub dry_run: bool,
     /// Where to send progress ([`Progress`]); the asker listens there.
     pub progress: Option<String>,
+    /// Resolve a held match: this Taskwarrior uuid is this Vikunja task.
+    #[serde(default)]
+    pub link: Option<(String, i64)>,
+    /// Resolve a held match: this uuid or Vikunja id is a task of its own (synced as new).
+    #[serde(default)]
+    pub separate: Option<String>,
 }
 
 /// Ask the reconciler to replay dead letters, so their work is done again.
@@ -195,6 +201,11 @@ mod tests {
             ReconcilerRequest::Adopt(AdoptRequest {
                 dry_run: true,
                 progress: Some("_INBOX.x".into()),
+                ..Default::default()
+            }),
+            ReconcilerRequest::Adopt(AdoptRequest {
+                link: Some(("u".into(), 7)),
+                ..Default::default()
             }),
             ReconcilerRequest::Replay(ReplayRequest { seq: Some(7) }),
             ReconcilerRequest::Replay(ReplayRequest { seq: None }),

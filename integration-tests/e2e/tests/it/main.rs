@@ -1,6 +1,7 @@
 //! End-to-end tests: real nats-server, real `task`, the Vikunja simulator, every service.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod adoption;
 mod concurrency;
 mod content;
 mod doctor;

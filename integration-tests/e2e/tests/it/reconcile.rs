@@ -1,4 +1,4 @@
-//! Reconciliation, first adoption and repair: heal what events miss, never duplicate.
+//! Reconciliation and repair: heal what events miss, never duplicate.
 
 use std::time::Duration;
 
@@ -129,113 +129,11 @@ async fn a_hooks_off_edit_reaches_vikunja_and_the_other_host_by_the_next_reconci
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn adopting_shared_tasks_creates_no_duplicates_and_reports_ambiguity() {
-    let mut o = quiet_options(&["laptop", "desk"], &["Home", "Work"]);
-    for i in 0..50 {
-        let project = if i % 2 == 0 { "Home" } else { "Work" };
-        let title = format!("shared {i:02}");
-        o.vikunja_tasks.push((project.into(), title.clone()));
-        for host in ["laptop", "desk"] {
-            o.host_tasks.push((
-                host.into(),
-                vec![title.clone(), format!("project:{project}")],
-            ));
-        }
-    }
-    // Twice in Vikunja, once on each host: ambiguous, left alone.
-    o.vikunja_tasks.push(("Home".into(), "twice".into()));
-    o.vikunja_tasks.push(("Home".into(), "twice".into()));
-    for host in ["laptop", "desk"] {
-        o.host_tasks
-            .push((host.into(), vec!["twice".into(), "project:Home".into()]));
-    }
-    o.vikunja_tasks
-        .push(("Work".into(), "only in Vikunja".into()));
-    o.host_tasks.push((
-        "laptop".into(),
-        vec!["only on the laptop".into(), "project:Work".into()],
-    ));
-    let sys = System::start(o).await.unwrap();
-    let bus = test_bus(&sys).await;
-
-    let plan = vikunja_sync::ctl::adopt(&bus, true, false).await.unwrap();
-    assert_eq!(plan.link.len(), 50, "{plan}");
-    assert_eq!(plan.create_in_vikunja.len(), 1, "{plan}");
-    assert_eq!(plan.create_in_taskwarrior.len(), 1, "{plan}");
-    assert_eq!(plan.ambiguous.len(), 1, "{plan}");
-    assert!(plan.ambiguous[0].contains("twice"), "{plan}");
-    assert_eq!(
-        plan.rekey.len(),
-        50,
-        "the desk's copies get the laptop's uuids: {plan}"
-    );
-    assert_eq!(sys.sim.tasks().len(), 53, "a dry run changes nothing");
-
-    let done = vikunja_sync::ctl::adopt(&bus, false, false).await.unwrap();
-    assert_eq!(done.link.len(), 50);
-    let sim = sys.sim.clone();
-    vsync_harness::wait_for("the laptop-only task in Vikunja", PROPAGATION, move || {
-        sim.tasks()
-            .into_iter()
-            .find(|t| t.title == "only on the laptop")
-    })
-    .await;
-    for h in &sys.hosts {
-        wait_task(h, "the Vikunja-only task", |t| {
-            s(t, "description") == "only in Vikunja"
-        })
-        .await;
-        wait_task(h, "the laptop-only task", |t| {
-            s(t, "description") == "only on the laptop" && s(t, "status") == "pending"
-        })
-        .await;
-    }
-    // No duplicates anywhere: one of each title, everywhere, with the same uuid on both hosts.
-    assert_eq!(
-        sys.sim.tasks().len(),
-        54,
-        "50 linked + 2 ambiguous + 1 + 1 created"
-    );
-    let pending = |h: &vsync_harness::TwHost| {
-        let mut v: Vec<(String, String)> = h
-            .export()
-            .into_iter()
-            .filter(|t| s(t, "status") == "pending")
-            .map(|t| (s(&t, "description").to_string(), s(&t, "uuid").to_string()))
-            .collect();
-        v.sort();
-        v
-    };
-    let desk_host = sys.host("desk");
-    vsync_harness::wait_for_async("the desk to settle", PROPAGATION, || async {
-        (pending(desk_host).len() == pending(sys.host("laptop")).len()).then_some(())
-    })
-    .await;
-    let (laptop, desk) = (pending(sys.host("laptop")), pending(sys.host("desk")));
-    assert_eq!(
-        laptop.len(),
-        53,
-        "50 shared + twice + only-in-Vikunja + only-on-laptop"
-    );
-    let shared_laptop: Vec<_> = laptop
-        .iter()
-        .filter(|(d, _)| d.starts_with("shared"))
-        .collect();
-    let shared_desk: Vec<_> = desk
-        .iter()
-        .filter(|(d, _)| d.starts_with("shared"))
-        .collect();
-    assert_eq!(shared_laptop, shared_desk, "same tasks, same uuids");
-    let titles: std::collections::BTreeSet<&str> = laptop.iter().map(|(d, _)| d.as_str()).collect();
-    assert_eq!(titles.len(), 53, "no title twice");
-    sys.shutdown().await.unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_no_op_reconcile_lists_once_exports_once_per_host_and_writes_nothing() {
     let projects: Vec<String> = (0..10).map(|p| format!("P{p}")).collect();
     let refs: Vec<&str> = projects.iter().map(String::as_str).collect();
     let mut o = quiet_options(&["laptop", "desk"], &refs);
+    o.adopt_auto = false;
     for p in &projects {
         for i in 0..100 {
             o.vikunja_tasks.push((p.clone(), format!("{p} task {i}")));

@@ -229,7 +229,7 @@ async fn one_trace_per_change_across_every_service_every_message_traced_and_late
         (has("tw-watcher", "desk", "process $KV") >= 2
             && has("tw-watcher", "laptop", "process $KV") >= 2
             && has("label-sync", "", "process vsync.v1.ctl.labels.apply") >= 1
-            && has("reconciler", "", "process vsync.v1.in.tw") >= 1)
+            && has("reconciler", "", "process vsync.v1.in.tw.*.*.task") >= 1)
             .then_some(spans)
     })
     .await;
