@@ -2,10 +2,11 @@
 //! from any host that reaches it.
 
 use std::io::Write as _;
+use std::path::Path;
 use std::time::Duration;
 
 use futures::StreamExt;
-use vsync_bus::control::{AdoptRequest, Progress, ReconcileRequest};
+use vsync_bus::control::{AdoptRequest, Progress, ReconcileRequest, SyncallLink};
 use vsync_bus::reports::{AdoptReport, ReconcileReply, RepairReport};
 use vsync_bus::{Bus, BusError, RequestFailure};
 
@@ -44,6 +45,20 @@ pub async fn repair(bus: &Bus) -> anyhow::Result<RepairReport> {
 
 /// First adoption; with `progress`, a progress bar on stderr.
 pub async fn adopt(bus: &Bus, dry_run: bool, progress: bool) -> anyhow::Result<AdoptReport> {
+    let req = AdoptRequest {
+        dry_run,
+        ..AdoptRequest::default()
+    };
+    adopt_with(bus, req, progress).await
+}
+
+/// An adoption as `req` asks (syncall's pairs, foreign webhooks); progress comes to this
+/// client's own inbox, drawn on stderr with `progress`.
+pub async fn adopt_with(
+    bus: &Bus,
+    mut req: AdoptRequest,
+    progress: bool,
+) -> anyhow::Result<AdoptReport> {
     let (progress_subject, mut updates) = bus.progress_inbox().await?;
     let bar = tokio::spawn(async move {
         while let Some(p) = updates.next().await {
@@ -52,13 +67,26 @@ pub async fn adopt(bus: &Bus, dry_run: bool, progress: bool) -> anyhow::Result<A
             }
         }
     });
-    let req = AdoptRequest {
-        dry_run,
-        progress: Some(progress_subject),
-    };
+    req.progress = Some(progress_subject);
     let report = bus.adopt(req, ADOPT_TIMEOUT).await;
     bar.abort();
     report.map_err(|e| anyhow::anyhow!("adoption failed: {}", explain(e)))
+}
+
+/// syncall's Taskwarrior <-> CalDAV pairs in `dir` (`adopt --from-syncall`), read here so a
+/// wrong directory is said before anything is asked of the reconciler.
+pub fn syncall_links(dir: &Path) -> anyhow::Result<Vec<SyncallLink>> {
+    let links = crate::syncall::read_correlations(dir)?;
+    if links.is_empty() {
+        anyhow::bail!(
+            "no Taskwarrior <-> CalDAV pairs in {} (syncall keeps them under `{}` in \
+             ~/.config/syncall/<combination>.yaml); without syncall's pairs, run `adopt` \
+             without --from-syncall",
+            dir.display(),
+            crate::syncall::IDS_KEY
+        );
+    }
+    Ok(links)
 }
 
 fn draw(Progress { done, total }: Progress) {

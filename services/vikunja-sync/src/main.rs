@@ -44,6 +44,14 @@ enum Command {
         /// Only print what would be linked, created and left alone.
         #[arg(long)]
         dry_run: bool,
+        /// syncall's config directory (e.g. ~/.config/syncall): link the tasks its
+        /// `tw_caldav_sync` kept in step, where a CalDAV UID names a Vikunja task.
+        #[arg(long, value_name = "DIR")]
+        from_syncall: Option<PathBuf>,
+        /// Remove the webhooks on synced projects that point anywhere but ours (without it,
+        /// they are only listed).
+        #[arg(long)]
+        remove_foreign_webhooks: bool,
     },
     /// Install or remove the Taskwarrior hook.
     Hook {
@@ -210,11 +218,31 @@ async fn main() -> ExitCode {
             })
             .await
         }
-        Command::Adopt { dry_run } => {
+        Command::Adopt {
+            dry_run,
+            from_syncall,
+            remove_foreign_webhooks,
+        } => {
+            let syncall = match from_syncall
+                .as_deref()
+                .map(vikunja_sync::ctl::syncall_links)
+            {
+                Some(Ok(links)) => links,
+                Some(Err(e)) => {
+                    eprintln!("vikunja-sync: {e:#}");
+                    return ExitCode::FAILURE;
+                }
+                None => Vec::new(),
+            };
+            let req = vsync_bus::control::AdoptRequest {
+                dry_run,
+                progress: None,
+                syncall,
+                remove_foreign_webhooks,
+            };
             ctl(&cfg, |bus| async move {
-                Ok(vikunja_sync::ctl::adopt(&bus, dry_run, true)
-                    .await?
-                    .to_string())
+                let report = vikunja_sync::ctl::adopt_with(&bus, req, true).await?;
+                Ok(report.to_string())
             })
             .await
         }

@@ -46,6 +46,25 @@ pub struct AdoptRequest {
     pub dry_run: bool,
     /// Where to send progress ([`Progress`]); the asker listens there.
     pub progress: Option<String>,
+    /// Pairs syncall had correlated (`adopt --from-syncall`): link these where the CalDAV UID
+    /// names a Vikunja task. Default (older askers): none.
+    #[serde(default)]
+    pub syncall: Vec<SyncallLink>,
+    /// Remove the webhooks on synced projects that point anywhere but our webhook URL
+    /// (without it they are only listed). Default (older askers): false.
+    #[serde(default)]
+    pub remove_foreign_webhooks: bool,
+}
+
+/// One pair from syncall's correlation file (`Tw_caldav_ids`): a Taskwarrior task and the
+/// CalDAV UID of the VTODO syncall kept it in step with. Vikunja serves each task over
+/// CalDAV as `/dav/projects/{project}/{UID}.ics`, so the UID leads to a Vikunja task id.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SyncallLink {
+    /// The Taskwarrior uuid (lower-case, hyphenated).
+    pub uuid: String,
+    /// The VTODO's `UID`, as syncall stored it.
+    pub caldav_uid: String,
 }
 
 /// Ask the reconciler to replay dead letters, so their work is done again.
@@ -195,6 +214,11 @@ mod tests {
             ReconcilerRequest::Adopt(AdoptRequest {
                 dry_run: true,
                 progress: Some("_INBOX.x".into()),
+                syncall: vec![SyncallLink {
+                    uuid: "0a1b2c3d-1111-4aaa-8bbb-000000000001".into(),
+                    caldav_uid: "uid: with colon".into(),
+                }],
+                remove_foreign_webhooks: true,
             }),
             ReconcilerRequest::Replay(ReplayRequest { seq: Some(7) }),
             ReconcilerRequest::Replay(ReplayRequest { seq: None }),
@@ -206,6 +230,17 @@ mod tests {
             );
         }
         assert!(ReconcilerRequest::decode("vsync.v1.ctl.reconciler.nuke", b"null").is_err());
+        // An asker from before `--from-syncall` sends neither new field.
+        assert_eq!(
+            ReconcilerRequest::decode(
+                &subject::ctl_reconciler(ADOPT),
+                br#"{"dry_run":true,"progress":null}"#
+            ),
+            Ok(ReconcilerRequest::Adopt(AdoptRequest {
+                dry_run: true,
+                ..AdoptRequest::default()
+            }))
+        );
         assert!(
             ReconcilerRequest::decode(&subject::ctl_reconciler(RECONCILE), b"{\"full\":1}")
                 .is_err()
