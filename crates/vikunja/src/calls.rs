@@ -54,6 +54,9 @@ calls! {
     Info: GET V1 "/info",
     /// What a token may be given on this server (`vikunja-sync doctor` only).
     Routes: GET V1 "/routes",
+    /// The token's owner, whose username CalDAV wants with the token (`adopt
+    /// --from-syncall` only).
+    CurrentUser: GET V1 "/user",
     ListProjects: GET V1 "/projects",
     GetProject: GET V1 "/projects/{id}",
     CreateProject: PUT V1 "/projects",
@@ -96,9 +99,10 @@ impl Call {
         )
     }
 
-    /// The sync's services make it (`Routes` is only `vikunja-sync doctor`'s).
+    /// The sync's services make it (`Routes` is only `vikunja-sync doctor`'s, `CurrentUser`
+    /// only adopting syncall's pairs, which also needs `caldav` `access`).
     pub fn made_by_the_sync(self) -> bool {
-        self != Call::Routes
+        !matches!(self, Call::Routes | Call::CurrentUser)
     }
 
     /// The permissions a token needs for this call, as (route group, verb); empty for a
@@ -127,7 +131,11 @@ impl Call {
         let ends_with_param = self.template().ends_with('}');
         // v1 creates with PUT and updates with POST.
         let verb = match self.method() {
+            // One-segment routes outside the CRUD groups are filed under `other`.
             Method::GET if self == Call::Routes => return vec![("other".into(), "routes".into())],
+            Method::GET if self == Call::CurrentUser => {
+                return vec![("other".into(), "user".into())];
+            }
             Method::GET if ends_with_param => "read_one",
             Method::GET => "read_all",
             Method::PUT => "create",
@@ -187,6 +195,8 @@ mod tests {
         assert_eq!(perms(Call::RemoveTaskLabel), p("tasks_labels", "delete"));
         assert_eq!(perms(Call::DeleteWebhook), p("projects_webhooks", "delete"));
         assert_eq!(perms(Call::Info), Vec::new());
+        assert_eq!(perms(Call::CurrentUser), p("other", "user"));
+        assert!(!Call::CurrentUser.made_by_the_sync());
         assert_eq!(Call::PatchTask.route(), "/api/v2/tasks/{id}");
         assert_eq!(Call::RemoveTaskLabel.probe_path(), "/tasks/0/labels/0");
     }

@@ -10,10 +10,13 @@
 //!   `x-pagination-total-pages`): the typed methods of [`VikunjaClient`], each request one of
 //!   the [`Call`]s in `calls`, from which the token permissions the sync needs are derived
 //!   ([`needed_permissions`]);
+//! - **CalDAV** (`caldav`, read-only): which task each CalDAV UID names, for adopting
+//!   syncall's pairs ([`VikunjaClient::caldav_tasks`]);
 //! - **task updates** (`write`): [`VikunjaClient::write_task`] sends only what changed, as a
 //!   v2 merge patch or, before Vikunja 2.4.0, onto a fresh read, so no Vikunja edit we have
 //!   not heard of is reverted.
 
+mod caldav;
 mod calls;
 mod error;
 mod info;
@@ -37,6 +40,7 @@ use secrecy::SecretString;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use caldav::CaldavTask;
 pub use calls::{Api, Call, needed_permissions};
 pub use error::{ErrorKind, VikunjaError};
 pub use info::{ServerInfo, version_numbers};

@@ -193,7 +193,7 @@ impl Transport {
         builder.headers(trace_headers).send().await
     }
 
-    fn observe(&self, route: &'static str, method: &Method, status: u16) {
+    pub(crate) fn observe(&self, route: &'static str, method: &Method, status: u16) {
         if let Some(o) = &self.observer {
             o(route, method.as_str(), status);
         }

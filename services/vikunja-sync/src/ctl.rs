@@ -2,10 +2,11 @@
 //! from any host that reaches it.
 
 use std::io::Write as _;
+use std::path::Path;
 use std::time::Duration;
 
 use futures::StreamExt;
-use vsync_bus::control::{AdoptRequest, Progress, ReconcileRequest};
+use vsync_bus::control::{AdoptRequest, Progress, ReconcileRequest, SyncallLink};
 use vsync_bus::reports::{AdoptReport, ReconcileReply, RepairReport};
 use vsync_bus::{Bus, BusError, RequestFailure};
 
@@ -51,7 +52,8 @@ pub async fn adopt(bus: &Bus, dry_run: bool, progress: bool) -> anyhow::Result<A
     adopt_with(bus, req, progress).await
 }
 
-/// `adopt` with every option (`--link`, `--separate`).
+/// An adoption as `req` asks (syncall's pairs, foreign webhooks, `--link`, `--separate`);
+/// progress comes to this client's own inbox, drawn on stderr with `progress`.
 pub async fn adopt_with(
     bus: &Bus,
     mut req: AdoptRequest,
@@ -69,6 +71,22 @@ pub async fn adopt_with(
     let report = bus.adopt(req, ADOPT_TIMEOUT).await;
     bar.abort();
     report.map_err(|e| anyhow::anyhow!("adoption failed: {}", explain(e)))
+}
+
+/// syncall's Taskwarrior <-> CalDAV pairs in `dir` (`adopt --from-syncall`), read here so a
+/// wrong directory is said before anything is asked of the reconciler.
+pub fn syncall_links(dir: &Path) -> anyhow::Result<Vec<SyncallLink>> {
+    let links = crate::syncall::read_correlations(dir)?;
+    if links.is_empty() {
+        anyhow::bail!(
+            "no Taskwarrior <-> CalDAV pairs in {} (syncall keeps them under `{}` in \
+             ~/.config/syncall/<combination>.yaml); without syncall's pairs, run `adopt` \
+             without --from-syncall",
+            dir.display(),
+            crate::syncall::IDS_KEY
+        );
+    }
+    Ok(links)
 }
 
 fn draw(Progress { done, total }: Progress) {

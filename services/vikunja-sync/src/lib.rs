@@ -14,4 +14,5 @@ pub mod nats_server;
 pub mod programs;
 pub mod state_dir;
 pub mod status;
+pub mod syncall;
 pub mod up;

@@ -50,6 +50,14 @@ enum Command {
         /// Resolve a held match: this task (a uuid or a Vikunja id) is a task of its own.
         #[arg(long, value_name = "UUID|VIKUNJA_ID", conflicts_with = "dry_run")]
         separate: Option<String>,
+        /// syncall's config directory (e.g. ~/.config/syncall): link the tasks its
+        /// `tw_caldav_sync` kept in step, where a CalDAV UID names a Vikunja task.
+        #[arg(long, value_name = "DIR")]
+        from_syncall: Option<PathBuf>,
+        /// Remove the webhooks on synced projects that point anywhere but ours (without it,
+        /// they are only listed).
+        #[arg(long)]
+        remove_foreign_webhooks: bool,
     },
     /// Install or remove the Taskwarrior hook.
     Hook {
@@ -220,6 +228,8 @@ async fn main() -> ExitCode {
             dry_run,
             link,
             separate,
+            from_syncall,
+            remove_foreign_webhooks,
         } => {
             let link = match link.as_deref() {
                 Some([uuid, id]) => match id.trim_start_matches('#').parse::<i64>() {
@@ -233,16 +243,28 @@ async fn main() -> ExitCode {
                 },
                 _ => None,
             };
+            let syncall = match from_syncall
+                .as_deref()
+                .map(vikunja_sync::ctl::syncall_links)
+            {
+                Some(Ok(links)) => links,
+                Some(Err(e)) => {
+                    eprintln!("vikunja-sync: {e:#}");
+                    return ExitCode::FAILURE;
+                }
+                None => Vec::new(),
+            };
             let req = vsync_bus::control::AdoptRequest {
                 dry_run,
+                progress: None,
                 link,
                 separate,
-                ..Default::default()
+                syncall,
+                remove_foreign_webhooks,
             };
             ctl(&cfg, |bus| async move {
-                Ok(vikunja_sync::ctl::adopt_with(&bus, req, true)
-                    .await?
-                    .to_string())
+                let report = vikunja_sync::ctl::adopt_with(&bus, req, true).await?;
+                Ok(report.to_string())
             })
             .await
         }

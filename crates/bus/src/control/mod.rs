@@ -12,7 +12,9 @@ pub mod host;
 pub mod reconciler;
 
 pub use host::{HostRequest, Rekey};
-pub use reconciler::{AdoptRequest, Progress, ReconcileRequest, ReconcilerRequest, ReplayRequest};
+pub use reconciler::{
+    AdoptRequest, Progress, ReconcileRequest, ReconcilerRequest, ReplayRequest, SyncallLink,
+};
 
 use std::pin::Pin;
 use std::task::{Context, Poll};

@@ -52,6 +52,25 @@ pub struct AdoptRequest {
     /// Resolve a held match: this uuid or Vikunja id is a task of its own (synced as new).
     #[serde(default)]
     pub separate: Option<String>,
+    /// Pairs syncall had correlated (`adopt --from-syncall`): link these where the CalDAV UID
+    /// names a Vikunja task. Default (older askers): none.
+    #[serde(default)]
+    pub syncall: Vec<SyncallLink>,
+    /// Remove the webhooks on synced projects that point anywhere but our webhook URL
+    /// (without it they are only listed). Default (older askers): false.
+    #[serde(default)]
+    pub remove_foreign_webhooks: bool,
+}
+
+/// One pair from syncall's correlation file (`Tw_caldav_ids`): a Taskwarrior task and the
+/// CalDAV UID of the VTODO syncall kept it in step with. Vikunja serves each task over
+/// CalDAV as `/dav/projects/{project}/{UID}.ics`, so the UID leads to a Vikunja task id.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SyncallLink {
+    /// The Taskwarrior uuid (lower-case, hyphenated).
+    pub uuid: String,
+    /// The VTODO's `UID`, as syncall stored it.
+    pub caldav_uid: String,
 }
 
 /// Ask the reconciler to replay dead letters, so their work is done again.
@@ -201,6 +220,11 @@ mod tests {
             ReconcilerRequest::Adopt(AdoptRequest {
                 dry_run: true,
                 progress: Some("_INBOX.x".into()),
+                syncall: vec![SyncallLink {
+                    uuid: "0a1b2c3d-1111-4aaa-8bbb-000000000001".into(),
+                    caldav_uid: "uid: with colon".into(),
+                }],
+                remove_foreign_webhooks: true,
                 ..Default::default()
             }),
             ReconcilerRequest::Adopt(AdoptRequest {
@@ -217,6 +241,17 @@ mod tests {
             );
         }
         assert!(ReconcilerRequest::decode("vsync.v1.ctl.reconciler.nuke", b"null").is_err());
+        // An asker from before `--from-syncall` sends neither new field.
+        assert_eq!(
+            ReconcilerRequest::decode(
+                &subject::ctl_reconciler(ADOPT),
+                br#"{"dry_run":true,"progress":null}"#
+            ),
+            Ok(ReconcilerRequest::Adopt(AdoptRequest {
+                dry_run: true,
+                ..AdoptRequest::default()
+            }))
+        );
         assert!(
             ReconcilerRequest::decode(&subject::ctl_reconciler(RECONCILE), b"{\"full\":1}")
                 .is_err()

@@ -1,6 +1,7 @@
 //! The Vikunja client against the simulator: paging, retries, rate limits, timeouts and
 //! Vikunja's error bodies, each checked in the simulator's request log.
 
+mod caldav;
 mod errors;
 mod helpers;
 mod paging;

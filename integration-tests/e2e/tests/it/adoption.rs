@@ -7,6 +7,9 @@ use std::collections::BTreeMap;
 use vikunja_sync_demo::{Options, System};
 use vsync_e2e::*;
 
+/// How long one reconcile pass may take on a loaded 2-core machine.
+const PASS_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Waits until the reconciler has finished `n` more reconcile passes.
 async fn passes(sys: &System, n: i64) {
     let finished = || async {
@@ -19,7 +22,7 @@ async fn passes(sys: &System, n: i64) {
     };
     for _ in 0..n {
         let before = finished().await;
-        vsync_harness::wait_for_async("a reconcile pass", PROPAGATION, || async {
+        vsync_harness::wait_for_async("a reconcile pass", PASS_DEADLINE, || async {
             (finished().await > before).then_some(())
         })
         .await;
@@ -193,7 +196,7 @@ async fn nothing_syncs_before_adoption_then_pairs_link_and_the_ambiguous_pair_wa
     let mut want = vec![Some(twins[0]), Some(twins[1])];
     want.sort();
     for h in &sys.hosts {
-        vsync_harness::wait_for_async("both twice linked", PROPAGATION, || async {
+        vsync_harness::wait_for_async("both twice linked", PASS_DEADLINE, || async {
             let mut ids: Vec<Option<i64>> = pending(h).get("twice")?.iter().map(|c| c.1).collect();
             ids.sort();
             (ids == want).then_some(())
