@@ -18,6 +18,9 @@ pub enum SyncError {
     /// Another writer is creating the task in Vikunja; it waits for that one.
     #[error("task {0} is being created in Vikunja by another writer")]
     CreateInFlight(String),
+    /// Vikunja's adoption runs by itself but has not finished: the event waits for it.
+    #[error("Vikunja's tasks are not adopted yet")]
+    AdoptionPending,
     /// A host asked to be adopted but did not answer in time: it is asked again.
     #[error("host not reachable for adoption: {0}")]
     HostAway(String),
@@ -42,7 +45,8 @@ impl SyncError {
             SyncError::Bus(_)
             | SyncError::Labels(_)
             | SyncError::CreateInFlight(_)
-            | SyncError::HostAway(_) => true,
+            | SyncError::HostAway(_)
+            | SyncError::AdoptionPending => true,
             SyncError::Vikunja(e) => matches!(
                 e.kind(),
                 ErrorKind::Unavailable

@@ -48,6 +48,15 @@ pub struct EventHandler {
     pub(crate) metrics: vsync_telemetry::metrics::Metrics,
 }
 
+/// Whether an unlinked Vikunja task is synced ([`EventHandler::vikunja_task_gate`]).
+enum Gate {
+    Sync,
+    /// Vikunja has not been adopted yet.
+    BeforeAdoption,
+    /// Held by adoption, left behind by it, or outside the synced projects.
+    Skip,
+}
+
 /// What an event did to one task.
 #[derive(Debug, Default)]
 pub struct Applied {
@@ -104,8 +113,15 @@ impl EventHandler {
             .and_then(|()| limits::check_task_len("the task", ch.task_json.len()))
             .map_err(|e| SyncError::Invalid(format!("Vikunja task {}: {e}", task.id())))?;
         let deleted = ev.kind() == EventKind::Deleted;
-        if !self.may_sync_vikunja_task(&task).await? {
-            return Ok(Applied::default()); // held, or adoption has not run yet
+        match self.vikunja_task_gate(&task).await? {
+            Gate::Sync => {}
+            // A webhook while adoption is about to run by itself: it waits for adoption, which
+            // may have listed Vikunja before this task existed.
+            Gate::BeforeAdoption if ev.origin() == Origin::Vikunja && self.adopt_settings.auto => {
+                return Err(SyncError::AdoptionPending);
+            }
+            // Adoption's own listing will find it (or it is held, or out of scope).
+            Gate::BeforeAdoption | Gate::Skip => return Ok(Applied::default()),
         }
         let Some(linked) = self.uuid_for(&task, !deleted).await? else {
             return Ok(Applied::default()); // deleted before we ever saw it
@@ -199,23 +215,26 @@ impl EventHandler {
     }
 
     /// Whether a Vikunja task may be synced: one linked already, or one adoption does not hold
-    /// back. Before Vikunja is adopted nothing unlinked is (adoption's listing finds it); a
-    /// task there at adoption and not carried over (held, or done before the history bound)
-    /// stays unsynced; so does a task outside the synced projects.
-    async fn may_sync_vikunja_task(&self, task: &VikunjaTask) -> Result<bool, SyncError> {
+    /// back. Before Vikunja is adopted nothing unlinked is; a task there at adoption and not
+    /// carried over (held, or done before the history bound) stays unsynced; so does a task
+    /// outside the synced projects.
+    async fn vikunja_task_gate(&self, task: &VikunjaTask) -> Result<Gate, SyncError> {
         if self.linked_uuid(task.id()).await?.is_some() {
-            return Ok(true);
+            return Ok(Gate::Sync);
         }
         let a = self.bus.adoption().await?;
-        if a.vikunja_at_us.is_none() || a.holds_vikunja(task.id()) {
-            return Ok(false);
+        if a.vikunja_at_us.is_none() {
+            return Ok(Gate::BeforeAdoption);
         }
         let there_at_adoption = task.created().unwrap_or(0) * 1_000_000 <= a.vikunja_horizon_us;
-        if there_at_adoption && task.done() {
-            return Ok(false);
+        if a.holds_vikunja(task.id()) || (there_at_adoption && task.done()) {
+            return Ok(Gate::Skip);
         }
         let path = self.project_path(task.project_id()).await?;
-        Ok(self.adopt_settings.scope.contains(&path))
+        Ok(match self.adopt_settings.scope.contains(&path) {
+            true => Gate::Sync,
+            false => Gate::Skip,
+        })
     }
 
     /// The webhook's task with its `null` lists read as unknown, not empty, when the change
