@@ -26,6 +26,10 @@ pub struct Adoption {
     pub hosts: BTreeMap<String, i64>,
     /// Tasks held back on either side until the user decides.
     pub held: Vec<HeldTask>,
+    /// Hosts waiting for `vikunja-sync adopt` (`[adopt] auto = false`), with their task count.
+    pub waiting_hosts: BTreeMap<String, usize>,
+    /// Vikunja's task count while it waits for `vikunja-sync adopt`.
+    pub pending_vikunja_tasks: Option<usize>,
 }
 
 /// A task held back by adoption: one side's view, and why.

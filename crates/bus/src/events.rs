@@ -17,6 +17,21 @@ use crate::{Bus, BusError, RECONCILER_CONSUMER, subject, trace};
 /// works on it.
 pub const EVENT_ACK_WAIT: Duration = Duration::from_secs(120);
 
+/// What a host waiting to be adopted says about itself (JSON).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Hello {
+    /// How many tasks it holds.
+    pub tasks: usize,
+}
+
+impl Hello {
+    /// The hello in a message body; an empty or unreadable one says nothing.
+    pub fn read(body: &[u8]) -> Hello {
+        serde_json::from_slice(body).unwrap_or_default()
+    }
+}
+
 /// Where a message could not be processed: the token of its dead-letter subject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
@@ -76,14 +91,23 @@ impl Bus {
 
     /// Says that `host` waits to be adopted (JetStream, so a reconciler started later hears it);
     /// `started_us` tells one start of the watcher from another.
-    pub async fn say_hello(&self, host: &str, started_us: i64) -> Result<(), BusError> {
+    pub async fn say_hello(
+        &self,
+        host: &str,
+        started_us: i64,
+        hello: &Hello,
+    ) -> Result<(), BusError> {
         let subject = subject::host_hello(host);
         let span = trace::publish_span(&subject);
         span.record("tw.host", host);
         async {
             let mut headers = trace::headers();
             headers.insert("Nats-Msg-Id", format!("hello-{host}-{started_us}").as_str());
-            self.publish_js(&subject, headers, Vec::new()).await?;
+            let body = serde_json::to_vec(hello).map_err(|e| BusError::Decode {
+                what: "Hello",
+                reason: e.to_string(),
+            })?;
+            self.publish_js(&subject, headers, body).await?;
             Ok(())
         }
         .instrument(span)

@@ -35,7 +35,7 @@ pub use creates::{Claim, CreateClaim};
 pub use dead_letters::StoredDeadLetter;
 pub use delivery::{Deliveries, Delivery, StateChange};
 pub use error::{BusError, RequestFailure};
-pub use events::{AppliedNotices, Stage};
+pub use events::{AppliedNotices, Hello, Stage};
 pub use limits::{NEARLY_FULL, StreamLimits, StreamUse};
 pub use state::Cas;
 pub use state_watch::{StateWatch, Watched};

@@ -240,6 +240,18 @@ pub struct AdoptReport {
     /// Hosts that did not answer: adopted when they next connect.
     #[serde(default)]
     pub skipped: Vec<String>,
+    /// syncall's pairs whose CalDAV UID named one Vikunja task (`--from-syncall`).
+    #[serde(default)]
+    pub syncall_matched: usize,
+    /// syncall's pairs that could not be mapped, with why: matched by title, if at all.
+    #[serde(default)]
+    pub syncall_unmatched: Vec<String>,
+    /// Webhooks on synced projects pointing anywhere but ours.
+    #[serde(default)]
+    pub foreign_webhooks: Vec<String>,
+    /// Whether they were removed (`--remove-foreign-webhooks`).
+    #[serde(default)]
+    pub foreign_webhooks_removed: bool,
     pub took_ms: u64,
 }
 
@@ -300,6 +312,27 @@ impl std::fmt::Display for AdoptReport {
         }
         for s in &self.skipped {
             writeln!(f, "  skipped host {s}")?;
+        }
+        if self.syncall_matched + self.syncall_unmatched.len() > 0 {
+            writeln!(
+                f,
+                "  syncall: {} pair(s) named one Vikunja task, {} did not",
+                self.syncall_matched,
+                self.syncall_unmatched.len()
+            )?;
+            for u in &self.syncall_unmatched {
+                writeln!(f, "    {u}")?;
+            }
+        }
+        if !self.foreign_webhooks.is_empty() {
+            let what = match self.foreign_webhooks_removed {
+                true => "removed",
+                false => "left in place (remove with --remove-foreign-webhooks)",
+            };
+            writeln!(f, "  webhooks pointing elsewhere, {what}:")?;
+            for w in &self.foreign_webhooks {
+                writeln!(f, "    {w}")?;
+            }
         }
         Ok(())
     }

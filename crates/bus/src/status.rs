@@ -136,15 +136,26 @@ impl std::fmt::Display for StatusReport {
                 .map(|h| h.host.as_str())
                 .filter(|h| !a.host_adopted(h))
                 .collect();
-            if a.vikunja_at_us.is_none() {
+            if a.vikunja_at_us.is_none() || !waiting.is_empty() {
+                let mut sides = Vec::new();
+                if a.vikunja_at_us.is_none() {
+                    sides.push(match a.pending_vikunja_tasks {
+                        Some(n) => format!("{n} Vikunja tasks"),
+                        None => "Vikunja's tasks".to_string(),
+                    });
+                }
+                for h in waiting {
+                    sides.push(match a.waiting_hosts.get(h) {
+                        Some(n) => format!("{n} on {h}"),
+                        None => format!("the tasks on {h}"),
+                    });
+                }
                 writeln!(
                     f,
-                    "adoption pending: Vikunja's tasks (by itself at first start with `[adopt] \
-                     auto = true`, else by `vikunja-sync adopt`)"
+                    "adoption pending: {} (by itself with `[adopt] auto = true`, else \
+                     `vikunja-sync adopt`)",
+                    sides.join(", ")
                 )?;
-            }
-            if !waiting.is_empty() {
-                writeln!(f, "adoption pending: hosts {}", waiting.join(", "))?;
             }
             if !a.held.is_empty() {
                 writeln!(

@@ -5,28 +5,22 @@
 //! by [`crate::adopt_plan`]; here it is carried out: canonical state written (fields merged,
 //! the later change wins), local copies re-keyed, the host told what it holds back.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use vsync_bus::adoption::HeldTask;
-use vsync_bus::control::host::Rekey;
-use vsync_bus::control::reconciler::{AdoptRequest, Progress};
+use vsync_bus::control::reconciler::AdoptRequest;
 use vsync_bus::reports::AdoptReport;
-use vsync_model::{Change, ProjectScope, TwTask, VikunjaTask, merge, tw, vikunja};
-use vsync_proto::{Origin, TaskState, TaskStatus};
+use vsync_model::{ProjectScope, TwTask, VikunjaTask, tw};
+use vsync_proto::TaskStatus;
 
-use crate::adopt_plan::{self, Bounds, HostPlan, Key, Known, VikunjaPlan};
+use crate::adopt_plan::{self, Bounds, HostPlan, Key, Known};
 use crate::error::SyncError;
 use crate::events::EventHandler;
 
 /// How long a host may take to send its tasks before adoption goes on without it (it is
 /// adopted when it next says it waits).
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(20);
-/// How long a host may take to re-key its tasks.
-const REKEY_TIMEOUT: Duration = Duration::from_secs(300);
-/// How long a host may take to record its adoption.
-const TELL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Adoption settings (`[adopt]`, `vikunja.projects`).
 #[derive(Clone, Debug)]
@@ -36,6 +30,10 @@ pub struct AdoptSettings {
     /// Completed and deleted tasks that ended longer ago stay behind.
     pub history: Duration,
     pub scope: ProjectScope,
+    /// `vikunja.projects` as configured (top-level titles; empty: all).
+    pub only: Vec<String>,
+    /// Our webhook URL: webhooks on synced projects pointing elsewhere are foreign.
+    pub webhook_url: Option<String>,
     /// Vikunja listings at once.
     pub concurrency: usize,
 }
@@ -49,24 +47,65 @@ enum Hosts {
 
 impl EventHandler {
     /// `vikunja-sync adopt`: Vikunja unless adopted already, then every host not adopted yet
-    /// that answers; hosts away are adopted when they next connect.
+    /// that answers; hosts away are adopted when they next connect. syncall's pairs link by
+    /// id, also where an earlier adoption held them; foreign webhooks are listed (removed with
+    /// `remove_foreign_webhooks`).
     pub async fn adopt(
         &self,
         req: &AdoptRequest,
         concurrency: usize,
     ) -> Result<AdoptReport, SyncError> {
-        self.adopt_sides(
-            req.dry_run,
-            Hosts::NotAdopted,
-            req.progress.as_deref(),
-            concurrency,
-        )
-        .await
+        let mut found = AdoptReport::default();
+        let named = self.syncall_ids(&req.syncall, &mut found).await?;
+        let mut report = self
+            .adopt_sides(
+                req.dry_run,
+                Hosts::NotAdopted,
+                req.progress.as_deref(),
+                concurrency,
+                &named,
+            )
+            .await?;
+        report.syncall_matched = found.syncall_matched;
+        report.syncall_unmatched = found.syncall_unmatched;
+        if !req.dry_run && !named.is_empty() {
+            // Sides adopted before (by title) may hold what syncall's pairs now tell apart.
+            let adoption = self.bus.adoption().await?;
+            let mut pairs: Vec<(&String, &i64)> = named.iter().collect();
+            pairs.sort();
+            for (uuid, id) in pairs {
+                let held = adoption
+                    .held
+                    .iter()
+                    .any(|h| h.uuid.as_deref() == Some(uuid.as_str()) || h.vikunja_id == Some(*id));
+                let taken = self.linked_uuid(*id).await?.is_some_and(|u| u == *uuid);
+                if held && !taken {
+                    let linked = self.adopt_link(uuid, *id).await?;
+                    report.link.extend(linked.link);
+                }
+            }
+            report.held = self.bus.adoption().await?.held;
+            report.ambiguous = ambiguous_lines(&report.held);
+        }
+        self.foreign_webhooks(&mut report, req.remove_foreign_webhooks)
+            .await;
+        Ok(report)
     }
 
     /// At start: adopt Vikunja when `[adopt] auto` and that has not happened yet.
     pub async fn adopt_at_start(&self) -> Result<(), SyncError> {
-        if !self.adopt_settings.auto || self.bus.adoption().await?.vikunja_at_us.is_some() {
+        if self.bus.adoption().await?.vikunja_at_us.is_some() {
+            return Ok(());
+        }
+        if !self.adopt_settings.auto {
+            // Waits for `vikunja-sync adopt`; `status` says how much is waiting.
+            let (listed, _) = self
+                .list_projects_tasks(None, self.adopt_settings.concurrency)
+                .await?;
+            let n = listed.len();
+            self.bus
+                .update_adoption(|a| a.pending_vikunja_tasks = Some(n))
+                .await?;
             return Ok(());
         }
         let report = self
@@ -75,6 +114,7 @@ impl EventHandler {
                 Hosts::NotAdopted,
                 None,
                 self.adopt_settings.concurrency,
+                &HashMap::new(),
             )
             .await?;
         tracing::info!(
@@ -87,10 +127,15 @@ impl EventHandler {
     }
 
     /// Host `host` says it waits to be adopted (a new host, or one whose state was lost).
-    pub async fn on_hello(&self, host: &str) -> Result<(), SyncError> {
+    pub async fn on_hello(&self, host: &str, hello: &vsync_bus::Hello) -> Result<(), SyncError> {
         let adoption = self.bus.adoption().await?;
         if adoption.vikunja_at_us.is_none() && !self.adopt_settings.auto {
             tracing::info!(host, "host waits for `vikunja-sync adopt`");
+            self.bus
+                .update_adoption(|a| {
+                    a.waiting_hosts.insert(host.to_string(), hello.tasks);
+                })
+                .await?;
             return Ok(());
         }
         let report = self
@@ -99,6 +144,7 @@ impl EventHandler {
                 Hosts::One(host.to_string()),
                 None,
                 self.adopt_settings.concurrency,
+                &HashMap::new(),
             )
             .await?;
         tracing::info!(
@@ -123,6 +169,7 @@ impl EventHandler {
         hosts: Hosts,
         progress: Option<&str>,
         concurrency: usize,
+        named: &HashMap<String, i64>,
     ) -> Result<AdoptReport, SyncError> {
         let _one = self.adopting.lock().await;
         let started = Instant::now();
@@ -157,9 +204,12 @@ impl EventHandler {
             Some(_) => None,
             None => {
                 let linked: HashSet<i64> = states.iter().map(|s| s.vikunja_id).collect();
+                let pinned: HashMap<i64, String> =
+                    named.iter().map(|(u, id)| (*id, u.clone())).collect();
                 let plan = adopt_plan::plan_vikunja(
                     self.listed_with_paths(concurrency).await?,
                     &linked,
+                    &pinned,
                     &bounds,
                 );
                 known.extend(plan.create.iter().map(|(uuid, t, path)| Known {
@@ -199,7 +249,7 @@ impl EventHandler {
                     continue;
                 }
             };
-            let plan = adopt_plan::plan_host(&host, local, &known, &held_keys, &bounds);
+            let plan = adopt_plan::plan_host(&host, local, &known, &held_keys, named, &bounds);
             known.extend(adopt_plan::known_after(&plan));
             for (t, to, id) in &plan.link {
                 let title = tw::view(t).description;
@@ -264,162 +314,6 @@ impl EventHandler {
             out.push((t, path));
         }
         Ok(out)
-    }
-
-    async fn carry_out_vikunja(
-        &self,
-        plan: VikunjaPlan,
-        concurrency: usize,
-        progress: Option<&str>,
-        done: &mut usize,
-        total: usize,
-    ) -> Result<(), SyncError> {
-        // The futures made first, so the stream holds no closure over borrowed items.
-        let writes: Vec<_> = plan
-            .create
-            .iter()
-            .map(|(uuid, t, path)| self.adopt_vikunja_task(uuid, t, path))
-            .collect();
-        let mut written = futures::stream::iter(writes).buffer_unordered(concurrency.max(1) * 4);
-        while let Some(r) = written.next().await {
-            r?;
-            *done += 1;
-            self.report_progress(progress, *done, total).await;
-        }
-        let now = vsync_model::dates::now_us();
-        self.bus
-            .update_adoption(|a| {
-                a.vikunja_at_us = Some(now);
-                a.vikunja_horizon_us = a.vikunja_horizon_us.max(plan.horizon_us);
-                a.held.retain(|h| h.host.is_some());
-                a.held.extend(plan.held.iter().cloned());
-            })
-            .await?;
-        Ok(())
-    }
-
-    async fn carry_out_host(
-        &self,
-        host: &str,
-        plan: HostPlan,
-        progress: Option<&str>,
-        done: &mut usize,
-        total: usize,
-    ) -> Result<(), SyncError> {
-        let mut rekeys = Vec::new();
-        for (t, to, _) in &plan.link {
-            self.adopt_local(host, t, to).await?;
-            if t.uuid() != to {
-                rekeys.push(Rekey {
-                    from: t.uuid().to_string(),
-                    to: to.clone(),
-                });
-            }
-            *done += 1;
-            self.report_progress(progress, *done, total).await;
-        }
-        for t in &plan.create {
-            self.adopt_local(host, t, t.uuid()).await?;
-            *done += 1;
-            self.report_progress(progress, *done, total).await;
-        }
-        if !rekeys.is_empty() {
-            self.bus.rekey(host, &rekeys, REKEY_TIMEOUT).await?;
-        }
-        let held: Vec<String> = plan.held.iter().filter_map(|h| h.uuid.clone()).collect();
-        self.bus.tell_adopted(host, &held, TELL_TIMEOUT).await?;
-        let now = vsync_model::dates::now_us();
-        self.bus
-            .update_adoption(|a| {
-                a.hosts.insert(host.to_string(), now);
-                a.held.retain(|h| h.host.as_deref() != Some(host));
-                a.held.extend(plan.held.iter().cloned());
-            })
-            .await?;
-        Ok(())
-    }
-
-    async fn report_progress(&self, to: Option<&str>, done: usize, total: usize) {
-        if let Some(to) = to
-            && let Err(e) = self.bus.report_progress(to, Progress { done, total }).await
-        {
-            tracing::debug!(error = %e, "cannot report adoption progress");
-        }
-    }
-
-    /// Canonical state for a Vikunja task no host has shown yet.
-    pub(crate) async fn adopt_vikunja_task(
-        &self,
-        uuid: &str,
-        v: &VikunjaTask,
-        path: &str,
-    ) -> Result<(), SyncError> {
-        if !self.bus.link_if_new(v.id(), uuid).await? {
-            return Ok(()); // linked meanwhile
-        }
-        self.remember_link(v.id(), uuid).await;
-        let mut state = TaskState {
-            uuid: uuid.to_string(),
-            ..Default::default()
-        };
-        let view = vikunja::view(v, path, &self.tags, false);
-        merge(
-            &mut state,
-            &Change {
-                origin: Origin::Vikunja,
-                host: "",
-                at_us: v.updated_us().unwrap_or(0),
-                base: None,
-                new: &view,
-            },
-        );
-        state.vikunja_id = v.id();
-        state.vikunja_project_id = v.project_id();
-        state.vikunja_json = v.to_json();
-        state.merged_at_us = vsync_model::dates::now_us();
-        state.vikunja_dirty = self.vikunja_differs(&state, path);
-        self.bus.store_state(&state, None).await?;
-        if state.vikunja_dirty {
-            self.push(uuid).await?;
-        }
-        Ok(())
-    }
-
-    /// A host's task `t` is the task known as `uuid`: its fields merge into canonical state
-    /// (with no common base each field goes to the side that changed it last); a task known
-    /// nowhere else gets canonical state under its own uuid and is created in Vikunja.
-    pub(crate) async fn adopt_local(
-        &self,
-        host: &str,
-        t: &TwTask,
-        uuid: &str,
-    ) -> Result<(), SyncError> {
-        let view = tw::view(t);
-        loop {
-            let (mut state, rev) = self.load(uuid).await?;
-            merge(
-                &mut state,
-                &Change {
-                    origin: Origin::Taskwarrior,
-                    host,
-                    at_us: t.modified_us().unwrap_or(0),
-                    base: None,
-                    new: &view,
-                },
-            );
-            let shown_path = match VikunjaTask::from_json(&state.vikunja_json) {
-                Ok(v) => self.project_path(v.project_id()).await?,
-                Err(_) => String::new(),
-            };
-            state.merged_at_us = vsync_model::dates::now_us();
-            state.vikunja_dirty = self.vikunja_differs(&state, &shown_path);
-            if let vsync_bus::Cas::Written(_) = self.bus.store_state(&state, rev).await? {
-                if state.vikunja_dirty {
-                    self.push(uuid).await?;
-                }
-                return Ok(());
-            }
-        }
     }
 }
 

@@ -54,10 +54,12 @@ pub(crate) struct Bounds<'a> {
 }
 
 /// Vikunja's tasks not linked yet: each gets canonical state, unless its project + title is
-/// shared by another (held) or it ended before the history bound.
+/// shared by another (held) or it ended before the history bound. `pinned`: Vikunja id -> the
+/// uuid of the host task that names it (syncall's pairs), created under it whatever its title.
 pub(crate) fn plan_vikunja(
     listed: Vec<(VikunjaTask, String)>,
     linked: &HashSet<i64>,
+    pinned: &HashMap<i64, String>,
     bounds: &Bounds<'_>,
 ) -> VikunjaPlan {
     let mut plan = VikunjaPlan::default();
@@ -66,6 +68,10 @@ pub(crate) fn plan_vikunja(
         plan.horizon_us = plan.horizon_us.max(t.created().unwrap_or(0) * 1_000_000);
         if linked.contains(&t.id()) {
             plan.already_linked += 1;
+        } else if let Some(uuid) = pinned.get(&t.id()) {
+            // A host's task names it by id (syncall's pair): never ambiguous, and it keeps
+            // that task's uuid, so nothing is re-keyed.
+            plan.create.push((uuid.clone(), t, path));
         } else if !bounds.scope.contains(&path)
             || (t.done() && t.done_at().unwrap_or(0) < bounds.history_from_s)
         {
@@ -101,12 +107,14 @@ pub(crate) fn plan_vikunja(
 
 /// One host's tasks against what is `known`: the same uuid or Vikunja id links; then a project
 /// and title unique here and among the known tasks links; a task with no counterpart is
-/// created; the rest is held. `held_keys`: project and title held anywhere.
+/// created; the rest is held. `held_keys`: project and title held anywhere; `named`: uuid ->
+/// Vikunja id known from elsewhere (syncall's pairs), taken like the `vikunja_id` UDA.
 pub(crate) fn plan_host(
     host: &str,
     local: Vec<TwTask>,
     known: &[Known],
     held_keys: &HashSet<Key>,
+    named: &HashMap<String, i64>,
     bounds: &Bounds<'_>,
 ) -> HostPlan {
     let mut plan = HostPlan::default();
@@ -129,7 +137,10 @@ pub(crate) fn plan_host(
             plan.link.push((t.clone(), k.uuid.clone(), k.vikunja_id));
         } else if ended_before || !bounds.scope.contains(&view.project) {
             plan.left_out += 1;
-        } else if let Some(k) = t.vikunja_id().and_then(|id| by_id.get(&id))
+        } else if let Some(k) = t
+            .vikunja_id()
+            .or_else(|| named.get(t.uuid()).copied())
+            .and_then(|id| by_id.get(&id))
             && !here.contains(k.uuid.as_str())
             && taken.insert(k.uuid.clone())
         {

@@ -40,7 +40,12 @@ fn vikunja_tasks_sharing_a_project_and_title_are_held_the_rest_created() {
         vikunja(4, "Work", "twice"),
         vikunja(5, "Home", "linked"),
     ];
-    let plan = plan_vikunja(listed, &HashSet::from([5]), &bounds(&scope));
+    let plan = plan_vikunja(
+        listed,
+        &HashSet::from([5]),
+        &HashMap::new(),
+        &bounds(&scope),
+    );
     assert_eq!(plan.already_linked, 1);
     let held: Vec<Option<i64>> = plan.held.iter().map(|h| h.vikunja_id).collect();
     assert_eq!(held, vec![Some(1), Some(2)]);
@@ -55,6 +60,7 @@ fn a_scope_leaves_other_projects_out() {
     let plan = plan_vikunja(
         vec![vikunja(1, "Home", "a"), vikunja(2, "Work.Sub", "b")],
         &HashSet::new(),
+        &HashMap::new(),
         &bounds(&scope),
     );
     assert_eq!(plan.left_out, 1);
@@ -96,7 +102,14 @@ fn a_host_links_by_uuid_then_by_unique_title_holds_what_is_ambiguous_and_creates
         local("l-new", "Work", "only here"),
     ];
     let held_keys = HashSet::from([("Home".to_string(), "held in Vikunja".to_string())]);
-    let plan = plan_host("laptop", tasks, &known, &held_keys, &bounds(&scope));
+    let plan = plan_host(
+        "laptop",
+        tasks,
+        &known,
+        &held_keys,
+        &HashMap::new(),
+        &bounds(&scope),
+    );
     let link: Vec<(&str, &str)> = plan
         .link
         .iter()
@@ -131,8 +144,58 @@ fn old_history_stays_behind_and_the_vikunja_id_uda_links() {
         history_from_s: 1_700_000_000,
         scope: &scope,
     };
-    let plan = plan_host("desk", vec![done, by_id], &known, &HashSet::new(), &b);
+    let plan = plan_host(
+        "desk",
+        vec![done, by_id],
+        &known,
+        &HashSet::new(),
+        &HashMap::new(),
+        &b,
+    );
     assert_eq!(plan.left_out, 1);
     assert_eq!(plan.link.len(), 1);
     assert_eq!(plan.link[0].1, "k");
+}
+
+#[test]
+fn a_syncall_pair_links_by_id_where_titles_are_ambiguous_and_what_is_left_is_unique() {
+    let scope = everything();
+    let listed = vec![vikunja(1, "Home", "twice"), vikunja(2, "Home", "twice")];
+    let pinned = HashMap::from([(1, "l-1".to_string())]);
+    let plan = plan_vikunja(listed, &HashSet::new(), &pinned, &bounds(&scope));
+    let created: Vec<(&str, i64)> = plan
+        .create
+        .iter()
+        .map(|(u, t, _)| (u.as_str(), t.id()))
+        .collect();
+    assert_eq!(
+        created[0],
+        ("l-1", 1),
+        "the pinned one keeps the host's uuid"
+    );
+    assert_eq!(created.len(), 2, "the other is alone with its title now");
+    assert!(plan.held.is_empty());
+    let known: Vec<Known> = plan
+        .create
+        .iter()
+        .map(|(u, t, p)| Known {
+            uuid: u.clone(),
+            vikunja_id: t.id(),
+            key: (p.clone(), t.title().to_string()),
+        })
+        .collect();
+    let named = HashMap::from([("l-1".to_string(), 1)]);
+    let tasks = vec![local("l-1", "Home", "twice"), local("l-2", "Home", "twice")];
+    let host = plan_host(
+        "laptop",
+        tasks,
+        &known,
+        &HashSet::new(),
+        &named,
+        &bounds(&scope),
+    );
+    let link: Vec<(&str, i64)> = host.link.iter().map(|(t, _, id)| (t.uuid(), *id)).collect();
+    assert_eq!(link, vec![("l-1", 1), ("l-2", 2)]);
+    assert_eq!(host.link[0].1, "l-1", "linked to itself: nothing re-keyed");
+    assert!(host.held.is_empty() && host.create.is_empty());
 }

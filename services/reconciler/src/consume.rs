@@ -84,7 +84,8 @@ async fn handle_renewing(
 /// A host waits to be adopted: adopt it (its delivery renewed meanwhile), or hand the hello
 /// back to wait when something it needs does not answer.
 async fn hello(events: &EventHandler, msg: &Delivery, host: &str) {
-    let adopt = events.on_hello(host);
+    let said = vsync_bus::Hello::read(msg.payload());
+    let adopt = events.on_hello(host, &said);
     tokio::pin!(adopt);
     let first = tokio::time::Instant::now() + IN_PROGRESS_EVERY;
     let mut renew = tokio::time::interval_at(first, IN_PROGRESS_EVERY);

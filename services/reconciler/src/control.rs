@@ -31,15 +31,6 @@ pub async fn answer(
             Ok(ReconcilerRequest::Repair) => responder.answer(events.repair().await).await,
             Ok(ReconcilerRequest::Adopt(a)) => {
                 let report = match (&a.link, &a.separate) {
-                    // Read and sent by the CLI, not carried out yet: refused, never ignored.
-                    _ if !a.syncall.is_empty() || a.remove_foreign_webhooks => {
-                        Err(crate::SyncError::Invalid(format!(
-                            "adopt --from-syncall ({} pairs read) and --remove-foreign-webhooks \
-                             are not carried out by this reconciler yet; link held pairs with \
-                             --link <uuid> <vikunja id>",
-                            a.syncall.len()
-                        )))
-                    }
                     (Some((uuid, id)), _) => events.adopt_link(uuid, *id).await,
                     (None, Some(which)) => events.adopt_separate(which).await,
                     (None, None) => events.adopt(&a, concurrency).await,

@@ -3,8 +3,10 @@
 //! system's webhooks on every top-level project it syncs.
 
 mod adopt;
+mod adopt_apply;
 mod adopt_plan;
 mod adopt_resolve;
+mod adopt_syncall;
 mod consume;
 mod control;
 mod create;
@@ -102,6 +104,8 @@ impl App {
                     &cfg.vikunja.projects,
                     &cfg.vikunja.default_project,
                 ),
+                only: cfg.vikunja.projects.clone(),
+                webhook_url: cfg.vikunja.webhook_url.clone(),
                 concurrency: cfg.reconcile.concurrency,
             },
             adopting: Mutex::new(()),

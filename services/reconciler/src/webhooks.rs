@@ -75,13 +75,6 @@ impl Registrar {
     /// project below it; archived ones skipped) whose target is not our webhook URL: left over
     /// from an earlier setup or another tool, they may send the same changes elsewhere. None
     /// when the server has no webhooks.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "adoption calls it (--remove-foreign-webhooks), not yet wired"
-        )
-    )]
     pub(crate) async fn foreign_webhooks(
         &self,
         api: &VikunjaClient,
@@ -105,13 +98,6 @@ impl Registrar {
 
     /// Removes webhooks [`Registrar::foreign_webhooks`] found; one already gone counts as
     /// removed. Stops at the first failure (those before it stay removed).
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "adoption calls it (--remove-foreign-webhooks), not yet wired"
-        )
-    )]
     pub(crate) async fn remove_webhooks(
         &self,
         api: &VikunjaClient,
@@ -144,7 +130,7 @@ impl Registrar {
 
 /// The ids of the unarchived projects whose top-level ancestor is in `only` (all when `only`
 /// is empty), as [`Registrar::ensure`] chooses where to register.
-fn synced_projects(projects: &[Project], only: &[String]) -> Vec<i64> {
+pub(crate) fn synced_projects(projects: &[Project], only: &[String]) -> Vec<i64> {
     let by_id: BTreeMap<i64, &Project> = projects.iter().map(|p| (p.id, p)).collect();
     projects
         .iter()

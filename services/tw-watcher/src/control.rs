@@ -61,7 +61,14 @@ impl Watcher {
         if self.adoption.adopted() || self.hello_said {
             return;
         }
-        match self.bus.say_hello(&self.host, self.started_us).await {
+        let hello = vsync_bus::Hello {
+            tasks: self.mirror.count(),
+        };
+        match self
+            .bus
+            .say_hello(&self.host, self.started_us, &hello)
+            .await
+        {
             Ok(()) => {
                 tracing::info!("waiting to be adopted");
                 self.hello_said = true;

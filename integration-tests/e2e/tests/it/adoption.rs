@@ -97,7 +97,10 @@ async fn nothing_syncs_before_adoption_then_pairs_link_and_the_ambiguous_pair_wa
     assert_eq!(sys.sim.tasks().len(), 53);
     assert_eq!((copies(laptop), copies(desk)), (52, 51));
     let status = bus.status(0).await.unwrap().to_string();
-    assert!(status.contains("adoption pending"), "{status}");
+    assert!(
+        status.contains("adoption pending: 53 Vikunja tasks, 51 on desk, 52 on laptop"),
+        "{status}"
+    );
 
     let plan = vikunja_sync::ctl::adopt(&bus, true, false).await.unwrap();
     assert_eq!(plan.link.len(), 50, "{plan}");

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod adoption;
+mod adoption_syncall;
 mod concurrency;
 mod content;
 mod doctor;
