@@ -124,6 +124,7 @@ async fn started(names: &[String]) -> ProcSystem {
     let opts = ProcOptions {
         reconcile_interval: Some(Duration::from_secs(10)),
         full_reconcile_interval: Some(Duration::from_secs(24 * 3600)),
+        ..Default::default()
     };
     let sys = ProcSystem::start_with(&["laptop", "desk"], &refs, None, &opts).await;
     let ids = project_ids(&sys, names);

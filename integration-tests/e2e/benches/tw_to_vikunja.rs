@@ -348,6 +348,7 @@ async fn run() {
         &ProcOptions {
             reconcile_interval: Some(Duration::from_secs(3600)),
             full_reconcile_interval: Some(Duration::from_secs(3600)),
+            ..Default::default()
         },
     )
     .await;

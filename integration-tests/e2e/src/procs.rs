@@ -57,6 +57,13 @@ pub struct ProcOptions {
     pub reconcile_interval: Option<Duration>,
     /// The reconciler's `[reconcile] full_interval` (full listing); `None`: default (15 min).
     pub full_reconcile_interval: Option<Duration>,
+    /// Tasks Vikunja has before the services start: (project title, task title).
+    pub vikunja_tasks: Vec<(String, String)>,
+    /// Tasks a host has before its watcher first starts: (host, `task add` arguments).
+    pub host_tasks: Vec<(String, Vec<String>)>,
+    /// `[adopt] auto = false`: nothing that existed before syncs until `adopt`, and the start
+    /// does not wait for adoption.
+    pub adopt_by_hand: bool,
 }
 
 /// Vikunja API routes the reconciler calls on its own timer (listing projects and their
@@ -105,6 +112,10 @@ impl ProcSystem {
         for p in projects {
             sim.create_project(p, 0);
         }
+        for (project, title) in &opts.vikunja_tasks {
+            let id = sim.projects().into_iter().find(|p| p.title == *project);
+            sim.create_task(id.expect("vikunja_tasks names a listed project").id, title);
+        }
         let secret = "bench-webhook-secret".to_string();
         std::fs::write(dir.path().join("token"), sim.token()).expect("token");
         std::fs::write(dir.path().join("secret"), &secret).expect("secret");
@@ -124,9 +135,13 @@ impl ProcSystem {
         if !reconcile.is_empty() {
             reconcile.insert_str(0, "[reconcile]\n");
         }
+        let adopt = match opts.adopt_by_hand {
+            true => "[adopt]\nauto = false\n",
+            false => "",
+        };
         let server = format!(
             "[bus]\nurl = \"{}\"\ncredentials_file = \"{}\"\n[vikunja]\nurl = \"{}\"\ntoken_file = \"{}\"\nwebhook_secret_file = \"{}\"\n\
-             webhook_url = \"http://127.0.0.1:{port}/webhook\"\n[ingress]\nlisten = \"127.0.0.1:{port}\"\nmetrics_listen = \"127.0.0.1:0\"\n{telemetry}{reconcile}",
+             webhook_url = \"http://127.0.0.1:{port}/webhook\"\n[ingress]\nlisten = \"127.0.0.1:{port}\"\nmetrics_listen = \"127.0.0.1:0\"\n{telemetry}{reconcile}{adopt}",
             nats.url(),
             nats.server_credentials().display(),
             sim.base_url(),
@@ -144,6 +159,11 @@ impl ProcSystem {
         for h in hosts {
             let host = TwHost::new(h);
             host.configure("uda.estimate.type=duration");
+            for (_, args) in opts.host_tasks.iter().filter(|(name, _)| name == h) {
+                let mut a = vec!["rc.hooks=off", "add"];
+                a.extend(args.iter().map(String::as_str));
+                host.ok(&a);
+            }
             vikunja_sync::hook::links::link(
                 &host.hooks_dir(),
                 &hook_program(),
@@ -174,7 +194,9 @@ impl ProcSystem {
         .await
         .expect("connect");
         // Every host adopted (its empty Taskwarrior matched): from here on changes sync.
-        crate::wait_adopted(&bus, hosts).await;
+        if !opts.adopt_by_hand {
+            crate::wait_adopted(&bus, hosts).await;
+        }
         ProcSystem {
             nats,
             sim,

@@ -318,3 +318,46 @@ async fn with_vikunja_projects_set_no_task_of_another_project_crosses_in_either_
     }
     sys.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_starts_while_the_server_is_down_is_adopted_once_it_is_back() {
+    let mut o = options(&["laptop"], &["Home"], Default::default());
+    for i in 0..10 {
+        let title = format!("shared {i:02}");
+        o.vikunja_tasks.push(("Home".into(), title.clone()));
+        o.host_tasks
+            .push(("laptop".into(), vec![title, "project:Home".into()]));
+    }
+    let mut sys = System::start(o).await.unwrap();
+    sys.stop_server().await.unwrap();
+    // The desk starts while no reconciler runs: its hello waits in the event stream, and
+    // meanwhile nothing of the desk's is published or applied.
+    let desk = vsync_harness::TwHost::new("desk");
+    for i in 0..10 {
+        desk.ok(&[
+            "rc.hooks=off",
+            "add",
+            &format!("shared {i:02}"),
+            "project:Home",
+        ]);
+    }
+    vikunja_sync::hook::install(&desk.data_dir(), None, Some(&hook_bin()), false).unwrap();
+    sys.hosts.push(desk);
+    sys.start_host("desk").await.unwrap();
+    sys.host("desk")
+        .add(&["added while waiting", "project:Home"]);
+    sys.start_server().await.unwrap();
+    sys.wait_adopted(&["laptop".into(), "desk".into()])
+        .await
+        .unwrap();
+    wait_task(sys.host("laptop"), "the task added while waiting", |t| {
+        s(t, "description") == "added while waiting"
+    })
+    .await;
+    passes(&sys, 2).await;
+    let (l, d) = (pending(sys.host("laptop")), pending(sys.host("desk")));
+    assert_eq!(l, d, "the same tasks with the same uuids and ids");
+    assert_eq!(copies(sys.host("desk")), 11, "{d:?}");
+    assert_eq!(sys.sim.tasks().len(), 11);
+    sys.shutdown().await.unwrap();
+}

@@ -17,6 +17,7 @@ async fn processes() -> ProcSystem {
     let opts = ProcOptions {
         reconcile_interval: Some(Duration::from_secs(2)),
         full_reconcile_interval: None,
+        ..Default::default()
     };
     let ps = ProcSystem::start_with(&["laptop", "desk"], &["Home"], None, &opts).await;
     let home = ps.sim.projects().into_iter().find(|p| p.title == "Home");
@@ -90,4 +91,56 @@ async fn the_ingress_killed_after_publishing_and_before_answering_loses_and_repe
         Duration::from_secs(60),
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reconciler_killed_in_the_middle_of_adoption_duplicates_nothing_when_adopt_runs_again()
+{
+    let mut opts = ProcOptions {
+        reconcile_interval: Some(Duration::from_secs(2)),
+        adopt_by_hand: true,
+        ..Default::default()
+    };
+    let mut wants = Vec::new();
+    for i in 0..30 {
+        let title = format!("shared {i:02}");
+        opts.vikunja_tasks.push(("Home".into(), title.clone()));
+        for h in ["laptop", "desk"] {
+            opts.host_tasks
+                .push((h.into(), vec![title.clone(), "project:Home".into()]));
+        }
+        wants.push(Want::task("Home", &title));
+    }
+    for i in 0..5 {
+        let title = format!("laptop only {i}");
+        opts.host_tasks
+            .push(("laptop".into(), vec![title.clone(), "project:Home".into()]));
+        wants.push(Want::task("Home", &title));
+    }
+    let mut ps = ProcSystem::start_with(&["laptop", "desk"], &["Home"], None, &opts).await;
+    let m = Measure::new(
+        FAMILY,
+        "kill -9 of the reconciler in the middle of adoption",
+        "SIGKILL to the reconciler once adoption had created two laptop-only tasks in \
+         Vikunja (Vikunja adopted, hosts not yet told); started again and `adopt` run again",
+    );
+    let pid = ps.pid("reconciler");
+    ps.sim.after_request(
+        Requests::to("PUT /api/v1/projects/{id}/tasks"),
+        vikunja_sim::When::Nth(2),
+        move |_| kill9(pid),
+    );
+    let bus = ps.bus.clone();
+    let first = tokio::spawn(async move { vikunja_sync::ctl::adopt(&bus, false, false).await });
+    ps.wait_gone("reconciler").await;
+    first.abort();
+    ps.restart("reconciler", &[]);
+    // Ready is announced before its control subscription: asked until it answers.
+    let again = vsync_harness::wait_for_async("adopt to answer", PROPAGATION, || async {
+        vikunja_sync::ctl::adopt(&ps.bus, false, false).await.ok()
+    })
+    .await;
+    assert!(again.skipped.is_empty(), "{again}");
+    m.converge(&Sides::of_procs(&ps), &wants, Duration::from_secs(90))
+        .await;
 }
