@@ -69,6 +69,21 @@ impl TaskFilter {
     pub fn as_str(&self) -> &str {
         &self.text
     }
+
+    /// The host's `[taskwarrior] filter`, read as tw-watcher and `config check` read it: a
+    /// filter that cannot be used is a config error naming the key.
+    pub fn of_host(
+        t: &vsync_config::Taskwarrior,
+    ) -> Result<Option<TaskFilter>, vsync_config::ConfigError> {
+        t.filter
+            .as_deref()
+            .map(TaskFilter::parse)
+            .transpose()
+            .map_err(|e| vsync_config::ConfigError::Invalid {
+                key: "taskwarrior.filter",
+                reason: e.to_string(),
+            })
+    }
 }
 
 impl Expr {
@@ -303,6 +318,21 @@ mod tests {
             let e = TaskFilter::parse(bad).expect_err(bad);
             assert_eq!(e.filter, bad);
         }
+    }
+
+    #[test]
+    fn a_hosts_filter_that_cannot_be_used_is_a_config_error_naming_the_key() {
+        let mut t = vsync_config::Taskwarrior::default();
+        assert_eq!(TaskFilter::of_host(&t).expect("none"), None);
+        t.filter = Some("project:Work or +vikunja".into());
+        let f = TaskFilter::of_host(&t).expect("parses");
+        assert_eq!(f.as_ref().map(TaskFilter::as_str), t.filter.as_deref());
+        t.filter = Some("due:today".into());
+        let e = TaskFilter::of_host(&t).expect_err("refused").to_string();
+        assert!(
+            e.contains("`taskwarrior.filter`") && e.contains("due:today"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -32,6 +32,7 @@ pub struct System {
     pub ingress_metrics: std::net::SocketAddr,
     dir: tempfile::TempDir,
     host_reconcile_interval: Option<Duration>,
+    host_filters: Vec<(String, String)>,
 }
 
 /// What to start.
@@ -63,6 +64,8 @@ pub struct Options {
     pub adopt_auto: bool,
     /// `vikunja.projects`: the top-level projects synced (empty: all).
     pub vikunja_projects: Vec<String>,
+    /// `[taskwarrior] filter` per host: (host, filter); a host not named syncs every task.
+    pub host_filters: Vec<(String, String)>,
 }
 
 impl Default for Options {
@@ -82,6 +85,7 @@ impl Default for Options {
             host_reconcile_interval: None,
             adopt_auto: true,
             vikunja_projects: Vec::new(),
+            host_filters: Vec::new(),
         }
     }
 }
@@ -144,6 +148,7 @@ impl System {
             ingress_metrics,
             dir,
             host_reconcile_interval: opts.host_reconcile_interval,
+            host_filters: opts.host_filters.clone(),
         };
         for name in &opts.hosts {
             let host = match &opts.task_bin {
@@ -210,6 +215,11 @@ impl System {
             c.reconcile.interval = every;
             c.reconcile.full_interval = every;
         }
+        c.taskwarrior.filter = self
+            .host_filters
+            .iter()
+            .find(|(h, _)| h == name)
+            .map(|(_, f)| f.clone());
         c
     }
 

@@ -139,6 +139,26 @@ pub async fn reconcile_now(bus: &vsync_bus::Bus, full: bool) -> vsync_bus::repor
     r
 }
 
+/// Waits until the reconciler has finished `n` more reconcile passes (each may take up to a
+/// minute on a loaded 2-core machine).
+pub async fn reconcile_passes(sys: &System, n: usize) {
+    let finished = || async {
+        sys.bus
+            .last_reconcile()
+            .await
+            .ok()
+            .flatten()
+            .map_or(0, |r| r.finished_at_us)
+    };
+    for _ in 0..n {
+        let before = finished().await;
+        vsync_harness::wait_for_async("a reconcile pass", Duration::from_secs(60), || async {
+            (finished().await > before).then_some(())
+        })
+        .await;
+    }
+}
+
 /// The id of the top-level project titled `title`.
 pub fn project_id(sys: &System, title: &str) -> i64 {
     sys.sim

@@ -1,7 +1,7 @@
-//! Wiring: `App::build` checks `task`, loads the mirror, connects to the bus and binds the
-//! watcher's three sources (the hook socket, the host's canonical state consumer, control
-//! requests); `App::run` feeds them to the [`Watcher`] one at a time until shutdown, then
-//! publishes what the hook socket still held.
+//! Wiring: `App::build` reads the host's filter, checks `task`, loads the mirror, connects to
+//! the bus and binds the watcher's three sources (the hook socket, the host's canonical state
+//! consumer, control requests); `App::run` feeds them to the [`Watcher`] one at a time until
+//! shutdown, then publishes what the hook socket still held.
 //!
 //! One at a time is the point: a local change is published before the next canonical state is
 //! applied, so an apply is never diffed against a stale mirror.
@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use vsync_bus::control::{HostRequest, Requests};
 use vsync_bus::{Bus, BusConfig, Deliveries, Role};
 use vsync_config::Config;
+use vsync_model::TaskFilter;
 use vsync_taskwarrior::{Backend, Refusal, Taskwarrior};
 
 use crate::adoption::HostAdoption;
@@ -43,6 +44,8 @@ impl App {
     pub async fn build(cfg: &Config, bus_url: &str, name: &str) -> anyhow::Result<App> {
         let t = &cfg.taskwarrior;
         let host = t.host();
+        // A filter that cannot be used fails the start as a config error (exit 64).
+        let filter = TaskFilter::of_host(t)?;
         let tw = Taskwarrior::new(t.task_bin(), t.taskrc(), t.data());
         let version = tw.version().await.context("Taskwarrior is not usable")?;
         let (backend, refusal) = Backend::select(&tw, &version, t.in_process()).await;
@@ -62,6 +65,7 @@ impl App {
             backend = backend.name(),
             tasks = mirror.count(),
             adopted = adoption.adopted(),
+            filter = filter.as_ref().map_or("", TaskFilter::as_str),
             "tw-watcher starting"
         );
         // a host's own identity: it looks the streams up and may touch only its own subjects
@@ -82,7 +86,8 @@ impl App {
             .context("cannot follow canonical state")?
             .ready_chunks(BATCH);
         Ok(App {
-            watcher: Watcher::new(host, bus, tw, backend, mirror, adoption, spool),
+            watcher: Watcher::new(host, bus, tw, backend, mirror, adoption, spool)
+                .with_filter(filter),
             intake,
             states,
             control,

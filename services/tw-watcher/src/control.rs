@@ -26,9 +26,12 @@ impl Watcher {
             match request {
                 Ok(HostRequest::Reconcile) => responder.answer(self.reconcile().await).await,
                 Ok(HostRequest::Export) => {
+                    // Adoption and repair see only the tasks this host syncs.
                     let tasks = self.tw.export_all().await.map(|tasks| {
-                        let objects = tasks.into_iter().map(|t| serde_json::Value::Object(t.0));
-                        objects.collect::<Vec<_>>()
+                        let tasks = self.exported(tasks).into_iter();
+                        tasks
+                            .map(|t| serde_json::Value::Object(t.0))
+                            .collect::<Vec<_>>()
                     });
                     responder.answer(tasks).await
                 }
@@ -162,7 +165,12 @@ impl Watcher {
             .iter()
             .filter(|s| !published.contains(&s.uuid))
             .filter_map(|s| {
-                tw::apply(s, by_uuid.get(s.uuid.as_str()).copied()).map(|t| (s.clone(), t))
+                let local = by_uuid.get(s.uuid.as_str()).copied();
+                // outside the host's filter (`scope`): not imported, not updated
+                if !self.takes(s, local) {
+                    return None;
+                }
+                tw::apply(s, local).map(|t| (s.clone(), t))
             })
             .collect();
         if !targets.is_empty() {

@@ -81,6 +81,9 @@ impl Watcher {
         let mut targets = Vec::new();
         for s in states {
             let current = self.mirror.get(&s.uuid);
+            if !self.takes(s, current) {
+                continue; // outside the host's filter (`scope`)
+            }
             let target = match (local.get(&s.uuid), current) {
                 // A change no hook reported, just published: kept until canonical state has it.
                 (Some(before), Some(now)) => tw::apply_keeping_local(s, now, before.as_ref()),

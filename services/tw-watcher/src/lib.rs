@@ -7,7 +7,8 @@
 //! loses a write only when a user command runs at the same time, so a command's hook message
 //! whose run overlapped one of our imports triggers the check (`overlap`, docs/ARCHITECTURE.md
 //! §5.3). Until the host is adopted (`adoption`) it does neither. `control` answers control
-//! requests and runs the periodic host reconcile; `app` wires it all together.
+//! requests and runs the periodic host reconcile; `scope` keeps both directions and adoption to
+//! the host's `[taskwarrior] filter`; `app` wires it all together.
 
 mod adoption;
 mod app;
@@ -18,6 +19,7 @@ mod local;
 mod mirror;
 mod outbound;
 mod overlap;
+mod scope;
 mod socket_file;
 mod verified;
 mod watcher;

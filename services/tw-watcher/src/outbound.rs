@@ -1,6 +1,7 @@
 //! Local changes out: each hook message becomes one task event per changed task, published with
 //! the host's previous state of the task (the mirror) as the diff base, so a host that missed
 //! other changes while offline sends only what its user changed (docs/ARCHITECTURE.md §5.1).
+//! A task outside the host's filter before and after the change is not published (`scope`).
 //!
 //! While the bus is unreachable, messages go to the hook's spool, in order, and are drained
 //! from it later. Before a message is published it is checked against our recent imports
@@ -180,6 +181,12 @@ impl Watcher {
         if self.hook_at.get(uuid).is_some_and(|t| *t > at_us) {
             return Ok(()); // a newer message for this task was already published
         }
+        if !self.publishes(uuid, new.as_ref()) {
+            // Outside the host's filter before and after: it stays local. The mirror still
+            // follows it, as the base of a change that brings it into the filter later.
+            self.record_local(uuid, new, at_us);
+            return Ok(());
+        }
         if let Some(n) = &new
             && let Err(e) = limits::check(&tw::view(n))
         {
@@ -248,6 +255,18 @@ impl Watcher {
         self.bus.publish_event(&subject, &msg_id, &event).await?;
         self.metrics
             .inc("vsync_events_out_total", &[("kind", kind.as_str_name())]);
+        self.record_local(uuid, new, at_us);
+        if !saw_our_import {
+            // The command did not see our import (Taskwarrior 2.6 lost it): show canonical state
+            // again once it includes this change.
+            self.overlap
+                .reapply_once_merged(uuid, at_us, Instant::now());
+        }
+        Ok(())
+    }
+
+    /// The host now shows task `uuid` as `new` (`None`: gone), as of a change made at `at_us`.
+    fn record_local(&mut self, uuid: &str, new: Option<TwTask>, at_us: i64) {
         let stored = match new {
             Some(n) => self.mirror.set(n),
             None => self.mirror.remove(uuid),
@@ -256,12 +275,5 @@ impl Watcher {
             tracing::error!(error = %e, "cannot persist the mirror");
         }
         self.hook_at.insert(uuid.to_string(), at_us);
-        if !saw_our_import {
-            // The command did not see our import (Taskwarrior 2.6 lost it): show canonical state
-            // again once it includes this change.
-            self.overlap
-                .reapply_once_merged(uuid, at_us, Instant::now());
-        }
-        Ok(())
     }
 }

@@ -2,15 +2,15 @@
 //! host's last known state of each task), the bus, the spool, and the Taskwarrior 2.6 overlap
 //! bookkeeping. The flows are methods on it, one file each: `outbound` (hook messages -> task
 //! events), `inbound` (canonical state -> the host), `local` (writes no hook reported), `write`
-//! (every write of ours), `control` (control requests, host reconcile); `app` wires them to
-//! their sources.
+//! (every write of ours), `control` (control requests, host reconcile), `scope` (which tasks
+//! the host's filter lets through); `app` wires them to their sources.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use vsync_bus::Bus;
-use vsync_model::TwTask;
+use vsync_model::{TaskFilter, TwTask};
 use vsync_taskwarrior::{Apply, Backend, Taskwarrior, TaskwarriorError};
 
 use crate::adoption::HostAdoption;
@@ -27,6 +27,8 @@ pub struct Watcher {
     /// Applies complete tasks: in-process on Taskwarrior 3 where provably safe, else `task import`.
     pub(crate) backend: Backend,
     pub(crate) mirror: Mirror,
+    /// `[taskwarrior] filter`: the tasks this host syncs (`scope`); `None`: every task.
+    pub(crate) filter: Option<TaskFilter>,
     /// Whether this host has been adopted, and the tasks it holds back.
     pub(crate) adoption: HostAdoption,
     /// Whether the reconciler has heard that this host waits to be adopted.
@@ -68,6 +70,7 @@ impl Watcher {
             tw,
             backend,
             mirror,
+            filter: None,
             adoption,
             hello_said: false,
             started_us: vsync_model::dates::now_us(),
@@ -84,6 +87,12 @@ impl Watcher {
 }
 
 impl Watcher {
+    /// Syncs only the tasks `filter` matches (docs/ARCHITECTURE.md §5.10).
+    pub(crate) fn with_filter(mut self, filter: Option<TaskFilter>) -> Watcher {
+        self.filter = filter;
+        self
+    }
+
     /// Applies `tasks` through the backend, no canonical state behind them (a re-key retiring
     /// tasks); the first failure, if any.
     pub(crate) async fn write_tasks(&mut self, tasks: &[TwTask]) -> Result<(), TaskwarriorError> {

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use vsync_config::{Config, ConfigError};
+use vsync_model::TaskFilter;
 
 /// Reads and checks `file`; the error names the file and what is wrong with it.
 pub fn check_file(file: &Path) -> anyhow::Result<()> {
@@ -13,7 +14,11 @@ pub fn check_file(file: &Path) -> anyhow::Result<()> {
         path: file.to_path_buf(),
         source,
     })?;
-    Config::parse(&text, std::iter::empty()).with_context(|| file.display().to_string())?;
+    let cfg =
+        Config::parse(&text, std::iter::empty()).with_context(|| file.display().to_string())?;
+    // The filter language lives in the model (vsync-config is a leaf crate): read it here as
+    // tw-watcher does at start.
+    TaskFilter::of_host(&cfg.taskwarrior).with_context(|| file.display().to_string())?;
     Ok(())
 }
 
@@ -44,6 +49,8 @@ interval = "30s"
 "#;
         assert_eq!(check(text), Ok(()));
         assert_eq!(check(""), Ok(()));
+        let filtered = "[taskwarrior]\nfilter = \"project:Work or +vikunja\"\n";
+        assert_eq!(check(filtered), Ok(()));
     }
 
     #[test]
@@ -58,6 +65,10 @@ interval = "30s"
                 "`reconcile.host_timeout`",
             ),
             ("[taskwarrior]\nfilter = \" \"\n", "`taskwarrior.filter`"),
+            (
+                "[taskwarrior]\nfilter = \"due:today\"\n",
+                "`taskwarrior.filter`",
+            ),
             ("[adopt]\nhistory = \"30 weeks\"\n", "unknown unit `weeks`"),
             (
                 "[reconcile]\ninterval = \"5 weeks\"\n",

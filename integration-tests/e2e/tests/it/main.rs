@@ -8,6 +8,7 @@ mod content;
 mod doctor;
 mod faults;
 mod faults_watcher;
+mod host_filter;
 mod ingress;
 mod labels;
 mod local_writes;
