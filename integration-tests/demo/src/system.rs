@@ -63,6 +63,8 @@ pub struct Options {
     pub adopt_auto: bool,
     /// `vikunja.projects`: the top-level projects synced (empty: all).
     pub vikunja_projects: Vec<String>,
+    /// `[reconcile] host_timeout` of the server services (default: the config's default).
+    pub host_timeout: Option<Duration>,
 }
 
 impl Default for Options {
@@ -82,6 +84,7 @@ impl Default for Options {
             host_reconcile_interval: None,
             adopt_auto: true,
             vikunja_projects: Vec::new(),
+            host_timeout: None,
         }
     }
 }
@@ -119,6 +122,9 @@ impl System {
         server.reconcile.interval = opts.reconcile_interval;
         if let Some(t) = opts.vikunja_timeout {
             server.vikunja.timeout = t;
+        }
+        if let Some(t) = opts.host_timeout {
+            server.reconcile.host_timeout = t;
         }
         server.reconcile.full_interval = opts
             .full_reconcile_interval

@@ -81,8 +81,10 @@ impl App {
             .await
             .context("cannot follow canonical state")?
             .ready_chunks(BATCH);
+        let mut watcher = Watcher::new(host, bus, tw, backend, mirror, adoption, spool);
+        watcher.taskwarrior_version = version;
         Ok(App {
-            watcher: Watcher::new(host, bus, tw, backend, mirror, adoption, spool),
+            watcher,
             intake,
             states,
             control,

@@ -7,6 +7,7 @@ mod content;
 mod doctor;
 mod faults;
 mod faults_watcher;
+mod hosts;
 mod ingress;
 mod labels;
 mod local_writes;
