@@ -96,6 +96,19 @@ fn the_operator_reads_and_asks_but_writes_nothing() {
             .permits("vsync.v1.in.tw.laptop.Inbox.task.created")
     );
     assert!(!p.publish.permits("$JS.API.STREAM.CREATE.VSYNC_IN"));
+    // `hosts`: each host's consumer and what it says; `hosts retire` only through the
+    // reconciler, which removes the consumer and writes the adoption record
+    assert!(p.publish.permits("vsync.v1.ctl.tw.laptop.info"));
+    assert!(
+        p.publish
+            .permits("$JS.API.CONSUMER.INFO.KV_vsync_tasks.host-laptop")
+    );
+    assert!(p.publish.permits("vsync.v1.ctl.reconciler.retire"));
+    assert!(
+        !p.publish
+            .permits("$JS.API.CONSUMER.DELETE.KV_vsync_tasks.host-laptop")
+    );
+    assert!(!p.publish.permits("$KV.vsync_meta.adoption"));
     assert!(!p.subscribe.permits("vsync.v1.>"));
     assert!(
         p.subscribe.permits("vsync.v1.in.vikunja.3.task.updated"),

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::control::{ControlError, Reply};
+pub use crate::hosts::{HostInfo, RetireReport};
 
 /// What one reconcile pass over Vikunja found and did.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -114,6 +115,10 @@ impl std::fmt::Display for HostReport {
 pub struct ReconcileReply {
     pub vikunja: Reply<ReconcileReport>,
     pub hosts: Vec<Reply<HostReport>>,
+    /// Hosts not seen within `[reconcile] host_timeout`: not waited for. Default (older
+    /// reconcilers): none.
+    #[serde(default)]
+    pub skipped: Vec<String>,
 }
 
 impl ReconcileReply {
@@ -137,6 +142,13 @@ impl std::fmt::Display for ReconcileReply {
                 Reply::Ok(r) => writeln!(f, "{r}")?,
                 Reply::Error(e) => writeln!(f, "{e}")?,
             }
+        }
+        for h in &self.skipped {
+            writeln!(
+                f,
+                "host {h}: skipped, not seen within `[reconcile] host_timeout` (`vikunja-sync \
+                 hosts` shows when it was; reconciled when it is back)"
+            )?;
         }
         Ok(())
     }
@@ -372,15 +384,23 @@ mod tests {
                 Reply::Ok(HostReport::default()),
                 Reply::Error(ControlError::new("host desk", "task: locked")),
             ],
+            skipped: vec!["attic".into()],
         };
         let errors: Vec<String> = r.errors().iter().map(|e| e.to_string()).collect();
         assert_eq!(
             errors,
             ["reconciler: Vikunja: 502", "host desk: task: locked"]
         );
+        let text = r.to_string();
         assert!(
-            r.to_string()
-                .starts_with("reconcile failed: reconciler: Vikunja: 502\n")
+            text.starts_with("reconcile failed: reconciler: Vikunja: 502\n"),
+            "{text}"
         );
+        assert!(text.contains("host attic: skipped"), "{text}");
+        // A reply from a reconciler that skips no host reads back with none.
+        let mut v = serde_json::to_value(&r).unwrap_or_default();
+        v.as_object_mut().map(|o| o.remove("skipped"));
+        let old: Option<ReconcileReply> = serde_json::from_value(v).ok();
+        assert_eq!(old.map(|o| o.skipped), Some(Vec::new()));
     }
 }

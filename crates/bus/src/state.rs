@@ -18,6 +18,11 @@ const LISTING_PAUSE: Duration = Duration::from_millis(250);
 /// Prefix of a host's durable consumer name.
 const HOST_CONSUMER: &str = "host-";
 
+/// The name of `host`'s durable consumer.
+pub(crate) fn host_consumer(host: &str) -> String {
+    format!("{HOST_CONSUMER}{}", subject::encode_token(host))
+}
+
 /// The result of a compare-and-set write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cas {
@@ -153,7 +158,7 @@ impl Bus {
     /// of every task on first start, then every change, each once, including what was written
     /// while the host was away.
     pub async fn follow_states(&self, host: &str) -> Result<Deliveries, BusError> {
-        let name = format!("{HOST_CONSUMER}{}", subject::encode_token(host));
+        let name = host_consumer(host);
         let stream = self
             .js
             .get_stream(TASKS_STREAM)

@@ -71,18 +71,15 @@ impl Bus {
             ),
             Err(_) => None,
         };
-        let mut hosts = Vec::new();
-        for (host, name) in self.host_consumers().await? {
-            let mut c = tasks
-                .get_consumer::<consumer::pull::Config>(&name)
-                .await
-                .map_err(|e| BusError::consumer(&name, e))?;
-            let info = c.info().await.map_err(|e| BusError::consumer(&name, e))?;
-            hosts.push(HostLag {
-                host,
-                pending: info.num_pending + info.num_ack_pending as u64,
-            });
-        }
+        let hosts = self
+            .hosts_seen()
+            .await?
+            .into_iter()
+            .map(|h| HostLag {
+                host: h.host,
+                pending: h.pending,
+            })
+            .collect();
         let mut dead = self
             .js
             .get_stream(crate::DEAD_STREAM)

@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use vsync_bus::control::host::{HostRequest, Rekey};
 use vsync_bus::control::reconciler::{
-    AdoptRequest, Progress, ReconcileRequest, ReconcilerRequest, ReplayRequest,
+    AdoptRequest, Progress, ReconcileRequest, ReconcilerRequest, ReplayRequest, RetireRequest,
 };
 use vsync_bus::control::{ControlError, Reply};
 use vsync_bus::labels::{LabelsApplied, LabelsRequest};
@@ -43,6 +43,7 @@ async fn the_reconciler_gets_typed_requests_and_its_answers_come_back() {
                     req.reply(Reply::Ok(ReconcileReply {
                         vikunja: Reply::Error(e),
                         hosts: vec![],
+                        skipped: vec![],
                     }))
                     .await
                     .unwrap();
@@ -60,6 +61,10 @@ async fn the_reconciler_gets_typed_requests_and_its_answers_come_back() {
                         kept: vec![],
                     };
                     req.reply(Reply::Ok(r)).await.unwrap();
+                }
+                Ok(ReconcilerRequest::RetireHost(r)) => {
+                    let e = req.error(format!("host {} is connected", r.host));
+                    req.reply::<()>(Reply::Error(e)).await.unwrap();
                 }
                 Ok(ReconcilerRequest::Adopt(_)) => {
                     let e = req.error("\"quoted\" and\nnewline");
@@ -94,6 +99,17 @@ async fn the_reconciler_gets_typed_requests_and_its_answers_come_back() {
         .await
         .unwrap();
     assert_eq!(replayed.replayed, [(7, "apply".into(), "done".into())]);
+    let retire = RetireRequest {
+        host: "desk".into(),
+        force: false,
+    };
+    let not_retired = client.retire_host(retire, WAIT).await.unwrap_err();
+    assert!(
+        not_retired
+            .to_string()
+            .contains("reconciler: host desk is connected"),
+        "{not_retired}"
+    );
     let refused = client
         .adopt(AdoptRequest::default(), WAIT)
         .await
@@ -103,8 +119,8 @@ async fn the_reconciler_gets_typed_requests_and_its_answers_come_back() {
     };
     assert_eq!(error.message, "\"quoted\" and\nnewline");
     let seen = answering.await.unwrap();
-    assert_eq!(seen.len(), 4);
-    assert!(matches!(seen[3], Ok(ReconcilerRequest::Adopt(_))));
+    assert_eq!(seen.len(), 5);
+    assert!(matches!(seen[4], Ok(ReconcilerRequest::Adopt(_))));
 }
 
 #[tokio::test]
@@ -160,6 +176,7 @@ async fn every_host_answers_a_reconcile_and_only_its_own_requests() {
                         .reply(Reply::Ok(vec![serde_json::json!({"uuid": name})]))
                         .await
                         .unwrap(),
+                    HostRequest::Info => req.reply(Reply::Ok(())).await.unwrap(),
                     HostRequest::Adopted(_) | HostRequest::Release(_) => {
                         req.reply(Reply::Ok(())).await.unwrap()
                     }

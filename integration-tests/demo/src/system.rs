@@ -66,6 +66,8 @@ pub struct Options {
     pub vikunja_projects: Vec<String>,
     /// `[taskwarrior] filter` per host: (host, filter); a host not named syncs every task.
     pub host_filters: Vec<(String, String)>,
+    /// `[reconcile] host_timeout` of the server services (default: the config's default).
+    pub host_timeout: Option<Duration>,
 }
 
 impl Default for Options {
@@ -86,6 +88,7 @@ impl Default for Options {
             adopt_auto: true,
             vikunja_projects: Vec::new(),
             host_filters: Vec::new(),
+            host_timeout: None,
         }
     }
 }
@@ -123,6 +126,9 @@ impl System {
         server.reconcile.interval = opts.reconcile_interval;
         if let Some(t) = opts.vikunja_timeout {
             server.vikunja.timeout = t;
+        }
+        if let Some(t) = opts.host_timeout {
+            server.reconcile.host_timeout = t;
         }
         server.reconcile.full_interval = opts
             .full_reconcile_interval

@@ -36,6 +36,9 @@ pub struct AdoptSettings {
     pub webhook_url: Option<String>,
     /// Vikunja listings at once.
     pub concurrency: usize,
+    /// A host not seen for this long is not asked (`[reconcile] host_timeout`): it is adopted
+    /// when it next connects.
+    pub host_timeout: Duration,
 }
 
 /// Which hosts an adoption covers.
@@ -226,13 +229,23 @@ impl EventHandler {
         };
         let names = match hosts {
             Hosts::One(h) => vec![h],
-            Hosts::NotAdopted => self
-                .bus
-                .hosts()
-                .await?
-                .into_iter()
-                .filter(|h| !record.host_adopted(h))
-                .collect(),
+            Hosts::NotAdopted => {
+                let now = vsync_model::dates::now_us();
+                let mut names = Vec::new();
+                for h in self.bus.hosts_seen().await? {
+                    if record.host_adopted(&h.host) {
+                        continue;
+                    }
+                    match h.seen_within(self.adopt_settings.host_timeout, now) {
+                        true => names.push(h.host),
+                        false => report.skipped.push(format!(
+                            "{}: not seen within {:?} (adopted when it next connects)",
+                            h.host, self.adopt_settings.host_timeout
+                        )),
+                    }
+                }
+                names
+            }
         };
         let mut host_plans: Vec<(String, HostPlan)> = Vec::new();
         for host in names {

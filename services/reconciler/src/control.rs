@@ -1,5 +1,6 @@
 //! The reconciler's control endpoint (request/reply over the bus, queue group `reconciler`), so
-//! `vikunja-sync reconcile|repair|adopt|dead-letters` work from any host on the bus.
+//! `vikunja-sync reconcile|repair|adopt|dead-letters|hosts retire` work from any host on the
+//! bus.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,21 +12,28 @@ use vsync_bus::reports::ReconcileReply;
 
 use crate::events::EventHandler;
 
-/// How long every host together may take to reconcile.
-const HOSTS_TIMEOUT: Duration = Duration::from_secs(120);
+/// What answering needs of the config.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    /// Projects reconciled in parallel (`[reconcile] concurrency`).
+    pub concurrency: usize,
+    /// A host not seen for this long is not waited for (`[reconcile] host_timeout`).
+    pub host_timeout: Duration,
+}
 
 /// Answers one control request.
 pub async fn answer(
     events: Arc<EventHandler>,
     req: Incoming<ReconcilerRequest>,
-    concurrency: usize,
+    settings: Settings,
 ) {
+    let concurrency = settings.concurrency;
     let (request, responder) = req.into_parts();
     let span = responder.span();
     let sent = async {
         match request {
             Ok(ReconcilerRequest::Reconcile(r)) => {
-                let reply = reconcile_all(&events, &r, concurrency, &responder).await;
+                let reply = reconcile_all(&events, &r, settings, &responder).await;
                 responder.reply(Reply::Ok(reply)).await
             }
             Ok(ReconcilerRequest::Repair) => responder.answer(events.repair().await).await,
@@ -38,6 +46,11 @@ pub async fn answer(
                 responder.answer(report).await
             }
             Ok(ReconcilerRequest::Replay(r)) => responder.answer(events.replay(r.seq).await).await,
+            Ok(ReconcilerRequest::RetireHost(r)) => {
+                responder
+                    .answer(events.retire_host(&r.host, r.force).await)
+                    .await
+            }
             Err(e) => responder.reply::<()>(Reply::Error(e)).await,
         }
     }
@@ -48,25 +61,30 @@ pub async fn answer(
     }
 }
 
-/// A reconcile of Vikunja, then of every host: each side's report, or why it failed.
+/// A reconcile of Vikunja, then of every host seen lately: each side's report, or why it
+/// failed, and the hosts skipped.
 async fn reconcile_all(
     events: &EventHandler,
     req: &ReconcileRequest,
-    concurrency: usize,
+    settings: Settings,
     responder: &Responder,
 ) -> ReconcileReply {
     let vikunja = events
-        .reconcile_vikunja(req.full, req.project.as_deref(), concurrency)
+        .reconcile_vikunja(req.full, req.project.as_deref(), settings.concurrency)
         .await
         .map_err(|e| responder.error(e));
-    let hosts = match events.bus.reconcile_hosts(HOSTS_TIMEOUT).await {
-        Ok(h) => h,
-        Err(e) => vec![Reply::Error(
-            responder.error(format!("cannot ask the hosts: {e}")),
-        )],
+    let (hosts, skipped) = match events.reconcile_hosts(settings.host_timeout).await {
+        Ok(h) => (h.replies, h.skipped),
+        Err(e) => (
+            vec![Reply::Error(
+                responder.error(format!("cannot ask the hosts: {e}")),
+            )],
+            Vec::new(),
+        ),
     };
     ReconcileReply {
         vikunja: vikunja.into(),
         hosts,
+        skipped,
     }
 }

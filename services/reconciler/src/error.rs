@@ -24,6 +24,9 @@ pub enum SyncError {
     /// A host asked to be adopted but did not answer in time: it is asked again.
     #[error("host not reachable for adoption: {0}")]
     HostAway(String),
+    /// An operator's request that would do harm as asked (the reason says what to do).
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// What becomes of work that failed.
@@ -55,7 +58,7 @@ impl SyncError {
                     // A rejected API token waits until the token file holds one Vikunja accepts.
                     | ErrorKind::Unauthorized
             ),
-            SyncError::Invalid(_) => false,
+            SyncError::Invalid(_) | SyncError::Refused(_) => false,
         };
         if waits {
             Disposition::Wait

@@ -14,6 +14,7 @@ mod creating;
 mod deletions;
 mod error;
 mod events;
+mod hosts;
 mod index;
 mod lanes;
 mod one_at_a_time;
@@ -107,6 +108,7 @@ impl App {
                 only: cfg.vikunja.projects.clone(),
                 webhook_url: cfg.vikunja.webhook_url.clone(),
                 concurrency: cfg.reconcile.concurrency,
+                host_timeout: cfg.reconcile.host_timeout,
             },
             adopting: Mutex::new(()),
             metrics,
@@ -169,7 +171,10 @@ impl App {
         let tasks = tokio_util::task::TaskTracker::new();
         let mut passes = PassSchedule::default();
         let (pass_done, mut passes_done) = tokio::sync::mpsc::unbounded_channel();
-        let concurrency = self.reconcile.concurrency;
+        let settings = control::Settings {
+            concurrency: self.reconcile.concurrency,
+            host_timeout: self.reconcile.host_timeout,
+        };
         tasks.spawn(index::follow(self.events.clone(), shutdown.clone()));
         tasks.spawn(adopt_at_start(self.events.clone(), shutdown.clone()));
         let mut lanes = lanes::Lanes::new(self.events.clone(), tasks.clone(), shutdown.clone());
@@ -188,7 +193,7 @@ impl App {
                     None
                 }
                 Some(req) = control.next() => {
-                    tasks.spawn(control::answer(self.events.clone(), req, concurrency));
+                    tasks.spawn(control::answer(self.events.clone(), req, settings));
                     None
                 }
                 Some(()) = passes_done.recv() => passes.finished(),

@@ -61,6 +61,17 @@ impl HostAdoption {
         Ok(())
     }
 
+    /// Not adopted any more (retired, or the bus is new): the host asks again, and its tasks,
+    /// already known by uuid, are matched to themselves.
+    pub fn forget(&mut self) -> std::io::Result<()> {
+        match std::fs::remove_file(&self.path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        self.record = None;
+        Ok(())
+    }
+
     /// Stops holding `uuids` back; returns those that were held.
     pub fn release(&mut self, uuids: &[String]) -> std::io::Result<Vec<String>> {
         let Some(record) = self.record.as_mut() else {
@@ -104,6 +115,8 @@ mod tests {
             .unwrap();
         assert_eq!(released, vec!["held".to_string()]);
         assert!(!HostAdoption::load(dir.path()).unwrap().holds("held"));
+        a.forget().unwrap();
+        assert!(!a.adopted() && !HostAdoption::load(dir.path()).unwrap().adopted());
         use std::os::unix::fs::PermissionsExt as _;
         let mode = std::fs::metadata(dir.path().join(FILE))
             .unwrap()

@@ -58,7 +58,7 @@ impl App {
             Some(m) => m,
             None => Mirror::create(&state_dir, tw.export_all().await?)?,
         };
-        let adoption = HostAdoption::load(&state_dir)?;
+        let mut adoption = HostAdoption::load(&state_dir)?;
         tracing::info!(
             host,
             taskwarrior = version,
@@ -80,14 +80,29 @@ impl App {
             .host_requests(&host)
             .await
             .context("cannot subscribe to control requests")?;
+        // Adopted here but unknown to the bus (retired, or a new bus): asks to be adopted
+        // again; its tasks, known by uuid, are matched to themselves.
+        if adoption.adopted()
+            && !bus
+                .host_consumer_exists(&host)
+                .await
+                .context("cannot look up this host's consumer")?
+        {
+            tracing::warn!("adopted before, but the bus does not know this host: asking again");
+            adoption
+                .forget()
+                .context("cannot reset this host's adoption")?;
+        }
         let states = bus
             .follow_states(&host)
             .await
             .context("cannot follow canonical state")?
             .ready_chunks(BATCH);
+        let mut watcher =
+            Watcher::new(host, bus, tw, backend, mirror, adoption, spool).with_filter(filter);
+        watcher.taskwarrior_version = version;
         Ok(App {
-            watcher: Watcher::new(host, bus, tw, backend, mirror, adoption, spool)
-                .with_filter(filter),
+            watcher,
             intake,
             states,
             control,

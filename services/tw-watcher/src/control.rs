@@ -1,4 +1,4 @@
-//! Control requests ([`HostRequest`]: export, re-key, reconcile; this host's own and the
+//! Control requests ([`HostRequest`]: export, re-key, reconcile, info; this host's own and the
 //! reconcile every host answers) and the host reconcile pass, which also runs on
 //! a timer: it catches what no hook reported (commands run with hooks off, `task undo` on TW 3,
 //! changes made while the watcher was down) and what this host should show but does not.
@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use tracing::Instrument;
 use vsync_bus::control::{HostRequest, Incoming, Rekey, Reply};
-use vsync_bus::reports::HostReport;
+use vsync_bus::reports::{HostInfo, HostReport};
 use vsync_model::{TwTask, tw};
 use vsync_proto::TaskState;
 
@@ -46,6 +46,7 @@ impl Watcher {
                     pass = r.is_ok();
                     responder.answer(r).await
                 }
+                Ok(HostRequest::Info) => responder.reply(Reply::Ok(self.info())).await,
                 Err(e) => responder.reply::<()>(Reply::Error(e)).await,
             }
         }
@@ -56,6 +57,18 @@ impl Watcher {
         }
         if pass && let Err(e) = self.reconcile().await {
             tracing::warn!(error = %e, "reconcile after adoption failed");
+        }
+    }
+
+    /// What this host is, from what it holds already: `vikunja-sync hosts` asks every host
+    /// at once and must not wait on a `task` run.
+    fn info(&self) -> HostInfo {
+        HostInfo {
+            host: self.host.clone(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            taskwarrior: self.taskwarrior_version.clone(),
+            adopted: self.adoption.adopted(),
+            tasks: self.mirror.count(),
         }
     }
 

@@ -52,6 +52,8 @@ pub struct Watcher {
     /// The bus was unreachable: hook messages go to the spool, in order, until it drains.
     pub(crate) backlog: bool,
     pub(crate) metrics: vsync_telemetry::metrics::Metrics,
+    /// What `task _version` said at start, for `vikunja-sync hosts`.
+    pub(crate) taskwarrior_version: String,
 }
 
 impl Watcher {
@@ -82,6 +84,7 @@ impl Watcher {
             last_hook: Instant::now(),
             backlog: false,
             metrics: metrics(),
+            taskwarrior_version: String::new(),
         }
     }
 }

@@ -39,6 +39,11 @@ enum Command {
     },
     /// Rebuild the correlations (Vikunja id <-> uuid) from both sides.
     Repair,
+    /// Every Taskwarrior host: last seen, lag, version, adopted; `retire NAME` forgets one.
+    Hosts {
+        #[command(subcommand)]
+        action: Option<vikunja_sync::hosts::HostsAction>,
+    },
     /// First adoption of data both sides already have: link, create, report ambiguity.
     Adopt {
         /// Only print what would be linked, created and left alone.
@@ -215,6 +220,12 @@ async fn main() -> ExitCode {
                             .to_string())
                     }
                 }
+            })
+            .await
+        }
+        Command::Hosts { action } => {
+            ctl(&cfg, |bus| async move {
+                vikunja_sync::hosts::run(&bus, action.unwrap_or_default()).await
             })
             .await
         }

@@ -1,13 +1,13 @@
 //! Each TW host's endpoint (`vsync.v1.ctl.tw.<host>.<verb>`, and `vsync.v1.ctl.tw.reconcile`
 //! that every host answers): reconcile now, its `task export`, re-key tasks, adopted, release
-//! held tasks.
+//! held tasks, what it is (version, Taskwarrior, adopted).
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Reply, Requests, body, from_body, gather};
-use crate::reports::HostReport;
+use super::{Reply, Requests, body, from_body, gather, gather_until};
+use crate::reports::{HostInfo, HostReport};
 use crate::{Bus, BusError, RequestFailure, subject};
 
 const RECONCILE: &str = "reconcile";
@@ -15,6 +15,7 @@ const EXPORT: &str = "export";
 const REKEY: &str = "rekey";
 const ADOPTED: &str = "adopted";
 const RELEASE: &str = "release";
+const INFO: &str = "info";
 
 /// What a host can be asked.
 #[derive(Clone, Debug, PartialEq)]
@@ -31,6 +32,8 @@ pub enum HostRequest {
     Adopted(Vec<String>),
     /// Held tasks (uuids) the user decided on: sync them from now on. Answered with nothing.
     Release(Vec<String>),
+    /// What the host is: answered with a [`HostInfo`].
+    Info,
 }
 
 /// Re-key a local task: the same task is known under `to` everywhere else.
@@ -53,6 +56,8 @@ impl HostRequest {
             Ok(HostRequest::Adopted(from_body(payload)?))
         } else if is(RELEASE) {
             Ok(HostRequest::Release(from_body(payload)?))
+        } else if is(INFO) {
+            Ok(HostRequest::Info)
         } else {
             Err(format!("unknown request {subject}"))
         }
@@ -80,21 +85,37 @@ impl Bus {
         &self,
         timeout: Duration,
     ) -> Result<Vec<Reply<HostReport>>, BusError> {
-        let expected = self.hosts().await?.len();
-        let mut replies: Vec<Reply<HostReport>> = gather(
+        self.reconcile_named_hosts(&self.hosts().await?, timeout)
+            .await
+    }
+
+    /// Asks every host to reconcile, waiting for the answers of `hosts` only (or `timeout`);
+    /// each answer that came, sorted by host, others' included.
+    pub async fn reconcile_named_hosts(
+        &self,
+        hosts: &[String],
+        timeout: Duration,
+    ) -> Result<Vec<Reply<HostReport>>, BusError> {
+        let all_in = |got: &[Reply<HostReport>]| {
+            hosts
+                .iter()
+                .all(|h| got.iter().any(|r| reply_host(r) == h.as_str()))
+        };
+        let mut replies = gather_until(
             self,
             subject::CTL_HOSTS_RECONCILE,
             body(&()),
-            expected,
             timeout,
+            all_in,
         )
         .await?;
-        let host = |r: &Reply<HostReport>| match r {
-            Reply::Ok(h) => h.host.clone(),
-            Reply::Error(e) => e.by.clone(),
-        };
-        replies.sort_by_key(host);
+        replies.sort_by(|a, b| reply_host(a).cmp(reply_host(b)));
         Ok(replies)
+    }
+
+    /// What `host` says it is; [`BusError::Request`] when it does not answer within `timeout`.
+    pub async fn host_info(&self, host: &str, timeout: Duration) -> Result<HostInfo, BusError> {
+        self.ask_host(host, INFO, body(&()), timeout).await
     }
 
     /// What `host`'s `task export` shows (JSON objects).
@@ -158,6 +179,14 @@ impl Bus {
     }
 }
 
+/// The host a reconcile answer is from (an error names it as `host <name>`).
+pub fn reply_host(r: &Reply<HostReport>) -> &str {
+    match r {
+        Reply::Ok(h) => &h.host,
+        Reply::Error(e) => e.by.strip_prefix("host ").unwrap_or(&e.by),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,7 +221,20 @@ mod tests {
             decode(RELEASE, &body(&held)),
             Ok(HostRequest::Release(held))
         );
+        assert_eq!(decode(INFO, b"null"), Ok(HostRequest::Info));
+        assert_eq!(decode(INFO, b""), Ok(HostRequest::Info));
         assert!(decode("format", b"null").is_err());
         assert!(HostRequest::decode("desk", &subject::ctl_host(host, EXPORT), b"").is_err());
+    }
+
+    #[test]
+    fn a_reconcile_answer_names_its_host() {
+        let ok = Reply::Ok(HostReport {
+            host: "lap top".into(),
+            ..Default::default()
+        });
+        assert_eq!(reply_host(&ok), "lap top");
+        let err = Reply::Error(crate::control::ControlError::new("host desk", "locked"));
+        assert_eq!(reply_host(&err), "desk");
     }
 }

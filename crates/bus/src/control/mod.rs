@@ -1,7 +1,7 @@
 //! The control channel: request/reply over the bus, so the operator CLI works from any host and
 //! the services ask each other for work. Three endpoints, each with its request enum: the
-//! reconciler ([`reconciler::ReconcilerRequest`]: reconcile, repair, adopt, replay), each TW host
-//! ([`host::HostRequest`]: reconcile, export, re-key) and label-sync
+//! reconciler ([`reconciler::ReconcilerRequest`]: reconcile, repair, adopt, replay, retire a
+//! host), each TW host ([`host::HostRequest`]: reconcile, export, re-key, info) and label-sync
 //! ([`crate::labels::LabelsRequest`]). The verb is the subject's last token and the arguments
 //! are the body; both are read here, in one place, into the enum.
 //!
@@ -13,7 +13,8 @@ pub mod reconciler;
 
 pub use host::{HostRequest, Rekey};
 pub use reconciler::{
-    AdoptRequest, Progress, ReconcileRequest, ReconcilerRequest, ReplayRequest, SyncallLink,
+    AdoptRequest, Progress, ReconcileRequest, ReconcilerRequest, ReplayRequest, RetireRequest,
+    SyncallLink,
 };
 
 use std::pin::Pin;
@@ -269,6 +270,18 @@ pub(crate) async fn gather<T: DeserializeOwned>(
     expected: usize,
     timeout: Duration,
 ) -> Result<Vec<Reply<T>>, BusError> {
+    gather_until(bus, subject, body, timeout, |got| got.len() >= expected).await
+}
+
+/// Sends a request several services answer and collects the answers: until `done` says the
+/// ones arrived are enough, or `timeout` passed.
+pub(crate) async fn gather_until<T: DeserializeOwned>(
+    bus: &Bus,
+    subject: &str,
+    body: Vec<u8>,
+    timeout: Duration,
+    done: impl Fn(&[Reply<T>]) -> bool,
+) -> Result<Vec<Reply<T>>, BusError> {
     let inbox = bus.client.new_inbox();
     let mut replies = bus
         .client
@@ -291,7 +304,7 @@ pub(crate) async fn gather<T: DeserializeOwned>(
     let mut out = Vec::new();
     let deadline = tokio::time::sleep(timeout);
     tokio::pin!(deadline);
-    while out.len() < expected {
+    while !done(&out) {
         tokio::select! {
             _ = &mut deadline => break,
             m = replies.next() => match m {

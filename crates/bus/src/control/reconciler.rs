@@ -1,13 +1,13 @@
 //! The reconciler's endpoint (`vsync.v1.ctl.reconciler.<verb>`, queue group `reconciler`):
-//! reconcile now, repair correlations, adopt existing data, replay dead letters. Answered by one
-//! reconciler.
+//! reconcile now, repair correlations, adopt existing data, replay dead letters, retire a host.
+//! Answered by one reconciler.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::{Requests, body, from_body, request};
-use crate::reports::{AdoptReport, ReconcileReply, RepairReport, ReplayReport};
+use crate::reports::{AdoptReport, ReconcileReply, RepairReport, ReplayReport, RetireReport};
 use crate::subscription::Subscription;
 use crate::{Bus, BusError, subject};
 
@@ -17,6 +17,7 @@ const RECONCILE: &str = "reconcile";
 const REPAIR: &str = "repair";
 const ADOPT: &str = "adopt";
 const REPLAY: &str = "replay";
+const RETIRE: &str = "retire";
 
 /// What the reconciler can be asked.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,6 +30,10 @@ pub enum ReconcilerRequest {
     Adopt(AdoptRequest),
     /// Replay dead letters: answered with a [`ReplayReport`].
     Replay(ReplayRequest),
+    /// Forget a host (its consumer and its adoption entries): answered with a
+    /// [`RetireReport`]. Only the reconciler may do it: the operator writes no bucket and
+    /// removes no consumer.
+    RetireHost(RetireRequest),
 }
 
 /// Ask the reconciler to reconcile now.
@@ -80,6 +85,15 @@ pub struct ReplayRequest {
     pub seq: Option<u64>,
 }
 
+/// Ask the reconciler to retire a host.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetireRequest {
+    pub host: String,
+    /// Even when its watcher is connected now.
+    #[serde(default)]
+    pub force: bool,
+}
+
 impl ReconcilerRequest {
     fn verb(&self) -> &'static str {
         match self {
@@ -87,6 +101,7 @@ impl ReconcilerRequest {
             ReconcilerRequest::Repair => REPAIR,
             ReconcilerRequest::Adopt(_) => ADOPT,
             ReconcilerRequest::Replay(_) => REPLAY,
+            ReconcilerRequest::RetireHost(_) => RETIRE,
         }
     }
 
@@ -96,6 +111,7 @@ impl ReconcilerRequest {
             ReconcilerRequest::Repair => body(&()),
             ReconcilerRequest::Adopt(r) => body(r),
             ReconcilerRequest::Replay(r) => body(r),
+            ReconcilerRequest::RetireHost(r) => body(r),
         }
     }
 
@@ -109,6 +125,8 @@ impl ReconcilerRequest {
             Ok(ReconcilerRequest::Adopt(from_body(payload)?))
         } else if is(REPLAY) {
             Ok(ReconcilerRequest::Replay(from_body(payload)?))
+        } else if is(RETIRE) {
+            Ok(ReconcilerRequest::RetireHost(from_body(payload)?))
         } else {
             Err(format!("unknown request {subject}"))
         }
@@ -173,6 +191,16 @@ impl Bus {
             .await
     }
 
+    /// Asks the reconciler to retire a host.
+    pub async fn retire_host(
+        &self,
+        req: RetireRequest,
+        timeout: Duration,
+    ) -> Result<RetireReport, BusError> {
+        self.ask_reconciler(&ReconcilerRequest::RetireHost(req), timeout)
+            .await
+    }
+
     /// A subject of this client's own for progress, and what arrives on it.
     pub async fn progress_inbox(&self) -> Result<(String, ProgressUpdates), BusError> {
         let inbox = self.client.new_inbox();
@@ -233,6 +261,10 @@ mod tests {
             }),
             ReconcilerRequest::Replay(ReplayRequest { seq: Some(7) }),
             ReconcilerRequest::Replay(ReplayRequest { seq: None }),
+            ReconcilerRequest::RetireHost(RetireRequest {
+                host: "lap top".into(),
+                force: true,
+            }),
         ] {
             let subject = subject::ctl_reconciler(req.verb());
             assert_eq!(
@@ -256,5 +288,16 @@ mod tests {
             ReconcilerRequest::decode(&subject::ctl_reconciler(RECONCILE), b"{\"full\":1}")
                 .is_err()
         );
+        // `force` may be left out; the host may not.
+        let retire = subject::ctl_reconciler(RETIRE);
+        assert_eq!(
+            ReconcilerRequest::decode(&retire, br#"{"host":"desk"}"#),
+            Ok(ReconcilerRequest::RetireHost(RetireRequest {
+                host: "desk".into(),
+                force: false,
+            }))
+        );
+        assert!(ReconcilerRequest::decode(&retire, b"{}").is_err());
+        assert!(ReconcilerRequest::decode(&retire, b"null").is_err());
     }
 }

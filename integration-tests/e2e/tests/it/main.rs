@@ -9,6 +9,7 @@ mod doctor;
 mod faults;
 mod faults_watcher;
 mod host_filter;
+mod hosts;
 mod ingress;
 mod labels;
 mod local_writes;
