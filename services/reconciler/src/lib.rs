@@ -60,7 +60,13 @@ pub struct App {
     metrics_listen: Option<std::net::SocketAddr>,
     /// What the bus was last told about the API token (rejected or not).
     token_reported: Option<bool>,
+    /// Control requests, subscribed before the service says it is ready, so that ready
+    /// means `reconcile`, `adopt` and the others are answered. (In a mutex only so that the
+    /// app stays `Sync` while `run` borrows it across awaits.)
+    control: std::sync::Mutex<Option<ControlRequests>>,
 }
+
+type ControlRequests = vsync_bus::control::Requests<vsync_bus::control::ReconcilerRequest>;
 
 impl App {
     pub async fn build(cfg: &Config, bus_url: &str, name: &str) -> anyhow::Result<App> {
@@ -118,12 +124,18 @@ impl App {
             secret,
             cfg.vikunja.projects.clone(),
         );
+        let control = events
+            .bus
+            .reconciler_requests()
+            .await
+            .context("cannot subscribe to control requests")?;
         Ok(App {
             events,
             webhooks,
             reconcile: cfg.reconcile.clone(),
             metrics_listen: cfg.metrics.listen,
             token_reported: None,
+            control: std::sync::Mutex::new(Some(control)),
         })
     }
 
@@ -152,12 +164,8 @@ impl App {
             .events()
             .await
             .context("cannot consume events")?;
-        let mut control = self
-            .events
-            .bus
-            .reconciler_requests()
-            .await
-            .context("cannot subscribe to control requests")?;
+        let taken = self.control.lock().ok().and_then(|mut c| c.take());
+        let mut control = taken.context("the control requests were taken already")?;
         let mut retry = tokio::time::interval(PARKED_TICK);
         let retrying = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let every = |d: Duration| {

@@ -135,11 +135,10 @@ async fn the_reconciler_killed_in_the_middle_of_adoption_duplicates_nothing_when
     ps.wait_gone("reconciler").await;
     first.abort();
     ps.restart("reconciler", &[]);
-    // Ready is announced before its control subscription: asked until it answers.
-    let again = vsync_harness::wait_for_async("adopt to answer", PROPAGATION, || async {
-        vikunja_sync::ctl::adopt(&ps.bus, false, false).await.ok()
-    })
-    .await;
+    // Ready means its control requests are answered.
+    let again = vikunja_sync::ctl::adopt(&ps.bus, false, false)
+        .await
+        .unwrap();
     assert!(again.skipped.is_empty(), "{again}");
     m.converge(&Sides::of_procs(&ps), &wants, Duration::from_secs(90))
         .await;
