@@ -115,13 +115,13 @@ mod tests {
             .unwrap();
         assert_eq!(released, vec!["held".to_string()]);
         assert!(!HostAdoption::load(dir.path()).unwrap().holds("held"));
-        a.forget().unwrap();
-        assert!(!a.adopted() && !HostAdoption::load(dir.path()).unwrap().adopted());
         use std::os::unix::fs::PermissionsExt as _;
         let mode = std::fs::metadata(dir.path().join(FILE))
             .unwrap()
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
+        a.forget().unwrap();
+        assert!(!a.adopted() && !HostAdoption::load(dir.path()).unwrap().adopted());
     }
 }
