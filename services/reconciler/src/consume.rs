@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use vsync_bus::{Delivery, Stage};
 use vsync_proto::TaskEvent;
@@ -15,14 +16,14 @@ const MAX_REDELIVERY_DELAY: Duration = Duration::from_secs(30);
 /// it to another reconciler meanwhile however long Vikunja takes (429 waits, timeouts).
 const IN_PROGRESS_EVERY: Duration = Duration::from_secs(15);
 
-/// Handles `msg` and settles its delivery.
-pub(crate) async fn process(events: &EventHandler, msg: Delivery) {
+/// Handles `msg` and settles its delivery; `stop`: the service is shutting down.
+pub(crate) async fn process(events: &EventHandler, msg: Delivery, stop: &CancellationToken) {
     let span = msg.process_span();
     async {
         let now = vsync_model::dates::now_us();
         if let Some(host) = vsync_bus::subject::hello_host(msg.subject()) {
             tracing::Span::current().record("tw.host", host.as_str());
-            return hello(events, &msg, &host).await;
+            return hello(events, &msg, &host, stop).await;
         }
         let ev = match msg.task_event() {
             Ok(ev) => ev,
@@ -82,8 +83,10 @@ async fn handle_renewing(
 }
 
 /// A host waits to be adopted: adopt it (its delivery renewed meanwhile), or hand the hello
-/// back to wait when something it needs does not answer.
-async fn hello(events: &EventHandler, msg: &Delivery, host: &str) {
+/// back to wait when something it needs does not answer. At shutdown it is handed back at
+/// once: an adoption cut short is carried on by the next (each step is idempotent), and a
+/// host that stops too may not answer for a long while.
+async fn hello(events: &EventHandler, msg: &Delivery, host: &str, stop: &CancellationToken) {
     let said = vsync_bus::Hello::read(msg.payload());
     let adopt = events.on_hello(host, &said);
     tokio::pin!(adopt);
@@ -92,6 +95,10 @@ async fn hello(events: &EventHandler, msg: &Delivery, host: &str) {
     let done = loop {
         tokio::select! {
             done = &mut adopt => break done,
+            _ = stop.cancelled() => {
+                let _ = msg.nak(Duration::ZERO).await;
+                return;
+            }
             _ = renew.tick() => {
                 let _ = msg.in_progress().await;
             }

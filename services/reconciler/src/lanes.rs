@@ -120,7 +120,7 @@ async fn drain(
                 continue;
             }
         };
-        crate::consume::process(&events, msg).await;
+        crate::consume::process(&events, msg, &stop).await;
         drop(permit);
     }
 }

@@ -272,7 +272,12 @@ impl App {
 async fn adopt_at_start(events: Arc<EventHandler>, shutdown: CancellationToken) {
     let mut wait = Duration::from_millis(500);
     loop {
-        match events.adopt_at_start().await {
+        // Cut short at shutdown: what it did stays, the next start carries on.
+        let adopted = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            adopted = events.adopt_at_start() => adopted,
+        };
+        match adopted {
             Ok(()) => return,
             Err(e) => tracing::warn!(error = %e, "cannot adopt Vikunja yet"),
         }

@@ -136,11 +136,28 @@ fn both_traces(spans: &[Span], vikunja_id: &str) -> Option<([Span; 3], [Span; 5]
         s.name.starts_with("publish vsync.v1.in.vikunja")
             && s.attr("vikunja.task_id") == Some(vikunja_id)
     })?;
-    let merged = find(&|s| child_of(s, &publish))?;
-    let applied = find(&|s| s.name.starts_with("process $KV") && published_by(s, &merged))?;
-    let published = find(&|s| s.name.starts_with("publish vsync.v1.in.tw"))?;
-    let merged_tw = find(&|s| child_of(s, &published))?;
-    let create = find(&|s| s.name == "PUT /api/v1/projects/{id}/tasks" && child_of(s, &merged_tw))?;
+    // An event may be processed more than once (one that waited for adoption comes back):
+    // the processing that merged it is the one with children.
+    let applied_by = |m: &Span| {
+        spans
+            .iter()
+            .find(|s| s.name.starts_with("process $KV") && published_by(s, m))
+            .cloned()
+    };
+    let (merged, applied) = spans
+        .iter()
+        .filter(|s| child_of(s, &publish))
+        .find_map(|m| Some((m.clone(), applied_by(m)?)))?;
+    let published = find(&|s| s.name.starts_with("publish vsync.v1.in.tw.*.*.task"))?;
+    let (merged_tw, create) = spans
+        .iter()
+        .filter(|s| child_of(s, &published))
+        .find_map(|m| {
+            let create = spans
+                .iter()
+                .find(|s| s.name == "PUT /api/v1/projects/{id}/tasks" && child_of(s, m))?;
+            Some((m.clone(), create.clone()))
+        })?;
     let labels = find(&|s| {
         s.name.starts_with("process vsync.v1.ctl.labels") && published_by(s, &merged_tw)
     })?;
