@@ -5,6 +5,7 @@
 //! registry and label work ([`labels`]), and the typed control channel ([`control`]).
 //! Services hold typed values only: no service uses `async_nats` itself.
 
+mod adopt_report;
 pub mod adoption;
 mod connect;
 pub mod control;

@@ -139,6 +139,21 @@ pub async fn reconcile_now(bus: &vsync_bus::Bus, full: bool) -> vsync_bus::repor
     r
 }
 
+/// One host reconcile pass on every host, now; fails the test if a host reports an error.
+pub async fn reconcile_every_host(sys: &System) {
+    let bus = test_bus(sys).await;
+    let replies = bus
+        .reconcile_hosts(PROPAGATION)
+        .await
+        .expect("ask every host to reconcile");
+    assert_eq!(replies.len(), sys.hosts.len());
+    for r in replies {
+        if let Err(e) = r.into_result() {
+            panic!("host reconcile failed: {e:?}");
+        }
+    }
+}
+
 /// Waits until the reconciler has finished `n` more reconcile passes (each may take up to a
 /// minute on a loaded 2-core machine).
 pub async fn reconcile_passes(sys: &System, n: usize) {

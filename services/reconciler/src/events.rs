@@ -17,6 +17,7 @@ use vsync_proto::{
 use vsync_vikunja::VikunjaClient;
 
 use crate::error::SyncError;
+use crate::held_back::Gate;
 use crate::projects::ProjectTree;
 use crate::pushed::Pushed;
 
@@ -46,15 +47,6 @@ pub struct EventHandler {
     pub(crate) adopt_settings: crate::adopt::AdoptSettings,
     pub(crate) adopting: Mutex<()>,
     pub(crate) metrics: vsync_telemetry::metrics::Metrics,
-}
-
-/// Whether an unlinked Vikunja task is synced ([`EventHandler::vikunja_task_gate`]).
-enum Gate {
-    Sync,
-    /// Vikunja has not been adopted yet.
-    BeforeAdoption,
-    /// Held by adoption, left behind by it, or outside the synced projects.
-    Skip,
 }
 
 /// What an event did to one task.
@@ -212,29 +204,6 @@ impl EventHandler {
                 });
             }
         }
-    }
-
-    /// Whether a Vikunja task may be synced: one linked already, or one adoption does not hold
-    /// back. Before Vikunja is adopted nothing unlinked is; a task there at adoption and not
-    /// carried over (held, or done before the history bound) stays unsynced; so does a task
-    /// outside the synced projects.
-    async fn vikunja_task_gate(&self, task: &VikunjaTask) -> Result<Gate, SyncError> {
-        if self.linked_uuid(task.id()).await?.is_some() {
-            return Ok(Gate::Sync);
-        }
-        let a = self.bus.adoption().await?;
-        if a.vikunja_at_us.is_none() {
-            return Ok(Gate::BeforeAdoption);
-        }
-        let there_at_adoption = task.created().unwrap_or(0) * 1_000_000 <= a.vikunja_horizon_us;
-        if a.holds_vikunja(task.id()) || (there_at_adoption && task.done()) {
-            return Ok(Gate::Skip);
-        }
-        let path = self.project_path(task.project_id()).await?;
-        Ok(match self.adopt_settings.scope.contains(&path) {
-            true => Gate::Sync,
-            false => Gate::Skip,
-        })
     }
 
     /// The webhook's task with its `null` lists read as unknown, not empty, when the change

@@ -14,6 +14,7 @@ mod creating;
 mod deletions;
 mod error;
 mod events;
+mod held_back;
 mod hosts;
 mod index;
 mod lanes;

@@ -7,27 +7,8 @@ use std::collections::BTreeMap;
 use vikunja_sync_demo::{Options, System};
 use vsync_e2e::*;
 
-/// How long one reconcile pass may take on a loaded 2-core machine.
+/// How long one resolution may take to reach every host on a loaded 2-core machine.
 const PASS_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// Waits until the reconciler has finished `n` more reconcile passes.
-async fn passes(sys: &System, n: i64) {
-    let finished = || async {
-        sys.bus
-            .last_reconcile()
-            .await
-            .ok()
-            .flatten()
-            .map_or(0, |r| r.finished_at_us)
-    };
-    for _ in 0..n {
-        let before = finished().await;
-        vsync_harness::wait_for_async("a reconcile pass", PASS_DEADLINE, || async {
-            (finished().await > before).then_some(())
-        })
-        .await;
-    }
-}
 
 /// Pending tasks of a host: description -> (uuid, vikunja id) for each copy.
 fn pending(h: &vsync_harness::TwHost) -> BTreeMap<String, Vec<(String, Option<i64>)>> {
@@ -93,7 +74,7 @@ async fn nothing_syncs_before_adoption_then_pairs_link_and_the_ambiguous_pair_wa
     let (laptop, desk) = (sys.host("laptop"), sys.host("desk"));
 
     // Three reconcile passes (and both hosts' first passes) before adoption: nothing moves.
-    passes(&sys, 3).await;
+    reconcile_passes(&sys, 3).await;
     assert_eq!(sys.sim.tasks().len(), 53);
     assert_eq!((copies(laptop), copies(desk)), (52, 51));
     let status = bus.status(0).await.unwrap().to_string();
@@ -132,7 +113,7 @@ async fn nothing_syncs_before_adoption_then_pairs_link_and_the_ambiguous_pair_wa
         .await;
     }
     // Three more passes, then count: one copy of everything everywhere.
-    passes(&sys, 3).await;
+    reconcile_passes(&sys, 3).await;
     assert_eq!(sys.sim.tasks().len(), 54, "50 + 2 held + 1 + 1");
     let (l, d) = (pending(laptop), pending(desk));
     for (title, copies) in l.iter().chain(d.iter()) {
@@ -206,7 +187,7 @@ async fn nothing_syncs_before_adoption_then_pairs_link_and_the_ambiguous_pair_wa
         })
         .await;
     }
-    passes(&sys, 1).await;
+    reconcile_passes(&sys, 1).await;
     assert_eq!(
         sys.sim.tasks().len(),
         54,
@@ -229,7 +210,7 @@ async fn a_host_away_during_adoption_is_adopted_when_it_connects_without_duplica
     }
     // Started with auto adoption: Vikunja and the laptop are adopted at start.
     let mut sys = System::start(o).await.unwrap();
-    passes(&sys, 3).await;
+    reconcile_passes(&sys, 3).await;
     assert_eq!(sys.sim.tasks().len(), 20);
     assert_eq!(copies(sys.host("laptop")), 20);
 
@@ -262,7 +243,7 @@ async fn a_host_away_during_adoption_is_adopted_when_it_connects_without_duplica
         s(t, "description") == "only on the desk"
     })
     .await;
-    passes(&sys, 3).await;
+    reconcile_passes(&sys, 3).await;
     assert_eq!(sys.sim.tasks().len(), 21);
     let (l, d) = (pending(sys.host("laptop")), pending(sys.host("desk")));
     assert_eq!(l, d, "the same tasks with the same uuids and ids");
@@ -302,7 +283,7 @@ async fn with_vikunja_projects_set_no_task_of_another_project_crosses_in_either_
         s(t, "description") == "v work"
     })
     .await;
-    passes(&sys, 3).await;
+    reconcile_passes(&sys, 3).await;
     let titles: Vec<String> = sys.sim.tasks().into_iter().map(|t| t.title).collect();
     assert!(
         !titles.iter().any(|t| t.starts_with("t home")),
@@ -354,7 +335,7 @@ async fn a_host_that_starts_while_the_server_is_down_is_adopted_once_it_is_back(
         s(t, "description") == "added while waiting"
     })
     .await;
-    passes(&sys, 2).await;
+    reconcile_passes(&sys, 2).await;
     let (l, d) = (pending(sys.host("laptop")), pending(sys.host("desk")));
     assert_eq!(l, d, "the same tasks with the same uuids and ids");
     assert_eq!(copies(sys.host("desk")), 11, "{d:?}");

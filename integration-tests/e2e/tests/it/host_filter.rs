@@ -29,18 +29,6 @@ fn descriptions(h: &vsync_harness::TwHost) -> Vec<String> {
         .collect()
 }
 
-/// One host reconcile pass on every host, now (the pass that imports what a host lacks).
-async fn reconcile_hosts(sys: &System) {
-    let bus = test_bus(sys).await;
-    let replies = bus.reconcile_hosts(PROPAGATION).await.unwrap();
-    assert_eq!(replies.len(), sys.hosts.len());
-    for r in replies {
-        if let Err(e) = r.into_result() {
-            panic!("host reconcile failed: {e:?}");
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_with_a_filter_syncs_only_the_tasks_in_it_both_ways() {
     let mut o = options(&["laptop", "desk"], &["Home", "Work"], Default::default());
@@ -87,7 +75,7 @@ async fn a_host_with_a_filter_syncs_only_the_tasks_in_it_both_ways() {
     wait_task(desk, "the later laptop task", described("later work")).await;
     wait_task(laptop, "the later Vikunja task", described("v later work")).await;
     reconcile_passes(&sys, 2).await;
-    reconcile_hosts(&sys).await;
+    reconcile_every_host(&sys).await;
 
     let titles: Vec<String> = sys.sim.tasks().into_iter().map(|t| t.title).collect();
     for never in ["t home", "old home", "t work renamed"] {

@@ -259,7 +259,7 @@ async fn a_long_task_edit_keeps_the_vikunja_changes_made_meanwhile() {
     })
     .await;
     // And it stays so: a host reconcile finds nothing to publish (the file is no user edit).
-    reconcile_hosts(&sys).await;
+    reconcile_every_host(&sys).await;
     for h in &sys.hosts {
         let t = h.find("changed meanwhile, renamed");
         assert!(t.is_some(), "{} lost the rename after a reconcile", h.name);
@@ -269,16 +269,4 @@ async fn a_long_task_edit_keeps_the_vikunja_changes_made_meanwhile() {
         "changed meanwhile, renamed"
     );
     sys.shutdown().await.unwrap();
-}
-
-/// One host reconcile pass on every host, now; fails the test if a host reports an error.
-async fn reconcile_hosts(sys: &System) {
-    let bus = test_bus(sys).await;
-    let replies = bus.reconcile_hosts(PROPAGATION).await.unwrap();
-    assert_eq!(replies.len(), sys.hosts.len());
-    for r in replies {
-        if let Err(e) = r.into_result() {
-            panic!("host reconcile failed: {e:?}");
-        }
-    }
 }
