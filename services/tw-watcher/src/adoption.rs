@@ -50,6 +50,13 @@ impl HostAdoption {
         self.record.as_ref().is_none_or(|r| r.held.contains(uuid))
     }
 
+    /// Whether it holds back exactly `held`.
+    pub fn holds_exactly(&self, held: &[String]) -> bool {
+        self.record
+            .as_ref()
+            .is_some_and(|r| r.held.len() == held.len() && held.iter().all(|u| r.held.contains(u)))
+    }
+
     /// Adopted now, holding `held` back.
     pub fn adopt(&mut self, held: &[String], now_us: i64) -> std::io::Result<()> {
         let record = Record {
@@ -108,6 +115,7 @@ mod tests {
         assert!(!a.adopted() && a.holds("any"));
         a.adopt(&["held".to_string()], 1).unwrap();
         assert!(a.adopted() && a.holds("held") && !a.holds("other"));
+        assert!(a.holds_exactly(&["held".to_string()]) && !a.holds_exactly(&[]));
         let again = HostAdoption::load(dir.path()).unwrap();
         assert!(again.adopted() && again.holds("held") && !again.holds("other"));
         let released = a

@@ -32,7 +32,9 @@ const BATCH: usize = 1024;
 pub struct App {
     watcher: Watcher,
     intake: Intake,
-    states: ReadyChunks<Deliveries>,
+    /// Canonical state for this host; `None` until it is adopted (a pull left unread for long
+    /// stalls, so it starts only then).
+    states: Option<ReadyChunks<Deliveries>>,
     control: Requests<HostRequest>,
     /// How often the host's full reconcile pass runs (`[reconcile] full_interval`).
     reconcile_every: Duration,
@@ -93,11 +95,14 @@ impl App {
                 .forget()
                 .context("cannot reset this host's adoption")?;
         }
-        let states = bus
+        // The durable consumer exists from the first start (it is how the reconciler knows the
+        // host); it is read once the host is adopted.
+        let follow = bus
             .follow_states(&host)
             .await
             .context("cannot follow canonical state")?
             .ready_chunks(BATCH);
+        let states = adoption.adopted().then_some(follow);
         let mut watcher =
             Watcher::new(host, bus, tw, backend, mirror, adoption, spool).with_filter(filter);
         watcher.taskwarrior_version = version;
@@ -150,7 +155,7 @@ impl App {
                 _ = shutdown.cancelled() => break,
                 Some(m) = rx.recv() => watcher.on_hook(m).await,
                 // Not adopted yet: canonical state waits in the host's consumer.
-                batch = states.next(), if watcher.adoption.adopted() => {
+                batch = next_batch(&mut states), if states.is_some() => {
                     let Some(batch) = batch else { anyhow::bail!("canonical state stream ended") };
                     // Local changes first: an apply must not be diffed against a stale base.
                     while let Ok(m) = rx.try_recv() {
@@ -164,6 +169,9 @@ impl App {
                         watcher.on_hook(m).await;
                     }
                     watcher.on_control(req).await;
+                    if states.is_none() && watcher.adoption.adopted() {
+                        states = Some(follow(&watcher).await?);
+                    }
                 }
                 _ = reconcile.tick() => {
                     while let Ok(m) = rx.try_recv() {
@@ -183,6 +191,26 @@ impl App {
         tracing::info!("tw-watcher stopped");
         Ok(())
     }
+}
+
+/// The next batch of canonical state (never, before adoption).
+async fn next_batch(
+    states: &mut Option<ReadyChunks<Deliveries>>,
+) -> Option<Vec<Result<vsync_bus::Delivery, vsync_bus::BusError>>> {
+    match states {
+        Some(s) => s.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Starts reading this host's canonical state (just adopted).
+async fn follow(watcher: &Watcher) -> anyhow::Result<ReadyChunks<Deliveries>> {
+    Ok(watcher
+        .bus
+        .follow_states(&watcher.host)
+        .await
+        .context("cannot follow canonical state")?
+        .ready_chunks(BATCH))
 }
 
 /// Every second: retry the spool, forget imports no command can overlap any more, re-apply

@@ -38,8 +38,8 @@ impl Watcher {
                 Ok(HostRequest::Rekey(r)) => responder.answer(self.rekey(&r).await).await,
                 Ok(HostRequest::Adopted(held)) => {
                     let r = self.adopted(&held);
-                    pass = r.is_ok();
-                    responder.answer(r).await
+                    pass = r == Ok(true);
+                    responder.answer(r.map(|_| ())).await
                 }
                 Ok(HostRequest::Release(uuids)) => {
                     let r = self.release(&uuids);
@@ -95,7 +95,11 @@ impl Watcher {
 
     /// Adopted: sync from now on, except the held tasks. They leave the mirror, so that once
     /// released they are published as new.
-    fn adopted(&mut self, held: &[String]) -> Result<(), String> {
+    /// Whether anything changed (adopted anew, or other tasks held): then a pass follows.
+    fn adopted(&mut self, held: &[String]) -> Result<bool, String> {
+        if self.adoption.adopted() && self.adoption.holds_exactly(held) {
+            return Ok(false); // told again (a second adoption found nothing new)
+        }
         for u in held {
             self.mirror.remove(u).map_err(|e| e.to_string())?;
         }
@@ -103,7 +107,7 @@ impl Watcher {
             .adopt(held, vsync_model::dates::now_us())
             .map_err(|e| format!("cannot record the adoption: {e}"))?;
         tracing::info!(held = held.len(), "adopted");
-        Ok(())
+        Ok(true)
     }
 
     fn release(&mut self, uuids: &[String]) -> Result<(), String> {

@@ -180,12 +180,30 @@ async fn nothing_syncs_before_adoption_then_pairs_link_and_the_ambiguous_pair_wa
     let mut want = vec![Some(twins[0]), Some(twins[1])];
     want.sort();
     for h in &sys.hosts {
-        vsync_harness::wait_for_async("both twice linked", PASS_DEADLINE, || async {
-            let mut ids: Vec<Option<i64>> = pending(h).get("twice")?.iter().map(|c| c.1).collect();
+        let deadline = tokio::time::Instant::now() + PASS_DEADLINE;
+        loop {
+            let mut ids: Vec<Option<i64>> = pending(h)
+                .get("twice")
+                .map(|c| c.iter().map(|c| c.1).collect())
+                .unwrap_or_default();
             ids.sort();
-            (ids == want).then_some(())
-        })
-        .await;
+            if ids == want {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{}: both twice linked, want {want:?}: {:#?}\nadoption: {:#?}\nstates: {:#?}",
+                h.name,
+                pending(h).get("twice"),
+                bus.adoption().await,
+                sys.bus.all_states().await.map(|s| s
+                    .into_iter()
+                    .filter(|s| s.fields.as_ref().is_some_and(|f| f.description == "twice"))
+                    .map(|s| (s.uuid, s.vikunja_id, s.fields.map(|f| f.status)))
+                    .collect::<Vec<_>>()),
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
     reconcile_passes(&sys, 1).await;
     assert_eq!(
