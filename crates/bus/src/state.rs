@@ -158,6 +158,22 @@ impl Bus {
     /// of every task on first start, then every change, each once, including what was written
     /// while the host was away.
     pub async fn follow_states(&self, host: &str) -> Result<Deliveries, BusError> {
+        let consumer = self.host_durable(host).await?;
+        // A host applies a burst in batches as large as what has come (one `task import` each).
+        Deliveries::pull(&consumer, 1024).await
+    }
+
+    /// Makes `host`'s durable consumer without reading it (a host not adopted yet: the
+    /// consumer is how the reconciler knows it, and reading starts once it is adopted; a pull
+    /// started and dropped would keep taking deliveries nobody acknowledges).
+    pub async fn declare_host(&self, host: &str) -> Result<(), BusError> {
+        self.host_durable(host).await.map(|_| ())
+    }
+
+    async fn host_durable(
+        &self,
+        host: &str,
+    ) -> Result<consumer::Consumer<consumer::pull::Config>, BusError> {
         let name = host_consumer(host);
         let stream = self
             .js
@@ -179,8 +195,7 @@ impl Bus {
             )
             .await
             .map_err(|e| BusError::consumer(&name, e))?;
-        // A host applies a burst in batches as large as what has come (one `task import` each).
-        Deliveries::pull(&consumer, 1024).await
+        Ok(consumer)
     }
 
     /// The hosts following canonical state (one durable consumer each), sorted.

@@ -160,7 +160,12 @@ async fn run() {
         t.title = "P0 task 1, renamed in Vikunja".into()
     });
     let laptop = sys.host("laptop");
-    let local = laptop.find("P1 task 2").unwrap();
+    // The live copy: adoption re-keyed the laptop's own, which stays behind as deleted.
+    let local = laptop
+        .export()
+        .into_iter()
+        .find(|t| t["description"] == "P1 task 2" && t["status"] == "pending")
+        .unwrap();
     laptop.ok(&[
         "rc.hooks=off",
         local["uuid"].as_str().unwrap(),

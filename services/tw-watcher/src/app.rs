@@ -97,12 +97,20 @@ impl App {
         }
         // The durable consumer exists from the first start (it is how the reconciler knows the
         // host); it is read once the host is adopted.
-        let follow = bus
-            .follow_states(&host)
-            .await
-            .context("cannot follow canonical state")?
-            .ready_chunks(BATCH);
-        let states = adoption.adopted().then_some(follow);
+        let states = match adoption.adopted() {
+            true => Some(
+                bus.follow_states(&host)
+                    .await
+                    .context("cannot follow canonical state")?
+                    .ready_chunks(BATCH),
+            ),
+            false => {
+                bus.declare_host(&host)
+                    .await
+                    .context("cannot declare this host's consumer")?;
+                None
+            }
+        };
         let mut watcher =
             Watcher::new(host, bus, tw, backend, mirror, adoption, spool).with_filter(filter);
         watcher.taskwarrior_version = version;
