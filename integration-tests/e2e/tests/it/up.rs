@@ -178,6 +178,20 @@ async fn up_runs_each_service_as_itself_on_its_own_bus_and_stops_on_sigterm() {
         "the local bus keeps its data in the state directory"
     );
     up_bus_is_private(&state).await;
+    // The host adopted (it follows canonical state from then on): each hop below is traced
+    // through the bus, not applied by the host's first pass.
+    let adopted = up.host.data_dir().join(".vikunja-sync/adoption.json");
+    vsync_harness::wait_for("the host adopted", PROPAGATION, move || {
+        adopted.exists().then_some(())
+    })
+    .await;
+    // One change through first: the host's first pass after adoption may apply it instead of
+    // its consumer; the traced changes come after.
+    up.sim.create_task(up.home, "before the traced changes");
+    wait_task(&up.host, "the first change", |t| {
+        s(t, "description") == "before the traced changes"
+    })
+    .await;
 
     // Vikunja -> the host, and the host (a tagged task) -> Vikunja.
     let from_vikunja = up.sim.create_task(up.home, "through up");
