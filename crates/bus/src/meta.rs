@@ -12,6 +12,9 @@ const LAST_RECONCILE: &str = "reconcile.last";
 const ADOPTED: &str = "adopted";
 /// Since when Vikunja rejects the reconciler's API token (µs; `0`: it does not).
 const TOKEN_REJECTED: &str = "vikunja.token_rejected";
+/// What the mass-deletion guard holds back since the last full pass (empty: nothing). Kept
+/// apart from the last report, which the next delta pass replaces.
+const HELD_DELETIONS: &str = "deletions.held";
 
 impl Bus {
     /// Where the next delta reconcile starts (µs); `None` before the first pass.
@@ -51,6 +54,22 @@ impl Bus {
             reason: e.to_string(),
         })?;
         self.put_meta(LAST_RECONCILE, json).await
+    }
+
+    /// Records what the last full pass's mass-deletion guard held back (`""`: nothing).
+    pub async fn set_held_deletions(&self, why: &str) -> Result<(), BusError> {
+        self.put_meta(HELD_DELETIONS, why.as_bytes().to_vec()).await
+    }
+
+    /// What the last full pass's mass-deletion guard held back, if anything.
+    pub async fn held_deletions(&self) -> Result<Option<String>, BusError> {
+        let v = self
+            .meta
+            .get(HELD_DELETIONS)
+            .await
+            .map_err(|e| BusError::kv("read", HELD_DELETIONS, e))?;
+        Ok(v.map(|v| String::from_utf8_lossy(&v).into_owned())
+            .filter(|s| !s.is_empty()))
     }
 
     /// Records that adoption ran at `at_us`.

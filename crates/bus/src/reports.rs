@@ -29,6 +29,9 @@ pub struct ReconcileReport {
     /// Why the listing was not trusted (the mass-deletion guard); empty when it was.
     #[serde(default)]
     pub guard: String,
+    /// Deletions the guard held back: tasks Vikunja no longer has, still live everywhere.
+    #[serde(default)]
+    pub held_deletions: usize,
     /// Vikunja writes waiting (parked) after the pass, and why the oldest waits.
     #[serde(default)]
     pub waiting: usize,
@@ -78,6 +81,13 @@ impl std::fmt::Display for ReconcileReport {
         }
         if !self.guard.is_empty() {
             writeln!(f, "  mass-deletion guard: {}", self.guard)?;
+        }
+        if self.held_deletions > 0 {
+            writeln!(
+                f,
+                "  {} deletion(s) held back by the guard",
+                self.held_deletions
+            )?;
         }
         for (what, why) in &self.failed {
             writeln!(f, "  failed {what}: {why}")?;

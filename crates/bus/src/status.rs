@@ -29,6 +29,8 @@ pub struct StatusReport {
     pub streams: Vec<crate::StreamUse>,
     /// What adoption has done and holds back (`Err`: unreadable).
     pub adoption: Result<crate::adoption::Adoption, String>,
+    /// Deletions the mass-deletion guard holds back, and what to do about them.
+    pub held_deletions: Option<String>,
 }
 
 /// How far behind canonical state one host is.
@@ -102,6 +104,7 @@ impl Bus {
             token_rejected_since_us: self.token_rejected().await?,
             streams: self.stream_use().await?,
             adoption: self.adoption().await.map_err(|e| e.to_string()),
+            held_deletions: self.held_deletions().await?,
         })
     }
 }
@@ -122,6 +125,9 @@ impl std::fmt::Display for StatusReport {
                 "Vikunja rejected the API token ({ago} s ago, also after reading the token file \
                  again): changes for Vikunja wait until the token file holds a valid token"
             )?;
+        }
+        if let Some(why) = &self.held_deletions {
+            writeln!(f, "deletions held back: {why}")?;
         }
         for s in self.streams.iter().filter(|s| s.nearly_full()) {
             writeln!(f, "stream {s}")?;

@@ -81,6 +81,7 @@ async fn the_reconciler_gets_typed_requests_and_its_answers_come_back() {
             ReconcileRequest {
                 full: true,
                 project: Some("Work".into()),
+                confirm_deletions: false,
             },
             WAIT,
         )

@@ -126,14 +126,23 @@ pub async fn jetstream(sys: &System) -> async_nats::jetstream::Context {
 /// One reconcile of every project now, as `vikunja-sync reconcile [--full]` asks for it; fails
 /// the test when it reports an error.
 pub async fn reconcile_now(bus: &vsync_bus::Bus, full: bool) -> vsync_bus::reports::ReconcileReply {
-    let r = vikunja_sync::ctl::reconcile(
+    reconcile_asked(
         bus,
         &vsync_bus::control::ReconcileRequest {
             full,
-            project: None,
+            ..Default::default()
         },
     )
     .await
+}
+
+/// A reconcile pass as `req` asks for it; fails the test if a side reports an error.
+pub async fn reconcile_asked(
+    bus: &vsync_bus::Bus,
+    req: &vsync_bus::control::ReconcileRequest,
+) -> vsync_bus::reports::ReconcileReply {
+    let r = vikunja_sync::ctl::reconcile(bus, req)
+        .await
     .expect("the reconciler answers");
     assert!(r.errors().is_empty(), "{r}");
     r

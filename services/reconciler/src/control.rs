@@ -70,7 +70,7 @@ async fn reconcile_all(
     responder: &Responder,
 ) -> ReconcileReply {
     let vikunja = events
-        .reconcile_vikunja(req.full, req.project.as_deref(), settings.concurrency)
+        .reconcile_vikunja(req, settings.concurrency)
         .await
         .map_err(|e| responder.error(e));
     let (hosts, skipped) = match events.reconcile_hosts(settings.host_timeout).await {

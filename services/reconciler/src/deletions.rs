@@ -3,8 +3,11 @@
 //! 404, code 4002): a listing can miss a live task (moved between two projects listed in
 //! parallel, cut short by a proxy), and a deletion spreads to every host. A listing that misses
 //! many tasks at once is not trusted (the mass-deletion guard): each is still checked by id,
-//! and the pass says so in its report, which `vikunja-sync status` shows. A task marked deleted
-//! that Vikunja lists again is brought back everywhere.
+//! and when Vikunja answers that many of them are gone, none is marked deleted until the
+//! operator confirms (`vikunja-sync reconcile --confirm-deletions`); the pass's report, which
+//! `vikunja-sync status` shows, says which. A task deleted in Vikunja by its own webhook, or
+//! with its project's, is not held. A task marked deleted that Vikunja lists again is brought
+//! back everywhere.
 
 use futures::StreamExt;
 use vsync_bus::Cas;
@@ -41,47 +44,75 @@ pub(crate) fn deleted_by_vikunja(state: &TaskState) -> bool {
             .is_some_and(|s| s.origin == Origin::Vikunja as i32)
 }
 
+/// How a full pass checks the tasks its listing missed.
+pub(crate) struct Checks {
+    /// How many tasks the listing should have shown.
+    pub expected: usize,
+    pub listed_at: i64,
+    /// Checks at a time.
+    pub concurrency: usize,
+    /// The operator confirmed deletions beyond the guard (`reconcile --confirm-deletions`).
+    pub confirmed: bool,
+}
+
 impl EventHandler {
-    /// Checks each task a full listing missed (`expected`: how many it should have shown) with
-    /// Vikunja, at most `concurrency` at a time: deleted ones are marked deleted, live ones are
-    /// handled as listed.
+    /// Checks each task a full listing missed with Vikunja: live ones are handled as listed,
+    /// deleted ones are marked deleted. When Vikunja no longer has more tasks than the guard
+    /// allows (a restored backup, another server behind the same address, a token that lost its
+    /// projects), none is marked deleted unless the operator confirmed it: a deletion spreads
+    /// to every host, and the user's Taskwarrior copies are then the only ones left.
     pub(crate) async fn confirm_missing(
         &self,
         missing: &[&TaskState],
-        expected: usize,
-        listed_at: i64,
-        concurrency: usize,
+        checks: &Checks,
         report: &mut ReconcileReport,
     ) {
-        let threshold = MASS_DELETION.max(expected / 20);
-        if missing.len() > threshold {
-            report.guard = format!(
-                "the listing missed {} of {expected} task(s), more than {threshold}: each was \
-                 checked by id before any was marked deleted",
-                missing.len()
-            );
-            tracing::warn!(guard = %report.guard, "mass-deletion guard");
-        }
         let ids: Vec<(usize, i64)> = missing
             .iter()
             .enumerate()
             .map(|(i, s)| (i, s.vikunja_id))
             .collect();
-        let checks: Vec<(usize, Result<Missing, SyncError>)> = futures::stream::iter(ids)
+        let answers: Vec<(usize, Result<Missing, SyncError>)> = futures::stream::iter(ids)
             .map(|(i, id)| async move { (i, self.check_missing(id).await) })
-            .buffer_unordered(concurrency.max(1))
+            .buffer_unordered(checks.concurrency.max(1))
             .collect()
             .await;
-        for (i, check) in checks {
+        let threshold = MASS_DELETION.max(checks.expected / 20);
+        let gone = answers
+            .iter()
+            .filter(|(_, a)| matches!(a, Ok(Missing::Deleted)))
+            .count();
+        let hold = gone > threshold && !checks.confirmed;
+        if hold {
+            report.held_deletions = gone;
+            report.guard = format!(
+                "Vikunja no longer has {gone} of the {} task(s) it should list, more than \
+                 {threshold}: none was deleted anywhere. If they were deleted on purpose, \
+                 `vikunja-sync reconcile --confirm-deletions` deletes them on every host",
+                checks.expected
+            );
+        } else if missing.len() > threshold {
+            report.guard = format!(
+                "the listing missed {} of {} task(s), more than {threshold}: each was checked \
+                 by id before any was marked deleted",
+                missing.len(),
+                checks.expected
+            );
+        }
+        if !report.guard.is_empty() {
+            tracing::warn!(guard = %report.guard, "mass-deletion guard");
+        }
+        for (i, answer) in answers {
             let s = missing[i];
-            let done = match check {
+            let done = match answer {
+                Ok(Missing::Deleted) if hold => Ok(()),
                 Ok(Missing::Deleted) => self
                     .mark_deleted(&s.uuid)
                     .await
                     .map(|marked| report.deleted += usize::from(marked)),
                 Ok(Missing::Alive(task)) => {
                     report.missed += 1;
-                    self.reconcile_listed(&task, Some(s), listed_at)
+                    self.reconcile_listed(&task, Some(s), checks.listed_at)
                         .await
                         .map(|applied| {
                             if let Some(a) = applied.filter(|a| !a.changed.is_empty()) {

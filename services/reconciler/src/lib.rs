@@ -42,6 +42,7 @@ use anyhow::Context as _;
 use futures::StreamExt;
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
+use vsync_bus::control::ReconcileRequest;
 use vsync_bus::{Bus, BusConfig};
 use vsync_config::Config;
 use vsync_vikunja::VikunjaClient;
@@ -261,7 +262,11 @@ impl App {
         let (events, concurrency) = (self.events.clone(), self.reconcile.concurrency);
         tasks.spawn(async move {
             let full = pass.is_full();
-            if let Err(e) = events.reconcile_vikunja(full, None, concurrency).await {
+            let req = ReconcileRequest {
+                full,
+                ..Default::default()
+            };
+            if let Err(e) = events.reconcile_vikunja(&req, concurrency).await {
                 tracing::warn!(error = %e, full, "reconcile failed");
             }
             let _ = done.send(());

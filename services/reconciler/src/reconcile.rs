@@ -8,12 +8,13 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
 use futures::{StreamExt, TryStreamExt};
+use vsync_bus::control::ReconcileRequest;
 use vsync_bus::reports::ReconcileReport;
 use vsync_model::{Side, VikunjaTask, fields, vikunja};
 use vsync_proto::{EventKind, Origin, TaskEvent, TaskState, TaskStatus, VikunjaChange, task_event};
 use vsync_vikunja::Project;
 
-use crate::deletions::deleted_by_vikunja;
+use crate::deletions::{Checks, deleted_by_vikunja};
 use crate::error::SyncError;
 use crate::events::{Applied, EventHandler};
 use crate::pushed::Pushed;
@@ -24,10 +25,10 @@ impl EventHandler {
     /// project path (and its children).
     pub async fn reconcile_vikunja(
         &self,
-        full: bool,
-        only: Option<&str>,
+        req: &ReconcileRequest,
         concurrency: usize,
     ) -> Result<ReconcileReport, SyncError> {
+        let (full, only) = (req.full, req.project.as_deref());
         let started = Instant::now();
         let calls_before = self.api.calls();
         let mut report = ReconcileReport {
@@ -121,14 +122,25 @@ impl EventHandler {
                             .is_some_and(|f| f.status() != TaskStatus::Deleted)
                 })
                 .collect();
-            self.confirm_missing(
-                &missing,
-                expected.count(),
+            let checks = Checks {
+                expected: expected.count(),
                 listed_at,
                 concurrency,
-                &mut report,
-            )
-            .await;
+                confirmed: req.confirm_deletions,
+            };
+            self.confirm_missing(&missing, &checks, &mut report).await;
+            let held = match report.held_deletions {
+                0 => "",
+                _ => report.guard.as_str(),
+            };
+            // A pass over one project says nothing of deletions held in the others.
+            let recorded = match only.is_none() || !held.is_empty() {
+                true => self.bus.set_held_deletions(held).await,
+                false => Ok(()),
+            };
+            if let Err(e) = recorded {
+                tracing::warn!(error = %e, "cannot record the deletions held back");
+            }
         }
         let newest = match oldest_failed {
             Some(failed) => newest.map(|n: i64| n.min(failed)),

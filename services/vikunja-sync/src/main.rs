@@ -36,6 +36,10 @@ enum Command {
         /// Only tasks updated since the last pass (finds no deletions).
         #[arg(long)]
         delta: bool,
+        /// Delete the tasks Vikunja no longer has even when the mass-deletion guard holds them
+        /// back (more than 10, or one in twenty, missing at once).
+        #[arg(long, conflicts_with = "delta")]
+        confirm_deletions: bool,
     },
     /// Rebuild the correlations (Vikunja id <-> uuid) from both sides.
     Repair,
@@ -194,11 +198,16 @@ async fn main() -> ExitCode {
             vikunja_sync::up::up(&cfg, cli.config.as_deref(), signal).await
         }
         Command::Status => status(&cfg).await,
-        Command::Reconcile { project, delta } => {
+        Command::Reconcile {
+            project,
+            delta,
+            confirm_deletions,
+        } => {
             ctl(&cfg, |bus| async move {
                 let req = vsync_bus::control::ReconcileRequest {
                     full: !delta,
                     project,
+                    confirm_deletions,
                 };
                 Ok(vikunja_sync::ctl::reconcile(&bus, &req).await?.to_string())
             })

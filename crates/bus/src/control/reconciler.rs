@@ -43,6 +43,10 @@ pub struct ReconcileRequest {
     pub full: bool,
     /// Only this project path (and its children).
     pub project: Option<String>,
+    /// Delete tasks Vikunja no longer has even when there are so many that the mass-deletion
+    /// guard would hold them back.
+    #[serde(default)]
+    pub confirm_deletions: bool,
 }
 
 /// Ask the reconciler to adopt existing data on both sides.
@@ -243,6 +247,7 @@ mod tests {
             ReconcilerRequest::Reconcile(ReconcileRequest {
                 full: true,
                 project: Some("Work".into()),
+                confirm_deletions: true,
             }),
             ReconcilerRequest::Repair,
             ReconcilerRequest::Adopt(AdoptRequest {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use vikunja_sim::{Deliveries, DeliveryFault, Fault, Requests, SimConfig, When};
+use vsync_bus::control::ReconcileRequest;
 use vsync_e2e::faults::{Measure, Sides, Want};
 use vsync_e2e::*;
 use vsync_proto::{EventKind, Origin, TaskEvent, TaskwarriorChange, task_event};
@@ -157,9 +158,10 @@ async fn two_reconcilers_catching_up_on_one_owed_create_at_once_create_it_once()
         Fault::Latency(Duration::from_millis(500)),
         When::Always,
     );
+    let delta = ReconcileRequest::default();
     let (a, b) = tokio::join!(
-        replicas[0].reconcile_vikunja(false, None, 1),
-        replicas[1].reconcile_vikunja(false, None, 1)
+        replicas[0].reconcile_vikunja(&delta, 1),
+        replicas[1].reconcile_vikunja(&delta, 1)
     );
     a.unwrap();
     b.unwrap();

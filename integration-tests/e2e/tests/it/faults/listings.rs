@@ -180,3 +180,63 @@ async fn a_task_marked_deleted_that_vikunja_shows_again_comes_back() {
     .await;
     sys.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_tasks_gone_from_vikunja_at_once_are_held_until_the_operator_confirms() {
+    const TWELVE: [&str; 12] = [
+        "g1", "g2", "g3", "g4", "g5", "g6", "g7", "g8", "g9", "g10", "g11", "g12",
+    ];
+    let (sys, ids) = small_pages(&["Home"], &TWELVE).await;
+    let m = Measure::new(
+        FAMILY,
+        "12 tasks gone from Vikunja at once",
+        "12 of 12 tasks deleted in Vikunja with their webhooks dropped (a restored backup); \
+         a full pass, then one with --confirm-deletions",
+    );
+    sys.sim.set_webhook_delivery(false);
+    for id in &ids {
+        sys.sim.delete_task(*id);
+    }
+    let bus = test_bus(&sys).await;
+    let r = reconcile_now(&bus, true).await;
+    let pass = r.vikunja.as_ref().unwrap();
+    assert_eq!((pass.deleted, pass.held_deletions), (0, 12), "{r}");
+    assert!(pass.guard.contains("--confirm-deletions"), "{r}");
+    let deleted: Vec<String> = bus
+        .all_states()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|s| {
+            s.fields
+                .as_ref()
+                .is_some_and(|f| f.status() == vsync_proto::TaskStatus::Deleted)
+        })
+        .map(|s| s.uuid)
+        .collect();
+    assert!(deleted.is_empty(), "held back, yet deleted: {deleted:?}");
+    // A delta pass replaces the last report; status still says what is held.
+    reconcile_now(&bus, false).await;
+    let status = bus.status(0).await.unwrap().to_string();
+    assert!(status.contains("deletions held back"), "{status}");
+
+    let r = reconcile_asked(
+        &bus,
+        &vsync_bus::control::ReconcileRequest {
+            full: true,
+            confirm_deletions: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(r.vikunja.as_ref().unwrap().deleted, 12, "{r}");
+    let status = bus.status(0).await.unwrap().to_string();
+    assert!(!status.contains("deletions held back"), "{status}");
+    let wants: Vec<Want> = TWELVE
+        .iter()
+        .map(|t| Want::task("Home", t).deleted())
+        .collect();
+    m.converge(&Sides::of(&sys), &wants, Duration::from_secs(20))
+        .await;
+    sys.shutdown().await.unwrap();
+}
