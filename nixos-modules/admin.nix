@@ -13,14 +13,13 @@
   lib,
   options,
   pkgs,
-  utils,
   ...
 }:
 let
   cfg = config.services.vikunja-sync;
   srv = cfg.server;
   admin = srv.admin;
-  vsLib = import ./lib.nix { inherit lib pkgs utils cfg; };
+  vsLib = import ./lib.nix { inherit lib pkgs cfg; };
   hardening = import ./hardening.nix { inherit lib; };
   inherit (lib) mkOption types;
 
@@ -48,6 +47,10 @@ let
         key = "VIKUNJA_SYNC_VIKUNJA_TOKEN_FILE";
       }
     ];
+
+  # LoadCredential= of a transient unit: set over D-Bus, where systemd resolves no specifier
+  # (so, unlike vsLib.loadCredential for unit files, a `%` stays as it is)
+  transientCredential = c: if c.file == null then c.name else "${c.name}:${c.file}";
 
   # the server units' sandbox as `systemd-run --property=` arguments (one per list item)
   property =
@@ -82,7 +85,7 @@ let
       ${
         lib.concatMapStringsSep " \\\n  " (
           c:
-          "${lib.escapeShellArg "--property=LoadCredential=${vsLib.loadCredential c.name c.file}"} --setenv=${c.key}=\"$creds/${c.name}\""
+          "${lib.escapeShellArg "--property=LoadCredential=${transientCredential c}"} --setenv=${c.key}=\"$creds/${c.name}\""
         ) credentials
       } \
       -- ${exe} --config ${configFile} "$@"

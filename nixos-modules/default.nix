@@ -10,12 +10,11 @@
   config,
   lib,
   pkgs,
-  utils,
   ...
 }:
 let
   cfg = config.services.vikunja-sync;
-  vsLib = import ./lib.nix { inherit lib pkgs utils cfg; };
+  vsLib = import ./lib.nix { inherit lib pkgs cfg; };
   inherit (lib) mkDefault mkOption types;
 in
 {

@@ -59,16 +59,12 @@ in
 
   # System units running as a login user (tw-watcher, its setup): they write that user's
   # Taskwarrior files, so no DynamicUser and no ProtectHome; the file system stays read-only
-  # except for `readWritePaths`. Not RemoveIPC either: it would remove the IPC objects of the
-  # user's other processes whenever the unit stops.
+  # except for the ReadWritePaths= each user's instance adds (taskwarrior.nix). Not RemoveIPC
+  # either: it would remove the IPC objects of the user's other processes whenever the unit
+  # stops.
   asUser =
-    {
-      readWritePaths ? [ ],
-    }:
     common
     // {
       PrivateUsers = true;
-      # "-": a path that does not exist is skipped instead of failing the unit
-      ReadWritePaths = map (p: "-${p}") readWritePaths;
     };
 }

@@ -7,13 +7,12 @@
   config,
   lib,
   pkgs,
-  utils,
   ...
 }:
 let
   cfg = config.services.vikunja-sync;
   jcfg = cfg.server.jaeger;
-  vsLib = import ./lib.nix { inherit lib pkgs utils cfg; };
+  vsLib = import ./lib.nix { inherit lib pkgs cfg; };
   hardening = import ./hardening.nix { inherit lib; };
   inherit (lib) mkOption types optionalAttrs;
 

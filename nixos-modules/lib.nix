@@ -1,12 +1,35 @@
 # Helpers shared by the module files: rendering (and checking) a unit's TOML, naming
-# credentials, quoting command lines for systemd.
+# credentials, quoting command lines and paths for systemd.
 {
   lib,
   pkgs,
-  utils,
   cfg,
 }:
 let
+  # Every `%` doubled: systemd resolves specifiers (`%h`, `%s`, `%i`, ...) in unit settings
+  # such as ReadWritePaths= and LoadCredential=, so a literal `%` in a path must be `%%`.
+  escapeSpecifiers = lib.replaceStrings [ "%" ] [ "%%" ];
+
+  # One Exec*= argument: nixpkgs' nixos/lib/utils.nix `escapeSystemdExecArg`, the same
+  # definition (JSON-quoted, so systemd takes it as one word; `%` and `$` doubled, so systemd
+  # expands no specifier or variable in it; lib.escapeShellArg does neither). Kept here so the
+  # module quotes the same way whatever `utils` its evaluator passes (nix-eval-check's stub
+  # NixOS passes a shell-quoting stand-in).
+  escapeSystemdExecArg =
+    arg:
+    let
+      s =
+        if lib.isPath arg then
+          "${arg}"
+        else if lib.isString arg then
+          arg
+        else if lib.isInt arg || lib.isFloat arg || lib.isDerivation arg then
+          toString arg
+        else
+          throw "escapeSystemdExecArg only allows strings, paths, numbers and derivations";
+    in
+    lib.replaceStrings [ "%" "$" ] [ "%%" "$$" ] (builtins.toJSON s);
+
   settingsFormat = pkgs.formats.toml { };
 
   # Whether this machine can run the package it builds for (not when cross-compiling).
@@ -42,16 +65,22 @@ in
       settingsFormat.generate "${name}.toml" (lib.foldl' lib.recursiveUpdate { } layers)
     );
 
-  # One ExecStart= line: every argument quoted so systemd expands no `%` specifier or `$`
-  # variable in it (lib.escapeShellArg does not stop that).
-  execLine = utils.escapeSystemdExecArgs;
+  # One Exec*= line: every argument quoted so systemd expands no `%` specifier or `$`
+  # variable in it (nixpkgs' utils.escapeSystemdExecArgs).
+  execLine = lib.concatMapStringsSep " " escapeSystemdExecArg;
+
+  # ReadWritePaths= entries: "-" (a path that does not exist is skipped instead of failing
+  # the unit), and no specifier resolved in the path.
+  readWritePaths = map (p: "-${escapeSpecifiers p}");
 
   # Where systemd puts a system service's credential (LoadCredential=).
   credentialPath = unit: credential: "/run/credentials/${unit}.service/${credential}";
 
-  # A LoadCredential= entry. Without a file the credential is looked up by name
-  # in systemd's credential store (/etc/credstore, /run/credstore, ...).
-  loadCredential = credential: file: if file == null then credential else "${credential}:${file}";
+  # A LoadCredential= entry of a unit file (specifiers in the path escaped). Without a file
+  # the credential is looked up by name in systemd's credential store (/etc/credstore,
+  # /run/credstore, ...).
+  loadCredential =
+    credential: file: if file == null then credential else "${credential}:${escapeSpecifiers file}";
 
   # "host:port", with brackets around an IPv6 address
   hostPort =

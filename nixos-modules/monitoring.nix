@@ -7,14 +7,13 @@
   config,
   lib,
   pkgs,
-  utils,
   ...
 }:
 let
   cfg = config.services.vikunja-sync;
   srv = cfg.server;
   grafana = srv.grafana;
-  vsLib = import ./lib.nix { inherit lib pkgs utils cfg; };
+  vsLib = import ./lib.nix { inherit lib pkgs cfg; };
   inherit (lib) mkDefault mkIf mkOption types;
 
   enabled = cfg.enable && srv.enable;
@@ -177,7 +176,7 @@ in
       ];
 
       systemd.services.grafana.serviceConfig.LoadCredential = mkIf (grafana.secretKeyFile != null) [
-        "secret_key:${grafana.secretKeyFile}"
+        (vsLib.loadCredential "secret_key" grafana.secretKeyFile)
       ];
 
       networking.firewall.allowedTCPPorts = lib.optional grafana.openFirewall grafana.port;

@@ -7,14 +7,13 @@
   lib,
   options,
   pkgs,
-  utils,
   ...
 }:
 let
   cfg = config.services.vikunja-sync;
   nats = cfg.server.nats;
   auth = nats.authorization;
-  vsLib = import ./lib.nix { inherit lib pkgs utils cfg; };
+  vsLib = import ./lib.nix { inherit lib pkgs cfg; };
   permissions = import ./bus-permissions.nix { inherit lib; };
   inherit (lib) mkDefault mkOption types;
 

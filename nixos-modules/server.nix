@@ -4,13 +4,12 @@
   config,
   lib,
   pkgs,
-  utils,
   ...
 }:
 let
   cfg = config.services.vikunja-sync;
   srv = cfg.server;
-  vsLib = import ./lib.nix { inherit lib pkgs utils cfg; };
+  vsLib = import ./lib.nix { inherit lib pkgs cfg; };
   hardening = import ./hardening.nix { inherit lib; };
   inherit (lib) mkDefault mkOption types;
 

@@ -7,12 +7,11 @@
   config,
   lib,
   pkgs,
-  utils,
   ...
 }:
 let
   cfg = config.services.vikunja-sync;
-  vsLib = import ./lib.nix { inherit lib pkgs utils cfg; };
+  vsLib = import ./lib.nix { inherit lib pkgs cfg; };
   hardening = import ./hardening.nix { inherit lib; };
   inherit (lib) mkDefault mkOption types;
 
@@ -249,7 +248,7 @@ in
               RemainAfterExit = true;
               User = "%i";
             }
-            (hardening.asUser { })
+            hardening.asUser
           ];
         };
 
@@ -269,7 +268,7 @@ in
               RestartSec = "5s";
               TimeoutStopSec = "30s";
             }
-            (hardening.asUser { })
+            hardening.asUser
           ];
         };
       }
@@ -322,8 +321,10 @@ in
                 after = lib.optional hasSetup "${setup}@${name}.service";
                 restartTriggers = [ p.configFile ];
                 serviceConfig = lib.mkMerge [
-                  { ReadWritePaths = map (path: "-${path}") p.readWritePaths; }
-                  (lib.mkIf (u.credentialsFile != null) { LoadCredential = [ "nats-creds:${u.credentialsFile}" ]; })
+                  { ReadWritePaths = vsLib.readWritePaths p.readWritePaths; }
+                  (lib.mkIf (u.credentialsFile != null) {
+                    LoadCredential = [ (vsLib.loadCredential "nats-creds" u.credentialsFile) ];
+                  })
                 ];
               };
             }
@@ -335,7 +336,7 @@ in
                 serviceConfig = {
                   ExecStart = map vsLib.execLine p.setupCommands;
                   # it may create the taskrc or the data directory in the home directory
-                  ReadWritePaths = map (path: "-${path}") ([ p.home ] ++ p.readWritePaths);
+                  ReadWritePaths = vsLib.readWritePaths ([ p.home ] ++ p.readWritePaths);
                 };
               };
             }

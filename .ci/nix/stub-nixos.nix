@@ -35,10 +35,6 @@ let
     runCommandLocal = name: _: _: fake name;
   }
   // lib.genAttrs [ "taskwarrior3" "jaeger" "coreutils" "gnugrep" "systemd" "vikunja-sync" ] fake;
-  # as nixpkgs' nixos/lib/utils.nix: JSON-quoted, `%` and `$` doubled
-  utils.escapeSystemdExecArgs = lib.concatMapStringsSep " " (
-    a: lib.replaceStrings [ "%" "$" ] [ "%%" "$$" ] (builtins.toJSON (toString a))
-  );
   list = mkOption {
     type = types.listOf types.anything;
     default = [ ];
@@ -66,7 +62,8 @@ let
       base
       (root + "/nixos-modules")
     ] ++ modules;
-    specialArgs = { inherit pkgs utils; };
+    # no `utils`: the module quotes for systemd itself (nixos-modules/lib.nix)
+    specialArgs = { inherit pkgs; };
   };
 in
 eval

@@ -145,12 +145,44 @@ in
     (e: "ReadWritePaths: ${toString (watcherOf e "alice").serviceConfig.ReadWritePaths}")
   )
 
-  (case "ExecStart arguments are escaped for systemd (% is no specifier)"
+  (case "a % in a path is no systemd specifier (Exec lines, ReadWritePaths, LoadCredential)"
     (laptop [
-      { services.vikunja-sync.taskwarrior.users.alice.settings.taskwarrior.state_dir = "/home/alice/100%state"; }
+      {
+        services.vikunja-sync.taskwarrior.users.alice = {
+          settings.taskwarrior.state_dir = "/home/alice/100%state";
+          credentialsFile = "/run/secrets/50%.nk";
+        };
+      }
     ])
-    (e: lib.any (lib.hasInfix "100%%state") (setupOf e "alice").serviceConfig.ExecStart)
-    (e: "ExecStart: ${toString (setupOf e "alice").serviceConfig.ExecStart}")
+    (
+      e:
+      let
+        w = (watcherOf e "alice").serviceConfig;
+        setup = (setupOf e "alice").serviceConfig;
+      in
+      # nixpkgs' escapeSystemdExecArg: one JSON-quoted word, `%` doubled
+      lib.elem ''"/home/alice/100%%state"'' (lib.splitString " " (lib.head setup.ExecStart))
+      && !(lib.any (lib.hasInfix "100%state") setup.ExecStart)
+      && lib.elem "-/home/alice/100%%state" w.ReadWritePaths
+      && lib.elem "-/home/alice/100%%state" setup.ReadWritePaths
+      && w.LoadCredential == [ "nats-creds:/run/secrets/50%%.nk" ]
+    )
+    (
+      e:
+      "ExecStart: ${toString (setupOf e "alice").serviceConfig.ExecStart}; ReadWritePaths: ${toString (watcherOf e "alice").serviceConfig.ReadWritePaths}; LoadCredential: ${toString (watcherOf e "alice").serviceConfig.LoadCredential}"
+    )
+  )
+
+  (case "the watcher template leaves %i to systemd and quotes the rest"
+    (laptop [ ])
+    (
+      e:
+      let
+        exec = (services e)."vikunja-sync-tw-watcher@".serviceConfig.ExecStart;
+      in
+      lib.hasSuffix ''/bin/tw-watcher" "--config" /etc/vikunja-sync/tw-watcher/%i.toml'' exec
+    )
+    (e: "ExecStart: ${(services e)."vikunja-sync-tw-watcher@".serviceConfig.ExecStart}")
   )
 
   (case "settings.bus.url overrides the typed bus.url instead of conflicting"
@@ -217,7 +249,7 @@ in
     (e: "assertions: ${toString e.failedAssertions}")
   )
 
-  (case "Grafana gets both data sources, the dashboard, and Prometheus the NATS exporter"
+  (case "the server role with NATS authorization and Grafana: no failed assertion, both data sources, the dashboard, the NATS exporter"
     (server [
       authorized
       {

@@ -1,6 +1,7 @@
 # The NixOS module on one machine: server role, local NATS, nixpkgs' Vikunja and two
 # Taskwarrior users: alice (classic ~/.taskrc, a state_dir under ~/.local/state) and bob
-# (the home-manager layout: ~/.config/task/taskrc, data in ~/.local/share/task). Every unit
+# (the home-manager layout: ~/.config/task/taskrc, data in ~/.local/share/task, a state_dir
+# with a `%` in its name, which systemd must not take for a specifier). Every unit
 # starts and reports ready, the sandboxing is in place, secrets arrive as credentials and
 # never appear in a rendered config, each user has its own host id, the admins' CLI works
 # with the server's credentials, and a switch to a changed configuration restarts the
@@ -11,6 +12,8 @@ let
   tokenPath = "/var/lib/vikunja-sync-test/vikunja-token";
   webhookSecret = "module-test-webhook-secret";
   aliceState = "/home/alice/.local/state/vikunja-sync";
+  # `%s` would be the user's shell to systemd if the module left the `%` unescaped
+  bobState = "/home/bob/.local/state/vikunja-sync-100%s";
   serverUnits = [
     "vikunja-sync-webhook-ingress.service"
     "vikunja-sync-reconciler.service"
@@ -70,7 +73,7 @@ in
         };
         taskwarrior.users = {
           alice.settings.taskwarrior.state_dir = aliceState;
-          bob = { };
+          bob.settings.taskwarrior.state_dir = bobState;
         };
       };
 
@@ -169,6 +172,9 @@ in
               assert props["NoNewPrivileges"] == "yes", props
               assert props["ProtectSystem"] == "strict", props
           assert "${aliceState}" in unit_properties(WATCHERS[0], ["ReadWritePaths"])["ReadWritePaths"]
+          # the `%` reached systemd as `%%`: the path is bob's directory, not one named after his shell
+          bob_paths = unit_properties(WATCHERS[1], ["ReadWritePaths"])["ReadWritePaths"]
+          assert "-${bobState}" in bob_paths.split(), bob_paths
 
       with subtest("a second user on one machine gets its own host id and consumer"):
           machine.succeed("grep -qx 'host = \"machine-alice\"' /etc/vikunja-sync/tw-watcher/alice.toml")
@@ -207,6 +213,9 @@ in
           task(machine, "add 'from bob'", user="bob")
           wait_for_vikunja_task(machine, jwt, "from bob")
           wait_for_tw_task(machine, "from bob", user="alice")
+          # bob's state_dir, `%` and all, was created for him and is written by his watcher
+          machine.succeed("test \"$(stat -c %U ${lib.escapeShellArg bobState})\" = bob")
+          machine.succeed("find ${lib.escapeShellArg bobState} -type f | grep -q .")
 
       with subtest("admins run the CLI with the server's credentials; others cannot, and cannot read them"):
           machine.succeed("su - operator -c 'vikunja-sync status'")
