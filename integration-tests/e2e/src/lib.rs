@@ -143,7 +143,7 @@ pub async fn reconcile_asked(
 ) -> vsync_bus::reports::ReconcileReply {
     let r = vikunja_sync::ctl::reconcile(bus, req)
         .await
-    .expect("the reconciler answers");
+        .expect("the reconciler answers");
     assert!(r.errors().is_empty(), "{r}");
     r
 }

@@ -7,7 +7,6 @@ mod concurrency;
 mod content;
 mod doctor;
 mod faults;
-mod faults_watcher;
 mod host_filter;
 mod hosts;
 mod ingress;

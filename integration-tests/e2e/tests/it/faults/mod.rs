@@ -11,6 +11,7 @@ mod listings;
 mod outages;
 mod passes;
 mod stale_writes;
+mod watcher;
 mod webhooks;
 
 use vsync_e2e::*;

@@ -7,8 +7,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::Value;
+use vsync_e2e::faults::{Measure, Sides, Want};
 use vsync_e2e::*;
 use vsync_harness::ServiceProcess;
+
+const FAMILY: &str = "watcher";
 
 /// The laptop's watcher as a process of its own (so it can be killed), running `task_bin`;
 /// it applies with `task import` on every version (no in-process writes on 3.x), so the
@@ -101,6 +104,12 @@ async fn a_watcher_killed_between_an_import_and_its_ack_neither_duplicates_nor_r
     let task = task_stopping_after_an_import(dir.path());
     let watcher = watcher_process(&sys, "laptop", &task, dir.path());
 
+    let m = Measure::new(
+        FAMILY,
+        "watcher killed between an import and its ack",
+        "kill -9 of the laptop's watcher after its `task import` wrote, before the ack; \
+         Vikunja renames the task again while it is down",
+    );
     std::fs::write(dir.path().join("armed"), "").unwrap();
     sys.sim.create_task(home, "created while the watcher dies");
     sys.sim
@@ -126,8 +135,11 @@ async fn a_watcher_killed_between_an_import_and_its_ack_neither_duplicates_nor_r
     .await;
     sys.start_host("laptop").await.unwrap();
 
-    exactly_once_everywhere(&sys, "created while the watcher dies", |_| true).await;
-    exactly_once_everywhere(&sys, "renamed again", |_| true).await;
+    let wants = [
+        Want::task("Home", "created while the watcher dies"),
+        Want::task("Home", "renamed again"),
+    ];
+    m.converge(&Sides::of(&sys), &wants, PROPAGATION).await;
     assert_eq!(
         sys.sim.task(renamed.id).unwrap().title,
         "renamed again",
@@ -144,6 +156,11 @@ async fn a_watcher_killed_with_hook_messages_queued_and_spooled_loses_none() {
     let dir = tempfile::tempdir().unwrap();
     let laptop_task = sys.host("laptop").task_bin().to_path_buf();
     let watcher = watcher_process(&sys, "laptop", &laptop_task, dir.path());
+    let m = Measure::new(
+        FAMILY,
+        "watcher killed with hook messages queued and spooled",
+        "laptop's watcher stopped (SIGSTOP) while 16 tasks are added, then kill -9",
+    );
     // Stopped: it reads nothing, so the socket's queue fills and the hook spools the rest.
     signal(watcher.pid(), "-STOP");
     let laptop = sys.host("laptop");
@@ -157,10 +174,8 @@ async fn a_watcher_killed_with_hook_messages_queued_and_spooled_loses_none() {
     assert!(spool.exists(), "the queue filled and the hook spooled");
     drop(watcher); // SIGKILL: what its socket held is gone with it
     sys.start_host("laptop").await.unwrap();
-    for t in titles {
-        let t: &'static str = Box::leak(t.into_boxed_str());
-        exactly_once_everywhere(&sys, t, |_| true).await;
-    }
+    let wants: Vec<Want> = titles.iter().map(|t| Want::task("Home", t)).collect();
+    m.converge(&Sides::of(&sys), &wants, PROPAGATION).await;
     sys.shutdown().await.unwrap();
 }
 
@@ -189,18 +204,18 @@ async fn hook_messages_twice_and_out_of_order_leave_the_last_change_once() {
         m
     };
     let socket = vsync_hook_wire::socket_path(&laptop.data_dir());
+    let m = Measure::new(
+        FAMILY,
+        "hook messages twice and out of order",
+        "three commands' hook messages sent as 3, 1, 2, 1, 3, 2",
+    );
     for i in [2, 0, 1, 0, 2, 1] {
         vsync_hook_wire::send_to_watcher(&message(i).to_line(), &socket).unwrap();
     }
+    let wants = [Want::task("Home", "shuffled").priority("H").tag("late")];
+    m.converge(&Sides::of(&sys), &wants, PROPAGATION).await;
     exactly_once_everywhere(&sys, "shuffled", |t| {
         s(t, "priority") == "H" && t["tags"] == serde_json::json!(["late"])
-    })
-    .await;
-    let sim = sys.sim.clone();
-    vsync_harness::wait_for("the last change in Vikunja", PROPAGATION, move || {
-        let t = sim.tasks().into_iter().find(|t| t.title == "shuffled")?;
-        let labels = t.labels.unwrap_or_default();
-        (t.priority == 3 && labels.iter().any(|l| l.title == "late")).then_some(())
     })
     .await;
     sys.shutdown().await.unwrap();
