@@ -39,6 +39,9 @@ pub struct Watcher {
     pub(crate) spool: PathBuf,
     /// Newest hook time published per task: older messages arriving late are superseded.
     pub(crate) hook_at: HashMap<String, i64>,
+    /// Each task last published as found in the files: the hook message of the command that
+    /// wrote it, arriving later, reports the same write and publishes nothing.
+    pub(crate) found_in_files: HashMap<String, TwTask>,
     /// Our recent imports and what they may have cost a concurrent command (TW 2.6).
     pub(crate) overlap: Overlap,
     /// Whether the mirror is known to show what the data files hold (their change stamp).
@@ -78,6 +81,7 @@ impl Watcher {
             started_us: vsync_model::dates::now_us(),
             spool,
             hook_at: HashMap::new(),
+            found_in_files: HashMap::new(),
             overlap: Overlap::default(),
             verified: Verified::default(),
             set_aside: HashMap::new(),
