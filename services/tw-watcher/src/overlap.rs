@@ -227,19 +227,7 @@ impl Overlap {
                 .collect(),
             None => windows.filter_map(|w| w.before(uuid)).collect(),
         };
-        let distance = |b: &Option<TwTask>| match b {
-            None => usize::MAX,
-            Some(b) => {
-                let (nv, bv) = (tw::view(new), tw::view(b));
-                fields::names(Side::Taskwarrior, &nv)
-                    .iter()
-                    .filter(|f| {
-                        fields::get(&nv, f, Side::Taskwarrior)
-                            != fields::get(&bv, f, Side::Taskwarrior)
-                    })
-                    .count()
-            }
-        };
+        let distance = |b: &Option<TwTask>| b.as_ref().map_or(usize::MAX, |b| distance(new, b));
         // The closest (the earliest of equals): what the change was most likely computed from.
         let Some((before, from_before)) = candidates
             .into_iter()
@@ -305,6 +293,18 @@ impl Overlap {
         }
         self.imports.drain(..oldest);
     }
+}
+
+/// How many of the synced fields `new` shows differently from `base`: the fewer, the likelier
+/// `new` was computed from `base`.
+pub(crate) fn distance(new: &TwTask, base: &TwTask) -> usize {
+    let (nv, bv) = (tw::view(new), tw::view(base));
+    fields::names(Side::Taskwarrior, &nv)
+        .iter()
+        .filter(|f| {
+            fields::get(&nv, f, Side::Taskwarrior) != fields::get(&bv, f, Side::Taskwarrior)
+        })
+        .count()
 }
 
 #[cfg(test)]
