@@ -21,6 +21,7 @@ use vsync_taskwarrior::{Backend, Refusal, Taskwarrior};
 
 use crate::adoption::HostAdoption;
 use crate::intake::Intake;
+use crate::journal::Journal;
 use crate::mirror::Mirror;
 use crate::watcher::Watcher;
 
@@ -56,10 +57,18 @@ impl App {
             Some(r) => tracing::info!(refusal = %r, backend = backend.name(), "apply backend"),
         }
         let state_dir = t.state_dir();
-        let mirror = match Mirror::load(&state_dir)? {
+        let mut mirror = match Mirror::load(&state_dir)? {
             Some(m) => m,
             None => Mirror::create(&state_dir, tw.export_all().await?)?,
         };
+        let journal = Journal::new(&state_dir);
+        let settled = journal.recover(&tw, &mut mirror).await?;
+        if settled > 0 {
+            tracing::warn!(
+                settled,
+                "a write the last run did not record: taken as ours"
+            );
+        }
         let mut adoption = HostAdoption::load(&state_dir)?;
         tracing::info!(
             host,
@@ -111,8 +120,9 @@ impl App {
                 None
             }
         };
-        let mut watcher =
-            Watcher::new(host, bus, tw, backend, mirror, adoption, spool).with_filter(filter);
+        let mut watcher = Watcher::new(host, bus, tw, backend, mirror, adoption, spool)
+            .with_filter(filter)
+            .with_journal(journal);
         watcher.taskwarrior_version = version;
         Ok(App {
             watcher,

@@ -8,13 +8,17 @@
 //! whose run overlapped one of our imports triggers the check (`overlap`, docs/ARCHITECTURE.md
 //! §5.3). Until the host is adopted (`adoption`) it does neither. `control` answers control
 //! requests and runs the periodic host reconcile; `scope` keeps both directions and adoption to
-//! the host's `[taskwarrior] filter`; `app` wires it all together.
+//! the host's `[taskwarrior] filter`; `journal` keeps each write of ours on disk until it is
+//! recorded, so that one a crash cut short is not taken for the user's at the next start;
+//! `fault` is the tests' stop point in a write (debug builds only); `app` wires it all together.
 
 mod adoption;
 mod app;
 mod control;
+mod fault;
 mod inbound;
 pub mod intake;
+mod journal;
 mod local;
 mod mirror;
 mod outbound;

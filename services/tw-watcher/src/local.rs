@@ -8,7 +8,7 @@
 //! back, which is re-applied instead (see `overlap`).
 
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use vsync_bus::BusError;
 use vsync_model::{TwTask, tw};
@@ -16,8 +16,8 @@ use vsync_taskwarrior::TaskwarriorError;
 
 use crate::watcher::Watcher;
 
-/// How long after the last hook message a change of the files counts as one no hook reported
-/// (a hook message of a command still running may be on its way).
+/// How long a change of the files must stand, with no hook message since, before it counts as
+/// one no hook reported (the hook message of the command that wrote it may be on its way).
 const QUIET: Duration = Duration::from_secs(2);
 
 /// Why the files could not be checked.
@@ -79,6 +79,9 @@ impl Watcher {
             if let Err(e) = stored {
                 tracing::error!(error = %e, "cannot persist the mirror");
             }
+            // Whatever found it: once the mirror shows the file, the hook message of the
+            // command that took it back finds nothing lost.
+            self.overlap.reapply_now(uuid, Instant::now());
             return Ok(false);
         }
         // Ordered after anything published for the task before: the file is newer than that.
@@ -90,6 +93,9 @@ impl Watcher {
             .max()
             .unwrap_or_else(vsync_model::dates::now_us);
         tracing::info!(uuid, "a local change no hook reported");
+        if let Some(f) = &file {
+            self.found_in_files.insert(uuid.to_string(), f.clone());
+        }
         self.publish_one(uuid, file, at, None, "out-of-band")
             .await?;
         Ok(true)
@@ -134,11 +140,19 @@ impl Watcher {
         Ok((local, published))
     }
 
-    /// The files changed since we last looked and no hook message came for a while: what
-    /// changed was written without our hook (`task undo` on 3.x, `task sync`, hooks off).
+    /// The files changed since we last looked, have not changed since for a while, and no hook
+    /// message came meanwhile: what changed was written without our hook (`task undo` on 3.x,
+    /// `task sync`, hooks off). Timed from the change, not from the last hook message: a command
+    /// writes its files before its hook runs, and the hook message is the better report (it
+    /// knows when the command started).
     pub(crate) async fn check_quiet_files(&mut self) {
-        let quiet = self.last_hook.elapsed() >= QUIET;
-        if !quiet || !self.verified.changed(&self.tw.data_stamp()) {
+        let Some(settled) = self
+            .verified
+            .unchecked_for(self.tw.data_stamp(), Instant::now())
+        else {
+            return;
+        };
+        if settled < QUIET || self.last_hook.elapsed() < QUIET {
             return;
         }
         match self.check_all_files().await {

@@ -88,6 +88,13 @@ impl Watcher {
             .iter()
             .filter_map(|v| TwTask::from_value(v.clone()).ok())
             .filter(|t| !t.is_template())
+            // Published as found in the files already, and checked then.
+            .filter(|t| {
+                !self
+                    .found_in_files
+                    .get(t.uuid())
+                    .is_some_and(|f| same_write(f, t))
+            })
             .collect();
         let is_own = |uuid: &str| {
             own.iter().any(|t| t.uuid() == uuid) || m.removed.iter().any(|u| u == uuid)
@@ -136,6 +143,13 @@ impl Watcher {
         for v in &m.tasks {
             match TwTask::from_value(v.clone()) {
                 Ok(t) if t.is_template() => {}
+                // The write already published as found in the files: its base was chosen then,
+                // and the mirror may have moved on since (an apply over it).
+                Ok(t)
+                    if self
+                        .found_in_files
+                        .remove(t.uuid())
+                        .is_some_and(|f| same_write(&f, &t)) => {}
                 Ok(t) => {
                     let uuid = t.uuid().to_string();
                     self.publish_one(&uuid, Some(t), m.at_us, m.started_us, &m.command)
@@ -202,13 +216,9 @@ impl Watcher {
                 .await;
             return Ok(());
         }
-        let base = self.overlap.base_for(
-            uuid,
-            new.as_ref(),
-            started_us,
-            self.mirror.get(uuid),
-            Instant::now(),
-        );
+        let base = self
+            .overlap
+            .base_for(uuid, new.as_ref(), started_us, self.mirror.get(uuid));
         let saw_our_import =
             base.as_ref().map(TwTask::to_json) == self.mirror.get(uuid).map(TwTask::to_json);
         match (&new, &base) {
@@ -276,4 +286,12 @@ impl Watcher {
         }
         self.hook_at.insert(uuid.to_string(), at_us);
     }
+}
+
+/// Whether two reports of a task are of one write: changed at the same time (Taskwarrior's
+/// `modified`, to the second). Not the content: Taskwarrior 3 writes only what the command
+/// changed, but its hook shows the whole task as the command read it. Two writes of a task in
+/// one second taken for one are rare, and the later one is still in the files, found there.
+fn same_write(found: &TwTask, reported: &TwTask) -> bool {
+    found.modified_us().is_some() && found.modified_us() == reported.modified_us()
 }

@@ -24,9 +24,6 @@ use vsync_model::{Side, TwTask, fields, tw};
 const HISTORY: Duration = Duration::from_secs(15 * 60);
 /// At most this many imported tasks are remembered (the oldest imports go first).
 const MAX_REMEMBERED: usize = 10_000;
-/// Without the command's start, how long after an import a change may have been computed from
-/// the state before it.
-const CONTENTION_WINDOW: Duration = Duration::from_secs(10);
 /// How long a re-apply waits for the reconciler to merge this host's own change first.
 const REAPPLY_PATIENCE: Duration = Duration::from_secs(5);
 /// Precision of a command's start time as the hook reports it.
@@ -206,43 +203,41 @@ impl Overlap {
     /// The base a local change (`new`, from a command started at `started_us`) is diffed
     /// against: normally the `mirror`; when the command started before one of our imports of
     /// the task returned, the task as it was before the first such import, if the change was
-    /// computed from that one (the command did not see our import).
+    /// computed from that one (the command did not see our import). Without the command's start
+    /// (a change found in the files, maybe before its hook message came) every remembered state
+    /// before one of our imports of the task is a candidate, however long ago: the same change
+    /// gets the same base whichever of the two reports it first.
     pub fn base_for(
         &self,
         uuid: &str,
         new: Option<&TwTask>,
         started_us: Option<i64>,
         mirror: Option<&TwTask>,
-        now: Instant,
     ) -> Option<TwTask> {
         let mirror = mirror.cloned();
         let Some(new) = new else { return mirror };
         let mut windows = self.imports.iter().filter(|w| w.before(uuid).is_some());
-        let unseen = match started_us {
+        let candidates: Vec<&Option<TwTask>> = match started_us {
             // The first import it had not seen when it read the file (start times are ~10 ms
             // precise).
-            Some(s) => windows.find(|w| s <= w.returned_us + START_SLACK_US),
-            None => windows.rfind(|w| now.saturating_duration_since(w.at) < CONTENTION_WINDOW),
+            Some(s) => windows
+                .find(|w| s <= w.returned_us + START_SLACK_US)
+                .and_then(|w| w.before(uuid))
+                .into_iter()
+                .collect(),
+            None => windows.filter_map(|w| w.before(uuid)).collect(),
         };
-        let Some(before) = unseen.and_then(|w| w.before(uuid)) else {
+        let distance = |b: &Option<TwTask>| b.as_ref().map_or(usize::MAX, |b| distance(new, b));
+        // The closest (the earliest of equals): what the change was most likely computed from.
+        let Some((before, from_before)) = candidates
+            .into_iter()
+            .map(|b| (b, distance(b)))
+            .min_by_key(|(_, d)| *d)
+        else {
             return mirror;
-        };
-        let distance = |b: &Option<TwTask>| match b {
-            None => usize::MAX,
-            Some(b) => {
-                let (nv, bv) = (tw::view(new), tw::view(b));
-                fields::names(Side::Taskwarrior, &nv)
-                    .iter()
-                    .filter(|f| {
-                        fields::get(&nv, f, Side::Taskwarrior)
-                            != fields::get(&bv, f, Side::Taskwarrior)
-                    })
-                    .count()
-            }
         };
         // A command computed from the state before our import changed something relative to it;
         // one that shows exactly that state only undid what our import brought (it saw it).
-        let from_before = distance(before);
         if from_before > 0 && from_before < distance(&mirror) {
             before.clone()
         } else {
@@ -298,6 +293,18 @@ impl Overlap {
         }
         self.imports.drain(..oldest);
     }
+}
+
+/// How many of the synced fields `new` shows differently from `base`: the fewer, the likelier
+/// `new` was computed from `base`.
+pub(crate) fn distance(new: &TwTask, base: &TwTask) -> usize {
+    let (nv, bv) = (tw::view(new), tw::view(base));
+    fields::names(Side::Taskwarrior, &nv)
+        .iter()
+        .filter(|f| {
+            fields::get(&nv, f, Side::Taskwarrior) != fields::get(&bv, f, Side::Taskwarrior)
+        })
+        .count()
 }
 
 #[cfg(test)]

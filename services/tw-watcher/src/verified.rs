@@ -2,6 +2,7 @@
 //! must be exported before an apply so that a write no hook reported is not replaced.
 
 use std::collections::HashSet;
+use std::time::{Duration, Instant};
 
 use vsync_taskwarrior::DataStamp;
 
@@ -12,6 +13,8 @@ pub(crate) struct Verified {
     stamp: Option<DataStamp>,
     /// The tasks checked since; `None`: every task (a full export).
     tasks: Option<HashSet<String>>,
+    /// The files' stamp as last seen with a change we have not looked at, and since when.
+    settled: Option<(DataStamp, Instant)>,
 }
 
 impl Verified {
@@ -51,8 +54,53 @@ impl Verified {
         self.stamp.as_ref() != Some(now) || self.tasks.is_some()
     }
 
+    /// How long the files have shown `now` (at `at`), when that holds a change we have not
+    /// looked at; `None` when it holds none.
+    pub(crate) fn unchecked_for(&mut self, now: DataStamp, at: Instant) -> Option<Duration> {
+        if !self.changed(&now) {
+            self.settled = None;
+            return None;
+        }
+        match &self.settled {
+            Some((seen, since)) if *seen == now => Some(at.saturating_duration_since(*since)),
+            _ => {
+                self.settled = Some((now, at));
+                Some(Duration::ZERO)
+            }
+        }
+    }
+
     /// We wrote (`now`: the stamp after it): what we knew stays known.
     pub(crate) fn written(&mut self, now: DataStamp) {
         self.stamp = Some(now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A change counts from when the files last changed, not from when it was first seen.
+    #[test]
+    fn a_change_is_timed_from_the_last_time_the_files_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut v = Verified::default();
+        v.all_checked(DataStamp::read(dir.path()));
+        let t0 = Instant::now();
+        let second = Duration::from_secs(1);
+        assert_eq!(v.unchecked_for(DataStamp::read(dir.path()), t0), None);
+        std::fs::write(dir.path().join("pending.data"), "a").unwrap();
+        let first = DataStamp::read(dir.path());
+        assert_eq!(v.unchecked_for(first.clone(), t0), Some(Duration::ZERO));
+        assert_eq!(v.unchecked_for(first, t0 + second), Some(second));
+        std::fs::write(dir.path().join("pending.data"), "ab").unwrap();
+        let again = DataStamp::read(dir.path());
+        assert_eq!(
+            v.unchecked_for(again.clone(), t0 + second * 2),
+            Some(Duration::ZERO)
+        );
+        v.all_checked(again.clone());
+        assert_eq!(v.unchecked_for(again, t0 + second * 3), None);
     }
 }

@@ -14,6 +14,7 @@ use vsync_model::{TaskFilter, TwTask};
 use vsync_taskwarrior::{Apply, Backend, Taskwarrior, TaskwarriorError};
 
 use crate::adoption::HostAdoption;
+use crate::journal::Journal;
 use crate::mirror::Mirror;
 use crate::overlap::Overlap;
 use crate::verified::Verified;
@@ -39,6 +40,11 @@ pub struct Watcher {
     pub(crate) spool: PathBuf,
     /// Newest hook time published per task: older messages arriving late are superseded.
     pub(crate) hook_at: HashMap<String, i64>,
+    /// Each task last published as found in the files: the hook message of the command that
+    /// wrote it, arriving later, reports the same write and publishes nothing.
+    pub(crate) found_in_files: HashMap<String, TwTask>,
+    /// Our write in progress, on disk until recorded (a crash in between is settled at start).
+    pub(crate) journal: Option<Journal>,
     /// Our recent imports and what they may have cost a concurrent command (TW 2.6).
     pub(crate) overlap: Overlap,
     /// Whether the mirror is known to show what the data files hold (their change stamp).
@@ -78,6 +84,8 @@ impl Watcher {
             started_us: vsync_model::dates::now_us(),
             spool,
             hook_at: HashMap::new(),
+            found_in_files: HashMap::new(),
+            journal: None,
             overlap: Overlap::default(),
             verified: Verified::default(),
             set_aside: HashMap::new(),
@@ -90,6 +98,12 @@ impl Watcher {
 }
 
 impl Watcher {
+    /// Keeps each write in `journal` until it is recorded.
+    pub(crate) fn with_journal(mut self, journal: Journal) -> Watcher {
+        self.journal = Some(journal);
+        self
+    }
+
     /// Syncs only the tasks `filter` matches (docs/ARCHITECTURE.md §5.10).
     pub(crate) fn with_filter(mut self, filter: Option<TaskFilter>) -> Watcher {
         self.filter = filter;

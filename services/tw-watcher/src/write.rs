@@ -18,6 +18,7 @@ use vsync_model::TwTask;
 use vsync_proto::TaskState;
 use vsync_taskwarrior::{Apply as _, TaskResults, TaskwarriorError};
 
+use crate::journal::Journal;
 use crate::overlap::Import;
 use crate::watcher::Watcher;
 
@@ -91,8 +92,15 @@ impl Watcher {
             return Vec::new();
         }
         let tasks: Vec<TwTask> = targets.iter().map(|(_, t)| t.clone()).collect();
+        if let Some(Err(e)) = self.journal.as_ref().map(|j| j.begin(&tasks)) {
+            tracing::warn!(error = %e, "cannot note the write in progress");
+        }
+        let caught = crate::fault::before_write().await;
         let started_us = vsync_model::dates::now_us();
         let results = self.backend.apply(&tasks).await;
+        if let Some(c) = caught {
+            c.stop().await;
+        }
         let returned_us = vsync_model::dates::now_us();
         self.verified.written(self.tw.data_stamp());
         // The host shows them now: say so first, then do our own bookkeeping.
@@ -111,6 +119,9 @@ impl Watcher {
                 tracing::error!(error = %e, "cannot persist the mirror");
             }
             imported.push((before, t));
+        }
+        if let Some(Err(e)) = self.journal.as_ref().map(Journal::end) {
+            tracing::warn!(error = %e, "cannot clear the write in progress");
         }
         if !imported.is_empty() {
             self.overlap.imported(

@@ -155,32 +155,79 @@ async fn an_undo_no_hook_saw_reaches_vikunja_and_the_other_host_tw3() {
     .await;
     sys.shutdown().await.unwrap();
 }
+/// Writes an executable shell script.
+fn script(path: &Path, text: &str) -> PathBuf {
+    std::fs::write(path, format!("#!/bin/sh\n{text}")).unwrap();
+    let mut perms = std::fs::metadata(path).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(path, perms).unwrap();
+    path.to_path_buf()
+}
 
 /// An editor that stays open until the test says so, then sets priority H: `EDITOR` for `task
 /// edit`. It announces itself by creating `<dir>/open`, and closes once `<dir>/close` exists.
 fn slow_editor(dir: &Path) -> PathBuf {
-    let script = dir.join("editor.sh");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\ntouch '{open}'\nwhile [ ! -e '{close}' ]; do sleep 0.02; done\n\
+    let (open, close) = (dir.join("open"), dir.join("close"));
+    script(
+        &dir.join("editor.sh"),
+        &format!(
+            "touch '{}'\nwhile [ ! -e '{}' ]; do sleep 0.02; done\n\
              sed -i 's/^  UDA priority:.*$/  UDA priority:       H/' \"$1\"\n",
-            open = dir.join("open").display(),
-            close = dir.join("close").display(),
+            open.display(),
+            close.display(),
         ),
     )
-    .unwrap();
-    let mut perms = std::fs::metadata(&script).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-    std::fs::set_permissions(&script, perms).unwrap();
-    script
+}
+
+/// Holds `host`'s on-exit hook of a `task edit` (whose data are written by then) until
+/// `<dir>/release` exists, announcing it with `<dir>/held`: the watcher meets the edit in the
+/// files before its hook message.
+fn hold_the_edit_hook(host: &vsync_harness::TwHost, dir: &Path) {
+    // The hook takes its event from its file name: the real one keeps its name elsewhere.
+    let real = dir.join("hook");
+    std::fs::create_dir(&real).unwrap();
+    let real = real.join("on-exit.vikunja-sync");
+    std::os::unix::fs::symlink(hook_bin(), &real).unwrap();
+    let installed = host.hooks_dir().join("on-exit.vikunja-sync");
+    std::fs::remove_file(&installed).unwrap();
+    let (held, release) = (dir.join("held"), dir.join("release"));
+    script(
+        &installed,
+        &format!(
+            "case \" $* \" in *\" command:edit \"*)\n  touch '{}'\n  \
+             while [ ! -e '{}' ]; do sleep 0.02; done ;;\nesac\nexec '{}' \"$@\"\n",
+            held.display(),
+            release.display(),
+            real.display(),
+        ),
+    );
 }
 
 /// A `task edit` left open while Vikunja changes the edited task and another one: when it
 /// saves, Taskwarrior 2.6 rewrites its whole file from what it read before our imports. Both
-/// Vikunja's changes and the user's edit must end up everywhere.
+/// Vikunja's changes and the user's edit must end up everywhere, and stay.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_task_edit_keeps_the_vikunja_changes_made_meanwhile() {
+    long_edit(Duration::from_secs(3), false).await;
+}
+
+/// The same, with the edit's hook message arriving only after the watcher found the edit in
+/// the files on its own (a slow hook, a loaded machine) and Vikunja renamed the task again
+/// meanwhile; the user slower than the 10 s a change without its command's start was once
+/// matched to our imports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_task_edit_found_in_the_files_before_its_hook_message_keeps_the_vikunja_changes() {
+    long_edit(Duration::from_secs(11), true).await;
+}
+
+/// The user keeps the editor open `think` after the Vikunja changes are applied; with
+/// `late_hook` the edit's hook message is held until the watcher published the edit it found.
+async fn long_edit(think: Duration, late_hook: bool) {
+    // What the edited task is called in the end.
+    let title = match late_hook {
+        true => "edited at length, renamed twice",
+        false => "edited at length, renamed",
+    };
     let sys = system(&["laptop", "desk"], &["Home"]).await;
     let home = project_id(&sys, "Home");
     webhook_registered(&sys, home).await;
@@ -193,6 +240,9 @@ async fn a_long_task_edit_keeps_the_vikunja_changes_made_meanwhile() {
     let laptop = sys.host("laptop");
     let dir = tempfile::tempdir().unwrap();
     let editor = slow_editor(dir.path());
+    if late_hook {
+        hold_the_edit_hook(laptop, dir.path());
+    }
     let (bin, rc, data) = (
         laptop.task_bin().to_path_buf(),
         laptop.taskrc(),
@@ -217,21 +267,35 @@ async fn a_long_task_edit_keeps_the_vikunja_changes_made_meanwhile() {
         .update_task(edited.id, |t| t.title = "edited at length, renamed".into());
     sys.sim
         .update_task(other.id, |t| t.title = "changed meanwhile, renamed".into());
-    wait_task(laptop, "the renames", |t| {
-        s(t, "description") == "changed meanwhile, renamed"
-    })
-    .await;
-    wait_task(laptop, "the renames", |t| {
-        s(t, "description") == "edited at length, renamed"
-    })
-    .await;
-    // The user takes a few seconds more: longer than any fixed window around our imports.
-    let later = Instant::now() + Duration::from_secs(3);
-    vsync_harness::wait_for("a few seconds", Duration::from_secs(5), move || {
+    for title in ["changed meanwhile, renamed", "edited at length, renamed"] {
+        wait_task(laptop, "the renames", move |t| s(t, "description") == title).await;
+    }
+    // The user takes a while: longer than any fixed window around our imports.
+    let later = Instant::now() + think;
+    vsync_harness::wait_for("the user", think + PROPAGATION, move || {
         (Instant::now() >= later).then_some(())
     })
     .await;
     std::fs::write(dir.path().join("close"), "").unwrap();
+    if late_hook {
+        let held = dir.path().join("held");
+        vsync_harness::wait_for("the edit written", PROPAGATION, move || {
+            held.exists().then_some(())
+        })
+        .await;
+        let sim = sys.sim.clone();
+        vsync_harness::wait_for("the edit found in the files", PROPAGATION, move || {
+            sim.task(edited.id).filter(|t| t.priority == 3).map(|_| ())
+        })
+        .await;
+        // Vikunja renames it again, applied over the edit before its hook message comes.
+        sys.sim.update_task(edited.id, |t| t.title = title.into());
+        wait_task(laptop, "the second rename", move |t| {
+            s(t, "description") == title && s(t, "priority") == "H"
+        })
+        .await;
+        std::fs::write(dir.path().join("release"), "").unwrap();
+    }
     let out = edit.await.unwrap();
     assert!(
         out.status.success(),
@@ -240,8 +304,8 @@ async fn a_long_task_edit_keeps_the_vikunja_changes_made_meanwhile() {
     );
 
     for h in &sys.hosts {
-        wait_task(h, "the user's edit with Vikunja's rename", |t| {
-            s(t, "description") == "edited at length, renamed" && s(t, "priority") == "H"
+        wait_task(h, "the user's edit with Vikunja's rename", move |t| {
+            s(t, "description") == title && s(t, "priority") == "H"
         })
         .await;
         wait_task(h, "the other rename", |t| {
@@ -252,9 +316,7 @@ async fn a_long_task_edit_keeps_the_vikunja_changes_made_meanwhile() {
     let sim = sys.sim.clone();
     vsync_harness::wait_for("both in Vikunja", PROPAGATION, move || {
         let (e, o) = (sim.task(edited.id)?, sim.task(other.id)?);
-        (e.title == "edited at length, renamed"
-            && e.priority == 3
-            && o.title == "changed meanwhile, renamed")
+        (e.title == title && e.priority == 3 && o.title == "changed meanwhile, renamed")
             .then_some(())
     })
     .await;
@@ -264,9 +326,13 @@ async fn a_long_task_edit_keeps_the_vikunja_changes_made_meanwhile() {
         let t = h.find("changed meanwhile, renamed");
         assert!(t.is_some(), "{} lost the rename after a reconcile", h.name);
     }
+    let (e, o) = (
+        sys.sim.task(edited.id).unwrap(),
+        sys.sim.task(other.id).unwrap(),
+    );
     assert_eq!(
-        sys.sim.task(other.id).unwrap().title,
-        "changed meanwhile, renamed"
+        (e.title.as_str(), o.title.as_str()),
+        (title, "changed meanwhile, renamed")
     );
     sys.shutdown().await.unwrap();
 }

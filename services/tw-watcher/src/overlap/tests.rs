@@ -226,13 +226,7 @@ fn a_user_change_the_file_shows_as_the_mirror_had_it_is_reapplied_after_its_merg
 fn without_a_recent_import_the_base_is_the_mirror() {
     let o = Overlap::default();
     let mirror = task(A, "mirror", "");
-    let base = o.base_for(
-        A,
-        Some(&task(A, "new", "")),
-        None,
-        Some(&mirror),
-        Instant::now(),
-    );
+    let base = o.base_for(A, Some(&task(A, "new", "")), None, Some(&mirror));
     assert_eq!(base, Some(mirror));
 }
 
@@ -248,7 +242,7 @@ fn a_change_computed_from_the_state_before_our_import_is_diffed_against_it() {
         Some(1_050_000),
         Some(1_100_000 + START_SLACK_US),
     ] {
-        let base = o.base_for(A, Some(&new), started, Some(&ours), now);
+        let base = o.base_for(A, Some(&new), started, Some(&ours));
         assert_eq!(base.as_ref(), Some(&before), "started at {started:?}");
     }
 }
@@ -270,13 +264,13 @@ fn the_base_is_the_state_before_the_first_import_the_command_did_not_see() {
     // A long edit from before both: built on the first version.
     let edited = task(A, "first", "H");
     assert_eq!(
-        o.base_for(A, Some(&edited), Some(900_000), Some(&third), now),
+        o.base_for(A, Some(&edited), Some(900_000), Some(&third)),
         Some(first)
     );
     // Started between them: it saw the first import, not the second.
     let edited = task(A, "second", "H");
     assert_eq!(
-        o.base_for(A, Some(&edited), Some(2_000_000), Some(&third), now),
+        o.base_for(A, Some(&edited), Some(2_000_000), Some(&third)),
         Some(second)
     );
 }
@@ -286,7 +280,7 @@ fn a_command_started_after_our_import_returned_saw_it() {
     let now = Instant::now();
     let (o, _, ours) = renamed_by_us(now);
     let started = Some(1_100_000 + START_SLACK_US + 1);
-    let base = o.base_for(A, Some(&task(A, "title", "H")), started, Some(&ours), now);
+    let base = o.base_for(A, Some(&task(A, "title", "H")), started, Some(&ours));
     assert_eq!(base, Some(ours));
 }
 
@@ -297,20 +291,17 @@ fn a_change_closer_to_our_import_or_undoing_it_exactly_is_diffed_against_the_mir
     // Built on our import: one field from ours, two from `before`.
     let on_ours = task(A, "renamed by us", "H");
     assert_eq!(
-        o.base_for(A, Some(&on_ours), None, Some(&ours), now),
+        o.base_for(A, Some(&on_ours), None, Some(&ours)),
         Some(ours.clone())
     );
     // Exactly the state before: the command only undid our import, so it saw it.
     assert_eq!(
-        o.base_for(A, Some(&before), None, Some(&ours), now),
+        o.base_for(A, Some(&before), None, Some(&ours)),
         Some(ours.clone())
     );
     // As far from both: the mirror.
     let far = task(A, "the user's", "");
-    assert_eq!(
-        o.base_for(A, Some(&far), None, Some(&ours), now),
-        Some(ours)
-    );
+    assert_eq!(o.base_for(A, Some(&far), None, Some(&ours)), Some(ours));
 }
 
 #[test]
@@ -326,23 +317,40 @@ fn a_deletion_or_a_task_our_import_created_is_diffed_against_the_mirror() {
         now,
     );
     let mirror_b = task(B, "b by us", "");
-    assert_eq!(
-        o.base_for(B, None, None, Some(&mirror_b), now),
-        Some(mirror_b)
-    );
+    assert_eq!(o.base_for(B, None, None, Some(&mirror_b)), Some(mirror_b));
     let new = task(A, "created by us", "H");
-    assert_eq!(
-        o.base_for(A, Some(&new), None, Some(&ours), now),
-        Some(ours)
-    );
+    assert_eq!(o.base_for(A, Some(&new), None, Some(&ours)), Some(ours));
 }
 
 #[test]
 fn a_change_computed_from_the_state_before_our_import_needs_no_mirror_entry() {
     let now = Instant::now();
     let (o, before, _) = renamed_by_us(now);
-    let base = o.base_for(A, Some(&task(A, "title", "H")), None, None, now);
+    let base = o.base_for(A, Some(&task(A, "title", "H")), None, None);
     assert_eq!(base, Some(before));
+}
+
+/// Found in the files (no start known), maybe before its hook message: the same base as the
+/// hook message would give, however long the command ran, after several imports of ours.
+#[test]
+fn without_the_commands_start_the_closest_state_before_any_remembered_import_is_the_base() {
+    let then = Instant::now();
+    let (mut o, before, ours) = renamed_by_us(then);
+    let third = task(A, "renamed by us", "L");
+    o.imported(
+        import_at(5_000_000, vec![(Some(ours.clone()), third.clone())]),
+        then + HISTORY / 2,
+    );
+    o.expire(then + HISTORY - Duration::from_millis(1));
+    let edited = task(A, "title", "H");
+    assert_eq!(
+        o.base_for(A, Some(&edited), None, Some(&third)),
+        Some(before.clone())
+    );
+    assert_eq!(
+        o.base_for(A, Some(&edited), Some(900_000), Some(&third)),
+        Some(before)
+    );
 }
 
 // When a re-apply is due.
@@ -384,23 +392,6 @@ fn a_later_local_change_moves_the_wait() {
 }
 
 // Expiry.
-
-#[test]
-fn without_the_commands_start_the_state_before_an_import_counts_for_the_contention_window() {
-    let then = Instant::now();
-    let (o, before, ours) = renamed_by_us(then);
-    let new = task(A, "title", "H");
-    let late = then + CONTENTION_WINDOW - Duration::from_millis(1);
-    assert_eq!(
-        o.base_for(A, Some(&new), None, Some(&ours), late),
-        Some(before)
-    );
-    let later = then + CONTENTION_WINDOW;
-    assert_eq!(
-        o.base_for(A, Some(&new), None, Some(&ours), later),
-        Some(ours)
-    );
-}
 
 #[test]
 fn imports_are_remembered_for_the_history_and_at_most_so_many() {

@@ -17,13 +17,26 @@ const FAMILY: &str = "watcher";
 /// it applies with `task import` on every version (no in-process writes on 3.x), so the
 /// program in `task_bin` sees each apply.
 fn watcher_process(sys: &System, name: &str, task_bin: &Path, dir: &Path) -> ServiceProcess {
+    watcher_process_with(sys, name, task_bin, dir, false, &[])
+}
+
+/// [`watcher_process`], writing Taskwarrior 3's replica in-process when `in_process`, with
+/// extra environment.
+fn watcher_process_with(
+    sys: &System,
+    name: &str,
+    task_bin: &Path,
+    dir: &Path,
+    in_process: bool,
+    env: &[(&str, &str)],
+) -> ServiceProcess {
     let h = sys.host(name);
     let cfg = dir.join(format!("{name}.toml"));
     std::fs::write(
         &cfg,
         format!(
             "[bus]\nurl = \"{}\"\ncredentials_file = \"{}\"\n[taskwarrior]\nhost = \"{name}\"\ndata = \"{}\"\n\
-             taskrc = \"{}\"\ntask_bin = \"{}\"\nin_process = false\n",
+             taskrc = \"{}\"\ntask_bin = \"{}\"\nin_process = {in_process}\n",
             sys.bus_url(),
             sys.nats.host_credentials(name).display(),
             h.data_dir().display(),
@@ -32,22 +45,48 @@ fn watcher_process(sys: &System, name: &str, task_bin: &Path, dir: &Path) -> Ser
         ),
     )
     .unwrap();
-    ServiceProcess::start(&procs::bin("tw-watcher"), &cfg, Duration::from_secs(30))
+    ServiceProcess::start_with_env(
+        &procs::bin("tw-watcher"),
+        &cfg,
+        env,
+        Duration::from_secs(30),
+    )
 }
 
-/// A `task` that, once `<dir>/armed` exists, stops after its first import has written: it
-/// writes its pid to `<dir>/caught/pid` and waits to be killed (the watcher never learns the
-/// import is done).
-fn task_stopping_after_an_import(dir: &Path) -> PathBuf {
+/// The watcher's fault point (debug builds only, services/tw-watcher/src/fault.rs): armed by
+/// `<dir>/armed`, its first write waits for `<dir>/go` (its pid in `<dir>/caught/pid`), is
+/// made, and the watcher stops right after it, before recording or acknowledging anything.
+const FAULT_WRITE_ENV: &str = "VSYNC_FAULT_WRITE";
+
+/// The pid a fault point or a stopping `task` wrote to `<dir>/caught/pid`, once it did.
+async fn caught(dir: &Path) -> u32 {
+    let pid = dir.join("caught/pid");
+    vsync_harness::wait_for("a write to be caught", PROPAGATION, move || {
+        std::fs::read_to_string(&pid)
+            .ok()?
+            .trim()
+            .parse::<u32>()
+            .ok()
+    })
+    .await
+}
+
+/// A `task` whose first import once `<dir>/armed` exists is caught as the fault point catches
+/// a write: it waits for `<dir>/go` (its pid in `<dir>/caught/pid`), writes, and hangs until
+/// it is killed (the watcher never learns the import is done).
+fn task_stopping_at_an_import(dir: &Path) -> PathBuf {
     let real = vsync_harness::task_program();
     let script = dir.join("task");
+    // The input is read first: the watcher starts its import before it has anything to write.
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\ncase \" $* \" in\n  *\" import \"*)\n    '{real}' \"$@\"; rc=$?\n    \
+            "#!/bin/sh\ncase \" $* \" in\n  *\" import \"*)\n    input=$(cat)\n    \
              if [ -e '{dir}/armed' ] && mkdir '{dir}/caught' 2>/dev/null; then\n      \
-             echo $$ > '{dir}/caught/pid'\n      while :; do sleep 1; done\n    fi\n    \
-             exit $rc ;;\n  *) exec '{real}' \"$@\" ;;\nesac\n",
+             echo $$ > '{dir}/caught/pid'\n      \
+             while [ ! -e '{dir}/go' ]; do sleep 0.01; done\n      \
+             printf '%s' \"$input\" | '{real}' \"$@\"\n      while :; do sleep 1; done\n    fi\n    \
+             printf '%s' \"$input\" | exec '{real}' \"$@\" ;;\n  *) exec '{real}' \"$@\" ;;\nesac\n",
             real = real.display(),
             dir = dir.display()
         ),
@@ -94,56 +133,95 @@ async fn exactly_once_everywhere(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watcher_killed_between_an_import_and_its_ack_neither_duplicates_nor_reverts() {
+    killed_between_a_write_and_its_ack(false).await;
+}
+
+/// The same on Taskwarrior 3 with the replica written in-process (the watcher's fault point).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watcher_killed_between_an_in_process_write_and_its_ack_neither_duplicates_nor_reverts_tw3()
+ {
+    vsync_harness::require_taskwarrior(3);
+    killed_between_a_write_and_its_ack(true).await;
+}
+
+/// The laptop's watcher is killed once its write of a new task is committed, before anything
+/// of ours recorded it or acknowledged its canonical state; Vikunja renamed the task while the
+/// write waited, so the write is stamped later than the rename. Started again, the watcher
+/// must not take its own write for a change of the user's (which, later, would revert the
+/// rename everywhere), nor make the task twice; the host's data reads back.
+async fn killed_between_a_write_and_its_ack(in_process: bool) {
     let mut sys = system(&["laptop", "desk"], &["Home"]).await;
     let home = project_id(&sys, "Home");
     webhook_registered(&sys, home).await;
-    let renamed = sys.sim.create_task(home, "renamed while the watcher dies");
-    on_every_host(&sys, "the task", has_vid(renamed.id)).await;
     sys.stop_host("laptop").await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let task = task_stopping_after_an_import(dir.path());
-    let watcher = watcher_process(&sys, "laptop", &task, dir.path());
+    let fault_dir = dir.path().to_string_lossy().into_owned();
+    let watcher = match in_process {
+        true => {
+            let task = sys.host("laptop").task_bin().to_path_buf();
+            let env = [(FAULT_WRITE_ENV, fault_dir.as_str())];
+            watcher_process_with(&sys, "laptop", &task, dir.path(), true, &env)
+        }
+        false => {
+            let task = task_stopping_at_an_import(dir.path());
+            watcher_process(&sys, "laptop", &task, dir.path())
+        }
+    };
 
     let m = Measure::new(
         FAMILY,
-        "watcher killed between an import and its ack",
-        "kill -9 of the laptop's watcher after its `task import` wrote, before the ack; \
-         Vikunja renames the task again while it is down",
+        match in_process {
+            true => "watcher killed between an in-process write and its ack",
+            false => "watcher killed between an import and its ack",
+        },
+        "kill -9 of the laptop's watcher once its write of a new task committed, before the \
+         ack; Vikunja renamed the task while the write waited",
     );
     std::fs::write(dir.path().join("armed"), "").unwrap();
-    sys.sim.create_task(home, "created while the watcher dies");
+    let created = sys.sim.create_task(home, "created while the watcher dies");
+    let pid = caught(dir.path()).await;
     sys.sim
-        .update_task(renamed.id, |t| t.title = "renamed, the watcher died".into());
-    let caught = dir.path().join("caught/pid");
-    let pid = vsync_harness::wait_for("an import to be caught", PROPAGATION, move || {
-        std::fs::read_to_string(&caught)
-            .ok()?
-            .trim()
-            .parse::<u32>()
-            .ok()
+        .update_task(created.id, |t| t.title = "created, then renamed".into());
+    wait_task(sys.host("desk"), "the rename", |t| {
+        s(t, "description") == "created, then renamed"
     })
     .await;
-    // The import is written; the watcher is killed before it learns so, and never acks.
-    drop(watcher);
-    signal(pid, "-KILL");
-    // Vikunja moves on while the laptop is down: the state redelivered to it is older.
-    sys.sim
-        .update_task(renamed.id, |t| t.title = "renamed again".into());
-    wait_task(sys.host("desk"), "the second rename", |t| {
-        s(t, "description") == "renamed again"
+    // The write lands in a later second than Vikunja's rename, as the clock orders them.
+    let next = (vsync_model::dates::now_us() / 1_000_000 + 1) * 1_000_000;
+    vsync_harness::wait_for("the next second", PROPAGATION, move || {
+        (vsync_model::dates::now_us() >= next).then_some(())
     })
     .await;
+    std::fs::write(dir.path().join("go"), "").unwrap();
+    // Committed: the host's data show the task as the stopped write made it.
+    wait_task(sys.host("laptop"), "the write committed", |t| {
+        s(t, "description") == "created while the watcher dies"
+    })
+    .await;
+    let watcher_pid = watcher.pid();
+    drop(watcher); // SIGKILL
+    if pid != watcher_pid {
+        signal(pid, "-KILL"); // the stopped `task import`
+    }
+    let laptop = sys.host("laptop");
+    let after_kill = laptop.find("created while the watcher dies");
+    assert!(after_kill.is_some(), "the data read back after the kill");
     sys.start_host("laptop").await.unwrap();
 
-    let wants = [
-        Want::task("Home", "created while the watcher dies"),
-        Want::task("Home", "renamed again"),
-    ];
+    let wants = [Want::task("Home", "created, then renamed")];
     m.converge(&Sides::of(&sys), &wants, PROPAGATION).await;
+    exactly_once_everywhere(&sys, "created, then renamed", |_| true).await;
+    // And it stays so: the host's pass finds no change of the user's in what we wrote.
+    reconcile_every_host(&sys).await;
+    for h in &sys.hosts {
+        let old = h.find("created while the watcher dies");
+        assert!(old.is_none(), "{} reverted the rename", h.name);
+    }
+    let titles: Vec<String> = sys.sim.tasks().into_iter().map(|t| t.title).collect();
     assert_eq!(
-        sys.sim.task(renamed.id).unwrap().title,
-        "renamed again",
-        "not reverted"
+        titles,
+        ["created, then renamed"],
+        "once in Vikunja, not reverted"
     );
     sys.shutdown().await.unwrap();
 }
