@@ -10,6 +10,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
 use futures::{StreamExt, TryStreamExt};
+use tokio_util::task::AbortOnDropHandle;
+use tracing::Instrument as _;
 use vsync_bus::reports::ReconcileReport;
 use vsync_model::{Side, VikunjaTask, fields, vikunja};
 use vsync_proto::{EventKind, Origin, TaskEvent, TaskState, TaskStatus, VikunjaChange, task_event};
@@ -59,13 +61,24 @@ impl EventHandler {
         if full {
             let synced = self.synced_projects(only).await?;
             listed_projects = synced.iter().map(|p| p.id).collect();
-            let mut lists = futures::stream::iter(synced)
-                .map(|p| {
-                    let api = self.api.clone();
-                    async move { api.project_tasks(p.id).await }
-                })
-                .buffer_unordered(concurrency.max(1));
-            while let Some(list) = lists.next().await {
+            // Listed by a task of its own, so the next pages load while this one is handled.
+            let (tx, mut lists) = tokio::sync::mpsc::channel(concurrency.max(1));
+            let (api, width) = (self.api.clone(), concurrency.max(1));
+            let lister = async move {
+                let mut listing = futures::stream::iter(synced)
+                    .map(|p| {
+                        let api = api.clone();
+                        async move { api.project_tasks(p.id).await }
+                    })
+                    .buffer_unordered(width);
+                while let Some(list) = listing.next().await {
+                    if tx.send(list).await.is_err() {
+                        break; // the pass ended early
+                    }
+                }
+            };
+            let _lister = AbortOnDropHandle::new(tokio::spawn(lister.in_current_span()));
+            while let Some(list) = lists.recv().await {
                 let list = list?;
                 returned_at = vsync_model::dates::now_us();
                 report.listed += list.len();
