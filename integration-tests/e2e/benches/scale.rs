@@ -23,8 +23,12 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use vsync_e2e::procs::{ProcOptions, ProcSystem, env_usize, percentile};
 
+#[path = "common/scale_report.rs"]
+mod report;
 #[path = "common/webhooks.rs"]
 mod webhooks;
+
+use report::{plot, print_step, print_summary};
 
 fn main() {
     vsync_e2e::procs::run_bench(run());
@@ -33,7 +37,11 @@ fn main() {
 struct Step {
     tasks: usize,
     burst: Burst,
+    /// Resident memory right after the burst, and after the no-op full pass (steady: what a
+    /// pass took is given back, or not); the file-backed part (the program's code) of the latter.
     rss_mb: Vec<(String, f64)>,
+    rss_full_mb: Vec<(String, f64)>,
+    rss_file_mb: Vec<(String, f64)>,
     idle_read_kb_per_min: Vec<(String, f64)>,
     idle_requests_per_min: f64,
     /// The whole request: Vikunja's pass and every host's, side by side.
@@ -78,17 +86,16 @@ async fn run() {
             assert_eq!(export.len(), made, "{}: every task once", h.name);
             assert_eq!(distinct.len(), made, "{}: no duplicate", h.name);
         }
-        let rss_mb = sys
-            .rss_kb()
-            .into_iter()
-            .map(|(n, kb)| (n, kb as f64 / 1024.0))
-            .collect();
+        let rss_mb = mib(sys.rss_kb());
         settled(&sys).await;
         let (idle_read_kb_per_min, idle_requests_per_min) = idle_cost(&sys, idle).await;
         let t0 = Instant::now();
         let reply = vsync_e2e::reconcile_now(&sys.bus, true).await;
         let noop_full_ms = t0.elapsed().as_secs_f64() * 1e3;
         let report = reply.vikunja.as_ref().expect("the full pass");
+        // An allocator hands freed memory back after a short delay.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let (rss_full_mb, rss_file_mb) = (mib(sys.rss_kb()), mib(sys.rss_file_kb()));
         assert!(
             report.changed.is_empty(),
             "a no-op pass changed {:?}",
@@ -98,6 +105,8 @@ async fn run() {
             tasks: size,
             burst,
             rss_mb,
+            rss_full_mb,
+            rss_file_mb,
             idle_read_kb_per_min,
             idle_requests_per_min,
             noop_full_ms,
@@ -117,6 +126,12 @@ async fn run() {
     print_summary(&steps, slow);
     let dir = std::env::var("BENCH_PLOT_DIR").unwrap_or_else(|_| "docs/bench".into());
     plot(&steps, std::path::Path::new(&dir));
+}
+
+fn mib(kb: Vec<(String, u64)>) -> Vec<(String, f64)> {
+    kb.into_iter()
+        .map(|(n, kb)| (n, kb as f64 / 1024.0))
+        .collect()
 }
 
 async fn started(names: &[String]) -> ProcSystem {
@@ -342,118 +357,5 @@ async fn stop(mut sys: ProcSystem) {
             .await
             .unwrap();
         assert!(status.success(), "{name} did not stop cleanly: {status}");
-    }
-}
-
-fn print_step(s: &Step) {
-    let b = &s.burst;
-    println!(
-        "\n## {} tasks: burst of {} webhooks: {:.0} events/s end to end, last applied {:.0} ms \
-         after the last POST, per event p50 {:.1} ms p99 {:.1} ms",
-        s.tasks, b.n, b.events_per_s, b.last_after_post_ms, b.p50_ms, b.p99_ms
-    );
-    println!("| service | RSS MiB |");
-    println!("|---|---|");
-    for (name, rss) in &s.rss_mb {
-        println!("| {name} | {rss:.1} |");
-    }
-    println!("| bus connection | idle KiB read/min |");
-    println!("|---|---|");
-    for (name, read) in &s.idle_read_kb_per_min {
-        println!("| {name} | {read:.1} |");
-    }
-    println!(
-        "idle Vikunja requests per minute: {:.0}; no-op full pass: {:.0} ms in all (Vikunja's {} ms, \
-         {} API calls; the slowest host's {} ms)",
-        s.idle_requests_per_min,
-        s.noop_full_ms,
-        s.noop_vikunja_ms,
-        s.noop_full_calls,
-        s.noop_host_ms
-    );
-}
-
-fn print_summary(steps: &[Step], (without, with): (f64, f64)) {
-    println!("\n## Scale summary");
-    println!(
-        "| tasks | burst | events/s | last after POST ms | p50 ms | p99 ms | max RSS MiB | idle KiB/min (all) | idle requests/min | no-op full pass ms (Vikunja / slowest host) |"
-    );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
-    for s in steps {
-        let b = &s.burst;
-        let max_rss = s.rss_mb.iter().map(|(_, r)| *r).fold(0.0, f64::max);
-        let idle: f64 = s.idle_read_kb_per_min.iter().map(|(_, r)| r).sum();
-        println!(
-            "| {} | {} | {:.0} | {:.0} | {:.1} | {:.1} | {max_rss:.1} | {idle:.0} | {:.0} | {:.0} ({} / {}) |",
-            s.tasks,
-            b.n,
-            b.events_per_s,
-            b.last_after_post_ms,
-            b.p50_ms,
-            b.p99_ms,
-            s.idle_requests_per_min,
-            s.noop_full_ms,
-            s.noop_vikunja_ms,
-            s.noop_host_ms
-        );
-    }
-    println!(
-        "\none project answering 2 s per request: the other projects' webhook -> host p50 \
-         {with:.1} ms, against {without:.1} ms without it ({:.2}x)",
-        with / without
-    );
-}
-
-fn plot(steps: &[Step], dir: &std::path::Path) {
-    use vsync_e2e::plot::{Series, line_chart};
-    let xs: Vec<f64> = steps.iter().map(|s| s.tasks as f64).collect();
-    let latency = [
-        Series::new(
-            "p50 ms",
-            xs.iter().zip(steps.iter().map(|s| s.burst.p50_ms)),
-        ),
-        Series::new(
-            "p99 ms",
-            xs.iter().zip(steps.iter().map(|s| s.burst.p99_ms)),
-        ),
-    ];
-    let services: Vec<String> = steps
-        .first()
-        .map(|s| s.rss_mb.iter().map(|(n, _)| n.clone()).collect())
-        .unwrap_or_default();
-    let rss: Vec<Series> = services
-        .iter()
-        .map(|name| {
-            Series::new(
-                name,
-                xs.iter().zip(steps.iter().map(|s| {
-                    s.rss_mb
-                        .iter()
-                        .find(|(n, _)| n == name)
-                        .map_or(0.0, |(_, r)| *r)
-                })),
-            )
-        })
-        .collect();
-    let _ = std::fs::create_dir_all(dir);
-    for (file, title, y, series) in [
-        (
-            "scale-latency.svg",
-            "Webhook -> host applied, per event, in a burst",
-            "ms",
-            &latency[..],
-        ),
-        (
-            "scale-rss.svg",
-            "Resident memory per service",
-            "MiB",
-            &rss[..],
-        ),
-    ] {
-        let svg = line_chart(title, "tasks", y, series);
-        match std::fs::write(dir.join(file), svg) {
-            Ok(()) => println!("plot: {}", dir.join(file).display()),
-            Err(e) => eprintln!("cannot write {file}: {e}"),
-        }
     }
 }

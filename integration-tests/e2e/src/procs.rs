@@ -217,6 +217,14 @@ impl ProcSystem {
             .collect()
     }
 
+    /// The file-backed part of it (kB) for each service process: mostly the program's own code.
+    pub fn rss_file_kb(&self) -> Vec<(String, u64)> {
+        self.procs
+            .iter()
+            .map(|(name, p)| (name.clone(), status_kb(p.pid(), "RssFile:")))
+            .collect()
+    }
+
     pub fn temp_dir(&self) -> &Path {
         self.dir.path()
     }
@@ -224,11 +232,16 @@ impl ProcSystem {
 
 /// VmRSS of a process, in kB (0 if unknown).
 pub fn rss_kb(pid: u32) -> u64 {
+    status_kb(pid, "VmRSS:")
+}
+
+/// One kB figure of `/proc/<pid>/status` (`key` with its colon; 0 if unknown).
+fn status_kb(pid: u32, key: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(key))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|n| n.parse().ok())
         })

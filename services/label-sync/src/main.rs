@@ -13,6 +13,10 @@ struct Cli {
     config: Option<PathBuf>,
 }
 
+// Returns freed memory to the system, which glibc's malloc does not (docs/BENCHMARKS.md §8).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

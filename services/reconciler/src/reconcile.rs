@@ -2,12 +2,16 @@
 //! deletions in deltas and fires nothing for a deleted sub-project; a delta poll (`updated >=
 //! watermark`) catches dropped changes cheaply, a full listing of every synced project (in
 //! parallel, bounded) also finds deletions and moves. Unchanged tasks cost nothing beyond the
-//! listing: they are compared with the last object seen, and only differences are merged.
+//! listing: they are compared with the last object seen, and only differences are merged. A
+//! full pass handles each project's listing as it arrives and lets it go, so it never holds
+//! every Vikunja task at once.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
 use futures::{StreamExt, TryStreamExt};
+use tokio_util::task::AbortOnDropHandle;
+use tracing::Instrument as _;
 use vsync_bus::control::ReconcileRequest;
 use vsync_bus::reports::ReconcileReport;
 use vsync_model::{Side, VikunjaTask, fields, vikunja};
@@ -48,59 +52,72 @@ impl EventHandler {
             .filter(|s| s.vikunja_id > 0)
             .map(|s| (s.vikunja_id, s))
             .collect();
-        let (listed, listed_projects) = if full {
-            self.list_projects_tasks(only, concurrency).await?
-        } else {
-            (self.delta_listing().await?, BTreeSet::new())
-        };
-        let returned_at = vsync_model::dates::now_us();
-        report.listed = listed.len();
         // The watermark moves past what was handled, never past a task that failed: the next
         // delta pass lists it again.
-        let mut newest = None;
-        let mut oldest_failed = None;
-        for task in &listed {
-            // Without every state in hand, the task's own is read by its link.
-            let looked_up = match states {
-                Some(_) => Ok(None),
-                None => self.linked_state(task.id()).await,
-            };
-            let (handled, known) = match looked_up {
-                Ok(found) => {
-                    let known = found
-                        .as_ref()
-                        .or_else(|| by_vikunja_id.get(&task.id()).copied());
-                    let handled = self.reconcile_listed(task, known, listed_at).await;
-                    (handled, known.is_some())
-                }
-                Err(e) => (Err(e), false),
-            };
-            match handled {
-                Ok(Some(Applied {
-                    uuid,
-                    refused: Some(why),
-                    ..
-                })) => report.failed.push((uuid, why)),
-                Ok(Some(applied)) if !known && applied.stored => report.created += 1,
-                Ok(Some(applied)) if !applied.changed.is_empty() => {
-                    report.changed.push((applied.uuid, applied.changed));
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(vikunja_id = task.id(), error = %e, "reconcile of a task failed");
-                    report
-                        .failed
-                        .push((format!("Vikunja task #{}", task.id()), e.to_string()));
-                    if let Some(u) = task.updated_us() {
-                        oldest_failed = Some(oldest_failed.map_or(u, |o: i64| o.min(u)));
+        let mut marks = Marks::default();
+        // Every task a full listing showed, by id (what it missed is checked for deletion).
+        let mut seen = BTreeSet::new();
+        let mut listed_projects = BTreeSet::new();
+        let mut returned_at = listed_at;
+        if full {
+            let synced = self.synced_projects(only).await?;
+            listed_projects = synced.iter().map(|p| p.id).collect();
+            // Listed by a task of its own, so the next pages load while this one is handled.
+            let (tx, mut lists) = tokio::sync::mpsc::channel(concurrency.max(1));
+            let (api, width) = (self.api.clone(), concurrency.max(1));
+            let lister = async move {
+                let mut listing = futures::stream::iter(synced)
+                    .map(|p| {
+                        let api = api.clone();
+                        async move { api.project_tasks(p.id).await }
+                    })
+                    .buffer_unordered(width);
+                while let Some(list) = listing.next().await {
+                    if tx.send(list).await.is_err() {
+                        break; // the pass ended early
                     }
-                    continue;
+                }
+            };
+            let _lister = AbortOnDropHandle::new(tokio::spawn(lister.in_current_span()));
+            while let Some(list) = lists.recv().await {
+                let list = list?;
+                returned_at = vsync_model::dates::now_us();
+                report.listed += list.len();
+                for task in &list {
+                    seen.insert(task.id());
+                    self.tally_listed(
+                        task,
+                        &by_vikunja_id,
+                        true,
+                        listed_at,
+                        &mut report,
+                        &mut marks,
+                    )
+                    .await;
                 }
             }
-            newest = newest.max(task.updated_us());
+        } else {
+            let listed = self.delta_listing().await?;
+            returned_at = vsync_model::dates::now_us();
+            report.listed = listed.len();
+            for task in &listed {
+                let in_hand = states.is_some();
+                self.tally_listed(
+                    task,
+                    &by_vikunja_id,
+                    in_hand,
+                    listed_at,
+                    &mut report,
+                    &mut marks,
+                )
+                .await;
+            }
         }
+        let Marks {
+            newest,
+            oldest_failed,
+        } = marks;
         if let Some(states) = states.as_deref().filter(|_| full) {
-            let seen: BTreeSet<i64> = listed.iter().map(VikunjaTask::id).collect();
             let existing: BTreeSet<i64> = {
                 let tree = self.projects.lock().await;
                 tree.ids().collect()
@@ -185,6 +202,56 @@ impl EventHandler {
         Ok(report)
     }
 
+    /// Handles one listed task and counts the outcome in `report`. `in_hand`: every state was
+    /// read first (`by_vikunja_id`), else the task's own is read by its link.
+    async fn tally_listed(
+        &self,
+        task: &VikunjaTask,
+        by_vikunja_id: &HashMap<i64, &TaskState>,
+        in_hand: bool,
+        listed_at: i64,
+        report: &mut ReconcileReport,
+        marks: &mut Marks,
+    ) {
+        let looked_up = match in_hand {
+            true => Ok(None),
+            false => self.linked_state(task.id()).await,
+        };
+        let (handled, known) = match looked_up {
+            Ok(found) => {
+                let known = found
+                    .as_ref()
+                    .or_else(|| by_vikunja_id.get(&task.id()).copied());
+                let handled = self.reconcile_listed(task, known, listed_at).await;
+                (handled, known.is_some())
+            }
+            Err(e) => (Err(e), false),
+        };
+        match handled {
+            Ok(Some(Applied {
+                uuid,
+                refused: Some(why),
+                ..
+            })) => report.failed.push((uuid, why)),
+            Ok(Some(applied)) if !known && applied.stored => report.created += 1,
+            Ok(Some(applied)) if !applied.changed.is_empty() => {
+                report.changed.push((applied.uuid, applied.changed));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(vikunja_id = task.id(), error = %e, "reconcile of a task failed");
+                report
+                    .failed
+                    .push((format!("Vikunja task #{}", task.id()), e.to_string()));
+                if let Some(u) = task.updated_us() {
+                    marks.oldest_failed = Some(marks.oldest_failed.map_or(u, |o: i64| o.min(u)));
+                }
+                return;
+            }
+        }
+        marks.newest = marks.newest.max(task.updated_us());
+    }
+
     /// The canonical state of the task linked to Vikunja task `vikunja_id`, read by its link.
     async fn linked_state(&self, vikunja_id: i64) -> Result<Option<TaskState>, SyncError> {
         let Some(uuid) = self.linked_uuid(vikunja_id).await? else {
@@ -217,25 +284,28 @@ impl EventHandler {
         Ok(Some(self.handle(&event).await?))
     }
 
+    /// The synced projects (under `only`, when given), the project tree reloaded on the way.
+    async fn synced_projects(&self, only: Option<&str>) -> Result<Vec<Project>, SyncError> {
+        let projects = self.api.projects().await?;
+        let mut tree = self.projects.lock().await;
+        tree.load(projects.clone());
+        Ok(projects
+            .into_iter()
+            .filter(|p| !p.is_archived)
+            .filter(|p| {
+                let path = tree.path(p.id).unwrap_or_default();
+                only.is_none_or(|o| path == o || path.starts_with(&format!("{o}.")))
+            })
+            .collect())
+    }
+
     /// Every task of every synced project, projects listed in parallel (at most `concurrency`).
     pub(crate) async fn list_projects_tasks(
         &self,
         only: Option<&str>,
         concurrency: usize,
     ) -> Result<(Vec<VikunjaTask>, BTreeSet<i64>), SyncError> {
-        let projects = self.api.projects().await?;
-        let synced: Vec<Project> = {
-            let mut tree = self.projects.lock().await;
-            tree.load(projects.clone());
-            projects
-                .into_iter()
-                .filter(|p| !p.is_archived)
-                .filter(|p| {
-                    let path = tree.path(p.id).unwrap_or_default();
-                    only.is_none_or(|o| path == o || path.starts_with(&format!("{o}.")))
-                })
-                .collect()
-        };
+        let synced = self.synced_projects(only).await?;
         let ids: BTreeSet<i64> = synced.iter().map(|p| p.id).collect();
         let lists: Vec<Vec<VikunjaTask>> = futures::stream::iter(synced)
             .map(|p| {
@@ -300,6 +370,13 @@ impl EventHandler {
         }
         done
     }
+}
+
+/// How far the watermark may move: the newest task handled, the oldest that failed.
+#[derive(Default)]
+struct Marks {
+    newest: Option<i64>,
+    oldest_failed: Option<i64>,
 }
 
 /// A listed task, handled as if its webhook had arrived; `listed_at` is when the listing began.

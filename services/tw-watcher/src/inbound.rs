@@ -81,13 +81,13 @@ impl Watcher {
         let mut targets = Vec::new();
         for s in states {
             let current = self.mirror.get(&s.uuid);
-            if !self.takes(s, current) {
+            if !self.takes(s, current.as_ref()) {
                 continue; // outside the host's filter (`scope`)
             }
-            let target = match (local.get(&s.uuid), current) {
+            let target = match (local.get(&s.uuid), current.as_ref()) {
                 // A change no hook reported, just published: kept until canonical state has it.
                 (Some(before), Some(now)) => tw::apply_keeping_local(s, now, before.as_ref()),
-                _ => tw::apply(s, current),
+                _ => tw::apply(s, current.as_ref()),
             };
             if let Some(t) = target {
                 targets.push((s.clone(), t));

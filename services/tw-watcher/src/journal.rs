@@ -108,7 +108,7 @@ pub(crate) fn settle(left: Vec<TwTask>, exported: &[TwTask], mirror: &Mirror) ->
         }
         let from_mirror = mirror
             .get(written.uuid())
-            .map_or(usize::MAX, |m| distance(file, m));
+            .map_or(usize::MAX, |m| distance(file, &m));
         if distance(file, &written) < from_mirror {
             ours.push(written);
         }

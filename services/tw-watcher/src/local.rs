@@ -46,7 +46,7 @@ impl Watcher {
         let exported = self.tw.export_uuids(&todo).await?;
         for uuid in &todo {
             let file = exported.iter().find(|t| t.uuid() == *uuid).cloned();
-            let before = self.mirror.get(uuid).cloned();
+            let before = self.mirror.get(uuid);
             if file.as_ref().map(tw::view) == before.as_ref().map(tw::view) {
                 continue;
             }
@@ -116,7 +116,7 @@ impl Watcher {
             if self
                 .mirror
                 .get(t.uuid())
-                .is_none_or(|m| tw::view(m) != tw::view(t))
+                .is_none_or(|m| tw::view(&m) != tw::view(t))
             {
                 differ.push((t.uuid().to_string(), Some(t.clone())));
             }

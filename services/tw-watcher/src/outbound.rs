@@ -216,11 +216,12 @@ impl Watcher {
                 .await;
             return Ok(());
         }
+        let mirrored = self.mirror.get(uuid);
         let base = self
             .overlap
-            .base_for(uuid, new.as_ref(), started_us, self.mirror.get(uuid));
+            .base_for(uuid, new.as_ref(), started_us, mirrored.as_ref());
         let saw_our_import =
-            base.as_ref().map(TwTask::to_json) == self.mirror.get(uuid).map(TwTask::to_json);
+            base.as_ref().map(TwTask::to_json) == mirrored.as_ref().map(TwTask::to_json);
         match (&new, &base) {
             (Some(n), Some(b)) if tw::view(n) == tw::view(b) => {
                 let _ = self.mirror.set(n.clone());

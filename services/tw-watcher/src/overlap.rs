@@ -158,17 +158,19 @@ impl Overlap {
     /// Of our imported tasks `uuids` (an overlapping command's others), those the file
     /// (`exported`) shows reverted rather than as the mirror has them: our write was lost, so
     /// each is re-applied at once (a pending wait for a local change of it stays). Returns them.
-    pub fn check_ours<'m>(
+    pub fn check_ours(
         &mut self,
         uuids: &[String],
         exported: &[TwTask],
-        mirror: impl Fn(&str) -> Option<&'m TwTask>,
+        mirror: impl Fn(&str) -> Option<TwTask>,
         now: Instant,
     ) -> Vec<String> {
         let mut lost = Vec::new();
         for uuid in uuids {
             let shown = exported.iter().find(|e| e.uuid() == uuid);
-            if shown.map(tw::view) != mirror(uuid).map(tw::view) && self.reverted(uuid, shown) {
+            if shown.map(tw::view) != mirror(uuid).as_ref().map(tw::view)
+                && self.reverted(uuid, shown)
+            {
                 self.reapply_now(uuid, now);
                 lost.push(uuid.clone());
             }
@@ -180,18 +182,18 @@ impl Overlap {
     /// (`exported`) shows as the mirror had it instead was overwritten by our concurrent import:
     /// it is re-applied from canonical state once that has this change. (A file showing something
     /// else, e.g. what another hook of the user's added on TW 3, is left alone.) Returns them.
-    pub fn check_own<'m>(
+    pub fn check_own(
         &mut self,
         reported: &[TwTask],
         exported: &[TwTask],
-        mirror: impl Fn(&str) -> Option<&'m TwTask>,
+        mirror: impl Fn(&str) -> Option<TwTask>,
         at_us: i64,
         now: Instant,
     ) -> Vec<String> {
         let mut lost = Vec::new();
         for t in reported {
             let shown = exported.iter().find(|e| e.uuid() == t.uuid()).map(tw::view);
-            let before = mirror(t.uuid()).map(tw::view);
+            let before = mirror(t.uuid()).as_ref().map(tw::view);
             if shown != Some(tw::view(t)) && shown == before {
                 self.reapply.insert(t.uuid().to_string(), (at_us, now));
                 lost.push(t.uuid().to_string());

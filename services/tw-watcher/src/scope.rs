@@ -28,7 +28,7 @@ impl Watcher {
     /// Whether the local change of task `uuid` from the mirror's copy to `new` is published.
     pub(crate) fn publishes(&self, uuid: &str, new: Option<&TwTask>) -> bool {
         let Some(f) = &self.filter else { return true };
-        let before = self.mirror.get(uuid).map(tw::view);
+        let before = self.mirror.get(uuid).as_ref().map(tw::view);
         syncs(f, before.as_ref(), new.map(tw::view).as_ref())
     }
 

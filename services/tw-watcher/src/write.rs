@@ -114,7 +114,7 @@ impl Watcher {
             if r.is_err() {
                 continue;
             }
-            let before = self.mirror.get(t.uuid()).cloned();
+            let before = self.mirror.get(t.uuid());
             if let Err(e) = self.mirror.set(t.clone()) {
                 tracing::error!(error = %e, "cannot persist the mirror");
             }

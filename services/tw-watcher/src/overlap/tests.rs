@@ -148,7 +148,7 @@ fn an_import_the_file_shows_reverted_is_reapplied_without_waiting() {
         task(C, "ours", ""),
         task(D, "ours", ""),
     ];
-    let get = |u: &str| mirror.iter().find(|t| t.uuid() == u);
+    let get = |u: &str| mirror.iter().find(|t| t.uuid() == u).cloned();
     // A: as imported; B: reverted; C: a task we created, gone again; D: something else (a
     // change whose hook message is still on its way) is left alone.
     let exported = [
@@ -186,7 +186,7 @@ fn a_lost_import_does_not_replace_a_wait_for_a_local_change() {
     o.imported(import(vec![(None, task(A, "ours", ""))]), now);
     o.reapply_once_merged(A, 5_000_000, now);
     let ours = task(A, "ours", "");
-    o.check_ours(&[A.to_string()], &[], |_| Some(&ours), now);
+    o.check_ours(&[A.to_string()], &[], |_| Some(ours.clone()), now);
     assert_eq!(pending(&mut o), vec![(A.into(), 5_000_000)]);
 }
 
@@ -200,7 +200,7 @@ fn a_user_change_the_file_shows_as_the_mirror_had_it_is_reapplied_after_its_merg
         task(C, "ours", ""),
         task(D, "ours", ""),
     ];
-    let get = |u: &str| mirror.iter().find(|t| t.uuid() == u);
+    let get = |u: &str| mirror.iter().find(|t| t.uuid() == u).cloned();
     let reported = [
         task(A, "ours", "H"),
         task(B, "ours", "H"),
