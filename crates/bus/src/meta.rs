@@ -19,11 +19,7 @@ const HELD_DELETIONS: &str = "deletions.held";
 impl Bus {
     /// Where the next delta reconcile starts (µs); `None` before the first pass.
     pub async fn watermark(&self) -> Result<Option<i64>, BusError> {
-        let v = self
-            .meta
-            .get(WATERMARK)
-            .await
-            .map_err(|e| BusError::kv("read", WATERMARK, e))?;
+        let v = self.get_meta(WATERMARK).await?;
         Ok(v.and_then(|v| String::from_utf8_lossy(&v).parse::<i64>().ok()))
     }
 
@@ -34,11 +30,7 @@ impl Bus {
 
     /// The report of the last reconcile pass; `Err` when it cannot be read.
     pub async fn last_reconcile(&self) -> Result<Option<ReconcileReport>, BusError> {
-        let v = self
-            .meta
-            .get(LAST_RECONCILE)
-            .await
-            .map_err(|e| BusError::kv("read", LAST_RECONCILE, e))?;
+        let v = self.get_meta(LAST_RECONCILE).await?;
         v.map(|v| {
             serde_json::from_slice(&v).map_err(|e| BusError::Decode {
                 what: "ReconcileReport",
@@ -63,11 +55,7 @@ impl Bus {
 
     /// What the last full pass's mass-deletion guard held back, if anything.
     pub async fn held_deletions(&self) -> Result<Option<String>, BusError> {
-        let v = self
-            .meta
-            .get(HELD_DELETIONS)
-            .await
-            .map_err(|e| BusError::kv("read", HELD_DELETIONS, e))?;
+        let v = self.get_meta(HELD_DELETIONS).await?;
         Ok(v.map(|v| String::from_utf8_lossy(&v).into_owned())
             .filter(|s| !s.is_empty()))
     }
@@ -85,15 +73,18 @@ impl Bus {
 
     /// Since when Vikunja rejects the API token; `None`: it accepts it (or nothing said so).
     pub async fn token_rejected(&self) -> Result<Option<i64>, BusError> {
-        let v = self
-            .meta
-            .get(TOKEN_REJECTED)
-            .await
-            .map_err(|e| BusError::kv("read", TOKEN_REJECTED, e))?;
+        let v = self.get_meta(TOKEN_REJECTED).await?;
         Ok(
             v.and_then(|v| String::from_utf8_lossy(&v).parse::<i64>().ok())
                 .filter(|since| *since > 0),
         )
+    }
+
+    async fn get_meta(&self, key: &str) -> Result<Option<bytes::Bytes>, BusError> {
+        self.meta
+            .get(key)
+            .await
+            .map_err(|e| BusError::kv("read", key, e))
     }
 
     async fn put_meta(&self, key: &str, value: Vec<u8>) -> Result<(), BusError> {

@@ -10,7 +10,7 @@ mod wait;
 pub use nats::{NatsServer, anonymous_answer};
 pub use process::ServiceProcess;
 pub use tw::{TwHost, require_taskwarrior, task_program, taskwarrior_version};
-pub use wait::{wait_for, wait_for_async};
+pub use wait::{poll_until, wait_for, wait_for_async};
 
 /// Finds a program: `$<env_var>` first, then `PATH`, then the given fallback directories.
 pub fn find_program(name: &str, env_var: &str, fallbacks: &[&str]) -> Option<std::path::PathBuf> {

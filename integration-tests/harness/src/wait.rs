@@ -27,15 +27,28 @@ where
     F: Fn() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
+    match poll_until(timeout, cond).await {
+        Some(v) => v,
+        None => panic!("timed out after {timeout:?} waiting for {what}"),
+    }
+}
+
+/// Checks `cond` (10 ms apart) until it returns `Some`, or `None` after `timeout`: for a test
+/// that does something else when a condition does not come.
+pub async fn poll_until<T, F, Fut>(timeout: Duration, cond: F) -> Option<T>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
     let deadline = tokio::time::Instant::now() + timeout;
     let mut ticks = tokio::time::interval(Duration::from_millis(10));
     loop {
         ticks.tick().await;
         if let Some(v) = cond().await {
-            return v;
+            return Some(v);
         }
         if tokio::time::Instant::now() >= deadline {
-            panic!("timed out after {timeout:?} waiting for {what}");
+            return None;
         }
     }
 }

@@ -219,14 +219,10 @@ async fn up_runs_each_service_as_itself_on_its_own_bus_and_stops_on_sigterm() {
         })
         .await;
         let id = task.id.to_string();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        while tokio::time::Instant::now() < deadline {
-            if vikunja_trace(&collector.spans(), &id).is_some() {
-                traced = Some(id);
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        traced = vsync_harness::poll_until(Duration::from_secs(5), || async {
+            vikunja_trace(&collector.spans(), &id).map(|_| id.clone())
+        })
+        .await;
         if traced.is_some() {
             break;
         }
