@@ -64,14 +64,8 @@ impl EventHandler {
             listed_projects = synced.iter().map(|p| p.id).collect();
             // Listed by a task of its own, so the next pages load while this one is handled.
             let (tx, mut lists) = tokio::sync::mpsc::channel(concurrency.max(1));
-            let (api, width) = (self.api.clone(), concurrency.max(1));
+            let mut listing = project_listings(self.api.clone(), synced, concurrency);
             let lister = async move {
-                let mut listing = futures::stream::iter(synced)
-                    .map(|p| {
-                        let api = api.clone();
-                        async move { api.project_tasks(p.id).await }
-                    })
-                    .buffer_unordered(width);
                 while let Some(list) = listing.next().await {
                     if tx.send(list).await.is_err() {
                         break; // the pass ended early
@@ -307,12 +301,7 @@ impl EventHandler {
     ) -> Result<(Vec<VikunjaTask>, BTreeSet<i64>), SyncError> {
         let synced = self.synced_projects(only).await?;
         let ids: BTreeSet<i64> = synced.iter().map(|p| p.id).collect();
-        let lists: Vec<Vec<VikunjaTask>> = futures::stream::iter(synced)
-            .map(|p| {
-                let api = self.api.clone();
-                async move { api.project_tasks(p.id).await }
-            })
-            .buffer_unordered(concurrency.max(1))
+        let lists: Vec<Vec<VikunjaTask>> = project_listings(self.api.clone(), synced, concurrency)
             .try_collect()
             .await?;
         Ok((lists.into_iter().flatten().collect(), ids))
@@ -402,4 +391,19 @@ pub(crate) fn synthetic_event(task: &VikunjaTask, new: bool, listed_at: i64) -> 
             doer_id: 0,
         })),
     }
+}
+
+/// Each project's tasks, projects listed in parallel (at most `concurrency`), each listing as
+/// soon as it is complete.
+fn project_listings(
+    api: vsync_vikunja::VikunjaClient,
+    projects: Vec<Project>,
+    concurrency: usize,
+) -> impl futures::Stream<Item = Result<Vec<VikunjaTask>, vsync_vikunja::VikunjaError>> + Send {
+    futures::stream::iter(projects)
+        .map(move |p| {
+            let api = api.clone();
+            async move { api.project_tasks(p.id).await }
+        })
+        .buffer_unordered(concurrency.max(1))
 }
