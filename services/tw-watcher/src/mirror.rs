@@ -3,17 +3,26 @@
 //! per task, so changes made while the watcher was down are diffed against what came before.
 //! Private: the state directory and the mirror directory are 0700, each file 0600 (whatever
 //! the umask; files an older version left readable are tightened on load).
+//!
+//! The watcher reads the mirror from memory; the files are written behind it, in order, by a
+//! thread of their own ([`Saver`]): a burst of a thousand applies would otherwise wait on a
+//! thousand file writes (seconds when other programs keep the disk busy). Like the writes
+//! themselves (never fsynced), what the thread had not written when the process died is lost:
+//! the next start diffs those tasks against their older copy, and the host's first pass
+//! publishes what differs (our own applies: canonical state already holds them).
 
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use vsync_model::TwTask;
 
 pub struct Mirror {
     dir: PathBuf,
     tasks: HashMap<String, TwTask>,
+    saver: Saver,
 }
 
 impl Mirror {
@@ -45,7 +54,8 @@ impl Mirror {
                 None => tracing::warn!(path = %path.display(), "skipping unreadable mirror entry"),
             }
         }
-        Ok(Some(Mirror { dir, tasks }))
+        let saver = Saver::start()?;
+        Ok(Some(Mirror { dir, tasks, saver }))
     }
 
     /// A new mirror of `tasks` (first start: the host's current export).
@@ -56,10 +66,13 @@ impl Mirror {
         let mut m = Mirror {
             dir,
             tasks: HashMap::new(),
+            saver: Saver::start()?,
         };
         for t in tasks {
             m.set(t)?;
         }
+        // Complete on disk before it is used: an existing mirror directory is loaded as it is.
+        m.flush()?;
         Ok(m)
     }
 
@@ -82,29 +95,113 @@ impl Mirror {
         if !vsync_taskwarrior::is_uuid(&uuid) {
             return Ok(()); // never a path we did not make
         }
-        let tmp = self.dir.join(format!(".{uuid}.tmp"));
-        // 0600 at creation: the umask can only take bits away (no fsync: the hot path)
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?
-            .write_all(t.to_json().as_bytes())?;
-        std::fs::rename(&tmp, self.dir.join(format!("{uuid}.json")))?;
+        self.saver.send(Job::Write {
+            tmp: self.dir.join(format!(".{uuid}.tmp")),
+            path: self.dir.join(format!("{uuid}.json")),
+            json: t.to_json(),
+        })?;
         self.tasks.insert(uuid, t);
         Ok(())
     }
 
     pub fn remove(&mut self, uuid: &str) -> std::io::Result<()> {
         if self.tasks.remove(uuid).is_some() && vsync_taskwarrior::is_uuid(uuid) {
-            match std::fs::remove_file(self.dir.join(format!("{uuid}.json"))) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-                _ => {}
-            }
+            self.saver
+                .send(Job::Remove(self.dir.join(format!("{uuid}.json"))))?;
         }
         Ok(())
     }
+
+    /// Waits until every change so far is written to the files.
+    pub fn flush(&self) -> std::io::Result<()> {
+        let (done, wait) = mpsc::channel();
+        self.saver.send(Job::Flush(done))?;
+        wait.recv().map_err(|_| saver_gone())
+    }
+}
+
+/// One change of the mirror's files.
+enum Job {
+    Write {
+        tmp: PathBuf,
+        path: PathBuf,
+        json: String,
+    },
+    Remove(PathBuf),
+    /// Answered once every job before it is done.
+    Flush(mpsc::Sender<()>),
+}
+
+/// The thread that writes the mirror's files, one job after the other (so the last change of a
+/// task is the one on disk). Dropped, it finishes what was sent and stops.
+struct Saver {
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Saver {
+    fn start() -> std::io::Result<Saver> {
+        let (jobs, todo) = mpsc::channel::<Job>();
+        let thread = std::thread::Builder::new()
+            .name("mirror-saver".into())
+            .spawn(move || {
+                for job in todo {
+                    if let Err(e) = job.run() {
+                        tracing::error!(error = %e, "cannot persist the mirror");
+                    }
+                }
+            })?;
+        Ok(Saver {
+            jobs: Some(jobs),
+            thread: Some(thread),
+        })
+    }
+
+    fn send(&self, job: Job) -> std::io::Result<()> {
+        self.jobs
+            .as_ref()
+            .and_then(|j| j.send(job).ok())
+            .ok_or_else(saver_gone)
+    }
+}
+
+impl Drop for Saver {
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Job {
+    fn run(self) -> std::io::Result<()> {
+        match self {
+            Job::Write { tmp, path, json } => {
+                // 0600 at creation: the umask can only take bits away (no fsync: the hot path)
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .mode(0o600)
+                    .open(&tmp)?
+                    .write_all(json.as_bytes())?;
+                std::fs::rename(&tmp, path)
+            }
+            Job::Remove(path) => match std::fs::remove_file(path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            },
+            Job::Flush(done) => {
+                let _ = done.send(());
+                Ok(())
+            }
+        }
+    }
+}
+
+fn saver_gone() -> std::io::Error {
+    std::io::Error::other("the mirror's writer thread stopped")
 }
 
 #[cfg(test)]
@@ -121,6 +218,29 @@ mod tests {
             r#"{{"uuid":"{uuid}","description":"x","status":"pending"}}"#
         ))
         .unwrap()
+    }
+
+    #[test]
+    fn the_files_show_the_last_change_of_each_task_once_flushed_or_dropped() {
+        let root = tempfile::tempdir().unwrap();
+        let (a, b) = (
+            "0b8c51ba-6ac1-4b4c-9f4c-1b7d7c3c0a11",
+            "1b8c51ba-6ac1-4b4c-9f4c-1b7d7c3c0a11",
+        );
+        let mut m = Mirror::create(root.path(), vec![task(a), task(b)]).unwrap();
+        for i in 0..100 {
+            let mut t = task(a);
+            t.0.insert("description".into(), format!("rev {i}").into());
+            m.set(t).unwrap();
+        }
+        m.remove(b).unwrap();
+        m.flush().unwrap();
+        assert!(!root.path().join(format!("mirror/{b}.json")).exists());
+        m.set(task(b)).unwrap();
+        drop(m);
+        let again = Mirror::load(root.path()).unwrap().unwrap();
+        assert_eq!(again.get(a).unwrap().0["description"], "rev 99");
+        assert!(again.get(b).is_some());
     }
 
     #[test]
@@ -141,6 +261,7 @@ mod tests {
         );
         let other = "1b8c51ba-6ac1-4b4c-9f4c-1b7d7c3c0a11";
         m.set(task(other)).unwrap();
+        m.flush().unwrap();
         assert_eq!(mode(&state.join(format!("mirror/{other}.json"))), 0o600);
 
         let fresh = root.path().join("fresh");
