@@ -169,7 +169,7 @@ fn hops(spans: &[vsync_e2e::otlp::Span]) {
         ("publish -> reconciler starts", vec![]),
         ("reconciler: merge + KV write", vec![]),
         ("reconciler done -> host starts applying", vec![]),
-        ("host apply (task import)", vec![]),
+        ("host apply (the batch: write, notice, ack)", vec![]),
     ];
     let mut traces: Vec<(f64, [f64; 5])> = Vec::new();
     for web in spans.iter().filter(|s| s.name == "POST /webhook") {
