@@ -156,24 +156,36 @@ impl System {
             host_reconcile_interval: opts.host_reconcile_interval,
             host_filters: opts.host_filters.clone(),
         };
-        for name in &opts.hosts {
-            let host = match &opts.task_bin {
+        let hosts: Vec<TwHost> = opts
+            .hosts
+            .iter()
+            .map(|name| match &opts.task_bin {
                 Some(bin) => TwHost::with_bin(name, bin.clone()),
                 None => TwHost::new(name),
-            };
-            for line in &opts.taskrc {
-                host.configure(line);
+            })
+            .collect();
+        // Each host's tasks added in its own thread: thousands of `task add` take minutes.
+        std::thread::scope(|s| {
+            for host in &hosts {
+                s.spawn(|| {
+                    for line in &opts.taskrc {
+                        host.configure(line);
+                    }
+                    for (_, args) in opts.host_tasks.iter().filter(|(h, _)| *h == host.name) {
+                        let mut a = vec!["rc.hooks=off", "add"];
+                        a.extend(args.iter().map(String::as_str));
+                        host.ok(&a);
+                    }
+                });
             }
-            for (_, args) in opts.host_tasks.iter().filter(|(h, _)| h == name) {
-                let mut a = vec!["rc.hooks=off", "add"];
-                a.extend(args.iter().map(String::as_str));
-                host.ok(&a);
-            }
+        });
+        for host in hosts {
             if let Some(bin) = &opts.hook_bin {
                 vikunja_sync::hook::install(&host.data_dir(), None, Some(bin), false)?;
             }
+            let name = host.name.clone();
             sys.hosts.push(host);
-            sys.start_host(name).await?;
+            sys.start_host(&name).await?;
         }
         if opts.adopt_auto {
             sys.wait_adopted(&opts.hosts).await?;

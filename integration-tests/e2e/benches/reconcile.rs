@@ -7,8 +7,11 @@
 //! Run with `scripts/bench.sh reconcile`. `BENCH_PROJECTS` / `BENCH_TASKS` change the size.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+use futures::StreamExt;
 
 use vsync_e2e::*;
 
@@ -22,6 +25,28 @@ fn runs(counter: &Path) -> usize {
         .unwrap_or(0)
 }
 
+/// How many of `h`'s pending tasks carry a Vikunja id (the real `task`, not counted).
+async fn linked(real: &Path, h: &vsync_harness::TwHost) -> usize {
+    let (real, rc, data): (PathBuf, _, _) = (real.to_path_buf(), h.taskrc(), h.data_dir());
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(real)
+            .args([
+                "rc.hooks=off",
+                "rc.json.array=on",
+                "status:pending",
+                "export",
+            ])
+            .env("TASKRC", rc)
+            .env("TASKDATA", data)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let v: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    v.iter().filter(|t| t.get("vikunja_id").is_some()).count()
+}
+
 struct Row {
     what: &'static str,
     ms: f64,
@@ -30,6 +55,7 @@ struct Row {
 }
 
 async fn run() {
+    vsync_e2e::trace_init();
     let projects: usize = vsync_e2e::procs::env_usize("BENCH_PROJECTS", 10);
     let per: usize = vsync_e2e::procs::env_usize("BENCH_TASKS", 100);
     let dir = tempfile::tempdir().unwrap();
@@ -81,43 +107,53 @@ async fn run() {
     let sys = System::start(o).await.unwrap();
     let bus = test_bus(&sys).await;
     let total = projects * per;
-    let linked = |h: &vsync_harness::TwHost| {
-        let out = std::process::Command::new(&real)
-            .args([
-                "rc.hooks=off",
-                "rc.json.array=on",
-                "status:pending",
-                "export",
-            ])
-            .env("TASKRC", h.taskrc())
-            .env("TASKDATA", h.data_dir())
-            .output()
-            .unwrap();
-        let v: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
-        v.iter().filter(|t| t.get("vikunja_id").is_some()).count()
-    };
     let mut rows = Vec::new();
 
-    // (a) first adoption, until both hosts carry every Vikunja id
+    // (a) first adoption, until both hosts carry every Vikunja id: timed to the applied notice
+    // that completed each host, by the time the host applied it (a `task export` in a loop
+    // would compete with the watchers; this process may read the notices late).
+    let mut notices = bus.applied_notices().await.unwrap();
     let before = runs(&counter);
     sys.sim.clear_requests();
-    let t0 = Instant::now();
+    let t0_us = vsync_model::dates::now_us();
     let report = vikunja_sync::ctl::adopt(&bus, false, false).await.unwrap();
     assert_eq!(report.link.len(), total, "{report}");
-    for h in &sys.hosts {
-        let deadline = Instant::now() + Duration::from_secs(300);
-        while linked(h) < total {
-            assert!(
-                Instant::now() < deadline,
-                "adoption did not reach {}",
-                h.name
-            );
-            tokio::task::yield_now().await;
+    let uuids: HashSet<String> = report.link.iter().map(|(u, _, _)| u.clone()).collect();
+    let mut missing: HashMap<String, HashSet<String>> = sys
+        .hosts
+        .iter()
+        .map(|h| (h.name.clone(), uuids.clone()))
+        .collect();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+    let mut done_at_us = t0_us;
+    let mut unchecked: Vec<&vsync_harness::TwHost> = sys.hosts.iter().collect();
+    while !unchecked.is_empty() {
+        // Every host announced every task: check each in its export (not timed).
+        if unchecked.iter().all(|h| missing[&h.name].is_empty()) {
+            let mut left = Vec::new();
+            for h in unchecked {
+                if linked(&real, h).await < total {
+                    left.push(h);
+                }
+            }
+            unchecked = left;
+            if unchecked.is_empty() {
+                break;
+            }
+        }
+        let n = tokio::time::timeout_at(deadline, notices.next())
+            .await
+            .expect("adoption reached both hosts within 300 s")
+            .unwrap();
+        if let Some(m) = missing.get_mut(&n.host)
+            && m.remove(&n.uuid)
+        {
+            done_at_us = done_at_us.max(n.applied_at_us);
         }
     }
     rows.push(Row {
         what: "first adoption (link all)",
-        ms: t0.elapsed().as_secs_f64() * 1e3,
+        ms: (done_at_us - t0_us) as f64 / 1e3,
         requests: sys.sim.requests().len(),
         task_runs: runs(&counter) - before,
     });

@@ -131,6 +131,17 @@ async fn run() {
             p99 / floor_p50
         );
     }
+    // Where the tail is: the slowest webhooks (their index counts from the first timed one).
+    let mut slowest: Vec<(usize, f64, f64)> = (0..lat[0].len())
+        .map(|i| (i, lat[0][i], lat[1][i]))
+        .collect();
+    slowest.sort_by(|a, b| b.1.max(b.2).total_cmp(&a.1.max(a.2)));
+    let listed: Vec<String> = slowest
+        .iter()
+        .take(5)
+        .map(|(i, l, d)| format!("#{i} {l:.1}/{d:.1}"))
+        .collect();
+    println!("slowest (laptop/desk ms): {}", listed.join(", "));
     println!("Vikunja API calls during the run: {api_calls}");
     println!("resident memory at the end:");
     for (name, kb) in sys.rss_kb() {
@@ -158,8 +169,9 @@ fn hops(spans: &[vsync_e2e::otlp::Span]) {
         ("publish -> reconciler starts", vec![]),
         ("reconciler: merge + KV write", vec![]),
         ("reconciler done -> host starts applying", vec![]),
-        ("host apply (task import)", vec![]),
+        ("host apply (the batch: write, notice, ack)", vec![]),
     ];
+    let mut traces: Vec<(f64, [f64; 5])> = Vec::new();
     for web in spans.iter().filter(|s| s.name == "POST /webhook") {
         let Some(publish) = spans.iter().find(|s| s.parent_span_id == web.span_id) else {
             continue;
@@ -170,9 +182,16 @@ fn hops(spans: &[vsync_e2e::otlp::Span]) {
         else {
             continue;
         };
+        // A host's apply is the child of the reconciler's state write (its publish span).
+        let writes: Vec<&[u8]> = spans
+            .iter()
+            .filter(|s| s.parent_span_id == merge.span_id)
+            .map(|s| s.span_id.as_slice())
+            .chain([merge.span_id.as_slice()])
+            .collect();
         let applies: Vec<_> = spans
             .iter()
-            .filter(|s| s.service == "tw-watcher" && s.parent_span_id == merge.span_id)
+            .filter(|s| s.service == "tw-watcher" && writes.contains(&s.parent_span_id.as_slice()))
             .collect();
         rows[0].1.push(ms(web.end_ns.saturating_sub(web.start_ns)));
         rows[1]
@@ -181,16 +200,34 @@ fn hops(spans: &[vsync_e2e::otlp::Span]) {
         rows[2]
             .1
             .push(ms(merge.end_ns.saturating_sub(merge.start_ns)));
-        for a in applies {
+        for a in &applies {
             rows[3].1.push(ms(a.start_ns.saturating_sub(merge.end_ns)));
             rows[4].1.push(ms(a.end_ns.saturating_sub(a.start_ns)));
+            let hops = [
+                ms(web.end_ns.saturating_sub(web.start_ns)),
+                ms(merge.start_ns.saturating_sub(publish.start_ns)),
+                ms(merge.end_ns.saturating_sub(merge.start_ns)),
+                ms(a.start_ns.saturating_sub(merge.end_ns)),
+                ms(a.end_ns.saturating_sub(a.start_ns)),
+            ];
+            traces.push((ms(a.end_ns.saturating_sub(web.start_ns)), hops));
         }
     }
-    println!("| hop (from the spans) | median ms | n |");
-    println!("|---|---|---|");
+    traces.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for (total, h) in traces.iter().take(5) {
+        println!("slow trace {total:.1} ms, hops: {h:.1?}");
+    }
+    println!("| hop (from the spans) | median ms | p99 ms | max ms | n |");
+    println!("|---|---|---|---|---|");
     for (name, mut v) in rows {
         v.sort_by(f64::total_cmp);
-        println!("| {name} | {:.2} | {} |", percentile(&v, 50.0), v.len());
+        println!(
+            "| {name} | {:.2} | {:.2} | {:.2} | {} |",
+            percentile(&v, 50.0),
+            percentile(&v, 99.0),
+            percentile(&v, 100.0),
+            v.len()
+        );
     }
 }
 

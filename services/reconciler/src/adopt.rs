@@ -181,7 +181,23 @@ impl EventHandler {
             ..Default::default()
         };
         let record = self.bus.adoption().await?;
-        let states = self.bus.all_states().await?;
+        let names = self.hosts_to_adopt(hosts, &record, &mut report).await?;
+        // Canonical state, Vikunja's listing and every host's export at once: none waits on
+        // another. The hosts' plans are then made in turn (each against what the ones before it
+        // made known).
+        let listing = async {
+            match record.vikunja_at_us {
+                Some(_) => Ok(None),
+                None => self.listed_with_paths(concurrency).await.map(Some),
+            }
+        };
+        let exports = futures::future::join_all(
+            names
+                .iter()
+                .map(|host| self.bus.host_tasks(host, EXPORT_TIMEOUT)),
+        );
+        let (states, listed, exports) = tokio::join!(self.bus.all_states(), listing, exports);
+        let states = states?;
         let history = self.adopt_settings.history.as_secs() as i64;
         let bounds = Bounds {
             history_from_s: vsync_model::dates::now_us() / 1_000_000 - history,
@@ -203,18 +219,13 @@ impl EventHandler {
             .iter()
             .map(|h| (h.project.clone(), h.title.clone()))
             .collect();
-        let vikunja_plan = match record.vikunja_at_us {
-            Some(_) => None,
-            None => {
+        let mut vikunja_plan = match listed? {
+            None => None,
+            Some(listed) => {
                 let linked: HashSet<i64> = states.iter().map(|s| s.vikunja_id).collect();
                 let pinned: HashMap<i64, String> =
                     named.iter().map(|(u, id)| (*id, u.clone())).collect();
-                let plan = adopt_plan::plan_vikunja(
-                    self.listed_with_paths(concurrency).await?,
-                    &linked,
-                    &pinned,
-                    &bounds,
-                );
+                let plan = adopt_plan::plan_vikunja(listed, &linked, &pinned, &bounds);
                 known.extend(plan.create.iter().map(|(uuid, t, path)| Known {
                     uuid: uuid.clone(),
                     vikunja_id: t.id(),
@@ -227,29 +238,15 @@ impl EventHandler {
                 Some(plan)
             }
         };
-        let names = match hosts {
-            Hosts::One(h) => vec![h],
-            Hosts::NotAdopted => {
-                let now = vsync_model::dates::now_us();
-                let mut names = Vec::new();
-                for h in self.bus.hosts_seen().await? {
-                    if record.host_adopted(&h.host) {
-                        continue;
-                    }
-                    match h.seen_within(self.adopt_settings.host_timeout, now) {
-                        true => names.push(h.host),
-                        false => report.skipped.push(format!(
-                            "{}: not seen within {:?} (adopted when it next connects)",
-                            h.host, self.adopt_settings.host_timeout
-                        )),
-                    }
-                }
-                names
-            }
-        };
+        // Vikunja's new tasks take the uuid of the first host copy they link to (one host
+        // fewer to re-key).
+        let mut fresh = vikunja_plan
+            .as_ref()
+            .map(|p| adopt_plan::fresh_uuids(p, named))
+            .unwrap_or_default();
         let mut host_plans: Vec<(String, HostPlan)> = Vec::new();
-        for host in names {
-            let local: Vec<TwTask> = match self.bus.host_tasks(&host, EXPORT_TIMEOUT).await {
+        for (host, exported) in names.into_iter().zip(exports) {
+            let local: Vec<TwTask> = match exported {
                 Ok(objects) => objects
                     .into_iter()
                     .filter_map(|v| TwTask::from_value(v).ok())
@@ -262,7 +259,10 @@ impl EventHandler {
                     continue;
                 }
             };
-            let plan = adopt_plan::plan_host(&host, local, &known, &held_keys, named, &bounds);
+            let mut plan = adopt_plan::plan_host(&host, local, &known, &held_keys, named, &bounds);
+            if let Some(v) = vikunja_plan.as_mut() {
+                adopt_plan::keep_host_uuids(v, &mut plan, &mut known, &mut fresh);
+            }
             known.extend(adopt_plan::known_after(&plan));
             for (t, to, id) in &plan.link {
                 let title = tw::view(t).description;
@@ -296,23 +296,41 @@ impl EventHandler {
                 .collect();
         }
         if !dry_run {
-            let total = vikunja_plan.as_ref().map_or(0, |p| p.create.len())
-                + host_plans
-                    .iter()
-                    .map(|(_, p)| p.link.len() + p.create.len())
-                    .sum::<usize>();
-            let mut done = 0;
-            if let Some(plan) = vikunja_plan {
-                self.carry_out_vikunja(plan, concurrency, progress, &mut done, total)
-                    .await?;
-            }
-            for (host, plan) in host_plans {
-                self.carry_out_host(&host, plan, progress, &mut done, total)
-                    .await?;
-            }
+            self.carry_out(vikunja_plan, host_plans, concurrency, progress)
+                .await?;
         }
         report.took_ms = started.elapsed().as_millis() as u64;
         Ok(report)
+    }
+
+    /// The hosts an adoption asks: the one named, or every host not adopted yet that was seen
+    /// lately (the others go to the report's `skipped`).
+    async fn hosts_to_adopt(
+        &self,
+        hosts: Hosts,
+        record: &vsync_bus::adoption::Adoption,
+        report: &mut AdoptReport,
+    ) -> Result<Vec<String>, SyncError> {
+        let mut names = Vec::new();
+        match hosts {
+            Hosts::One(h) => names.push(h),
+            Hosts::NotAdopted => {
+                let now = vsync_model::dates::now_us();
+                for h in self.bus.hosts_seen().await? {
+                    if record.host_adopted(&h.host) {
+                        continue;
+                    }
+                    match h.seen_within(self.adopt_settings.host_timeout, now) {
+                        true => names.push(h.host),
+                        false => report.skipped.push(format!(
+                            "{}: not seen within {:?} (adopted when it next connects)",
+                            h.host, self.adopt_settings.host_timeout
+                        )),
+                    }
+                }
+            }
+        }
+        Ok(names)
     }
 
     /// Every Vikunja task with its project path.

@@ -1,8 +1,15 @@
-//! Adoption carried out: what [`crate::adopt_plan`] decided, written. Vikunja's tasks get
-//! canonical state (concurrently); each host's matched tasks merge into the state they are
-//! linked to (with no common base each field goes to the side that changed it last), its
-//! copies are re-keyed, and the host is told it is adopted with what it holds back.
+//! Adoption carried out: what [`crate::adopt_plan`] decided, written. Each task is written once,
+//! with Vikunja's side (new to canonical state) and every host's copy merged into it (with no
+//! common base each field goes to the side that changed it last), many tasks at once; then the
+//! hosts re-key their copies and are told they are adopted, all at once.
+//!
+//! Two steps, in this order because a crash may cut adoption short: first the tasks Vikunja
+//! shows (none of them is created in Vikunja), then Vikunja is recorded as adopted, and only then
+//! the tasks only hosts show (created in Vikunja). Run again, adoption finds every task of the
+//! first step linked, and a create of the second step is found by its claim (`create.rs`), not
+//! listed as a Vikunja task to adopt.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -19,66 +26,104 @@ use crate::events::EventHandler;
 const REKEY_TIMEOUT: Duration = Duration::from_secs(300);
 /// How long a host may take to record its adoption.
 const TELL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Task writes in flight per unit of `concurrency`: each is a few KV round trips, so many at
+/// once keep the bus busy instead of waiting on each answer in turn.
+const WRITES_PER_LISTING: usize = 16;
+
+/// What one task's adoption merges: its Vikunja task (new to canonical state, with its project
+/// path) and each host's copy.
+type Sides<'a> = (
+    Option<(&'a VikunjaTask, &'a str)>,
+    Vec<(&'a str, &'a TwTask)>,
+);
 
 impl EventHandler {
-    pub(crate) async fn carry_out_vikunja(
+    /// Writes every task of the plans, records Vikunja as adopted, then has every host re-key
+    /// and record its adoption.
+    pub(crate) async fn carry_out(
         &self,
-        plan: VikunjaPlan,
+        vikunja: Option<VikunjaPlan>,
+        hosts: Vec<(String, HostPlan)>,
         concurrency: usize,
+        progress: Option<&str>,
+    ) -> Result<(), SyncError> {
+        let mut tasks: BTreeMap<&str, Sides<'_>> = BTreeMap::new();
+        if let Some(plan) = &vikunja {
+            for (uuid, t, path) in &plan.create {
+                tasks.entry(uuid).or_default().0 = Some((t, path));
+            }
+        }
+        for (host, plan) in &hosts {
+            for (t, to, _) in &plan.link {
+                tasks.entry(to).or_default().1.push((host, t));
+            }
+            for t in &plan.create {
+                tasks.entry(t.uuid()).or_default().1.push((host, t));
+            }
+        }
+        let (shown, host_only): (Vec<_>, Vec<_>) =
+            tasks.into_iter().partition(|(_, (v, _))| v.is_some());
+        let total = shown.len() + host_only.len();
+        let mut done = 0;
+        let width = concurrency.max(1) * WRITES_PER_LISTING;
+        self.adopt_all(shown, width, progress, &mut done, total)
+            .await?;
+        if let Some(plan) = &vikunja {
+            let now = vsync_model::dates::now_us();
+            self.bus
+                .update_adoption(|a| {
+                    a.vikunja_at_us = Some(now);
+                    a.pending_vikunja_tasks = None;
+                    a.vikunja_horizon_us = a.vikunja_horizon_us.max(plan.horizon_us);
+                    a.held.retain(|h| h.host.is_some());
+                    a.held.extend(plan.held.iter().cloned());
+                })
+                .await?;
+        }
+        self.adopt_all(host_only, width, progress, &mut done, total)
+            .await?;
+        // Each host re-keys and records its adoption; they work side by side.
+        let told =
+            futures::future::join_all(hosts.iter().map(|(host, plan)| self.tell_host(host, plan)))
+                .await;
+        told.into_iter().collect()
+    }
+
+    /// Adopts `tasks`, `width` at once.
+    async fn adopt_all(
+        &self,
+        tasks: Vec<(&str, Sides<'_>)>,
+        width: usize,
         progress: Option<&str>,
         done: &mut usize,
         total: usize,
     ) -> Result<(), SyncError> {
         // The futures made first, so the stream holds no closure over borrowed items.
-        let writes: Vec<_> = plan
-            .create
+        let writes: Vec<_> = tasks
             .iter()
-            .map(|(uuid, t, path)| self.adopt_vikunja_task(uuid, t, path))
+            .map(|(uuid, (v, locals))| self.adopt_task(uuid, *v, locals))
             .collect();
-        let mut written = futures::stream::iter(writes).buffer_unordered(concurrency.max(1) * 4);
+        let mut written = futures::stream::iter(writes).buffer_unordered(width);
         while let Some(r) = written.next().await {
             r?;
             *done += 1;
             self.report_progress(progress, *done, total).await;
         }
-        let now = vsync_model::dates::now_us();
-        self.bus
-            .update_adoption(|a| {
-                a.vikunja_at_us = Some(now);
-                a.pending_vikunja_tasks = None;
-                a.vikunja_horizon_us = a.vikunja_horizon_us.max(plan.horizon_us);
-                a.held.retain(|h| h.host.is_some());
-                a.held.extend(plan.held.iter().cloned());
-            })
-            .await?;
         Ok(())
     }
 
-    pub(crate) async fn carry_out_host(
-        &self,
-        host: &str,
-        plan: HostPlan,
-        progress: Option<&str>,
-        done: &mut usize,
-        total: usize,
-    ) -> Result<(), SyncError> {
-        let mut rekeys = Vec::new();
-        for (t, to, _) in &plan.link {
-            self.adopt_local(host, t, to).await?;
-            if t.uuid() != to {
-                rekeys.push(Rekey {
-                    from: t.uuid().to_string(),
-                    to: to.clone(),
-                });
-            }
-            *done += 1;
-            self.report_progress(progress, *done, total).await;
-        }
-        for t in &plan.create {
-            self.adopt_local(host, t, t.uuid()).await?;
-            *done += 1;
-            self.report_progress(progress, *done, total).await;
-        }
+    /// `host`'s copies get their canonical uuids, then it is told it is adopted, with what it
+    /// holds back.
+    async fn tell_host(&self, host: &str, plan: &HostPlan) -> Result<(), SyncError> {
+        let rekeys: Vec<Rekey> = plan
+            .link
+            .iter()
+            .filter(|(t, to, _)| t.uuid() != to)
+            .map(|(t, to, _)| Rekey {
+                from: t.uuid().to_string(),
+                to: to.clone(),
+            })
+            .collect();
         if !rekeys.is_empty() {
             self.bus.rekey(host, &rekeys, REKEY_TIMEOUT).await?;
         }
@@ -111,35 +156,7 @@ impl EventHandler {
         v: &VikunjaTask,
         path: &str,
     ) -> Result<(), SyncError> {
-        if !self.bus.link_if_new(v.id(), uuid).await? {
-            return Ok(()); // linked meanwhile
-        }
-        self.remember_link(v.id(), uuid).await;
-        let mut state = TaskState {
-            uuid: uuid.to_string(),
-            ..Default::default()
-        };
-        let view = vikunja::view(v, path, &self.tags, false);
-        merge(
-            &mut state,
-            &Change {
-                origin: Origin::Vikunja,
-                host: "",
-                at_us: v.updated_us().unwrap_or(0),
-                base: None,
-                new: &view,
-            },
-        );
-        state.vikunja_id = v.id();
-        state.vikunja_project_id = v.project_id();
-        state.vikunja_json = v.to_json();
-        state.merged_at_us = vsync_model::dates::now_us();
-        state.vikunja_dirty = self.vikunja_differs(&state, path);
-        self.bus.store_state(&state, None).await?;
-        if state.vikunja_dirty {
-            self.push(uuid).await?;
-        }
-        Ok(())
+        self.adopt_task(uuid, Some((v, path)), &[]).await
     }
 
     /// A host's task `t` is the task known as `uuid`: its fields merge into canonical state
@@ -151,22 +168,72 @@ impl EventHandler {
         t: &TwTask,
         uuid: &str,
     ) -> Result<(), SyncError> {
-        let view = tw::view(t);
+        self.adopt_task(uuid, None, &[(host, t)]).await
+    }
+
+    /// Task `uuid` in one compare-and-set write: the Vikunja task `vikunja` (linked to it here;
+    /// not when something linked it meanwhile), then each host's copy, merged in that order.
+    async fn adopt_task(
+        &self,
+        uuid: &str,
+        vikunja: Option<(&VikunjaTask, &str)>,
+        locals: &[(&str, &TwTask)],
+    ) -> Result<(), SyncError> {
+        let vikunja = match vikunja {
+            Some((v, path)) if self.bus.link_if_new(v.id(), uuid).await? => {
+                self.remember_link(v.id(), uuid).await;
+                Some((v, path, vikunja::view(v, path, &self.tags, false)))
+            }
+            _ => None, // linked meanwhile
+        };
+        if vikunja.is_none() && locals.is_empty() {
+            return Ok(());
+        }
+        let views: Vec<_> = locals.iter().map(|(h, t)| (*h, *t, tw::view(t))).collect();
+        // A task Vikunja shows is new to canonical state: no read needed the first time.
+        let mut fresh = vikunja.is_some();
         loop {
-            let (mut state, rev) = self.load(uuid).await?;
-            merge(
-                &mut state,
-                &Change {
-                    origin: Origin::Taskwarrior,
-                    host,
-                    at_us: t.modified_us().unwrap_or(0),
-                    base: None,
-                    new: &view,
-                },
-            );
-            let shown_path = match VikunjaTask::from_json(&state.vikunja_json) {
-                Ok(v) => self.project_path(v.project_id()).await?,
-                Err(_) => String::new(),
+            let (mut state, rev) = match fresh {
+                true => (
+                    TaskState {
+                        uuid: uuid.to_string(),
+                        ..Default::default()
+                    },
+                    None,
+                ),
+                false => self.load(uuid).await?,
+            };
+            if let Some((v, _, view)) = &vikunja {
+                merge(
+                    &mut state,
+                    &Change {
+                        origin: Origin::Vikunja,
+                        host: "",
+                        at_us: v.updated_us().unwrap_or(0),
+                        base: None,
+                        new: view,
+                    },
+                );
+                state.vikunja_id = v.id();
+                state.vikunja_project_id = v.project_id();
+                state.vikunja_json = v.to_json();
+            }
+            for (host, t, view) in &views {
+                merge(
+                    &mut state,
+                    &Change {
+                        origin: Origin::Taskwarrior,
+                        host,
+                        at_us: t.modified_us().unwrap_or(0),
+                        base: None,
+                        new: view,
+                    },
+                );
+            }
+            let shown_path = match (&vikunja, VikunjaTask::from_json(&state.vikunja_json)) {
+                (Some((_, path, _)), _) => path.to_string(),
+                (None, Ok(v)) => self.project_path(v.project_id()).await?,
+                (None, Err(_)) => String::new(),
             };
             state.merged_at_us = vsync_model::dates::now_us();
             state.vikunja_dirty = self.vikunja_differs(&state, &shown_path);
@@ -176,6 +243,7 @@ impl EventHandler {
                 }
                 return Ok(());
             }
+            fresh = false; // written meanwhile: merge into what is there
         }
     }
 }

@@ -196,6 +196,45 @@ pub(crate) fn plan_host(
     plan
 }
 
+/// The uuids `plan` chose for Vikunja's new tasks (not syncall's: those are a host's already),
+/// each of which the first host whose copy links to it may take over.
+pub(crate) fn fresh_uuids(plan: &VikunjaPlan, pinned: &HashMap<String, i64>) -> HashSet<String> {
+    plan.create
+        .iter()
+        .map(|(uuid, _, _)| uuid.clone())
+        .filter(|uuid| !pinned.contains_key(uuid))
+        .collect()
+}
+
+/// Vikunja's new tasks that `host`'s copies link to take the copy's uuid instead of the one
+/// chosen for them (in `vikunja`, `known` and the host's links): that host keeps its tasks as
+/// they are instead of re-keying them. Only a uuid of `fresh` (chosen by this adoption, not
+/// written yet) is given up, once.
+pub(crate) fn keep_host_uuids(
+    vikunja: &mut VikunjaPlan,
+    host: &mut HostPlan,
+    known: &mut [Known],
+    fresh: &mut HashSet<String>,
+) {
+    let mut renamed: HashMap<String, String> = HashMap::new();
+    for (t, to, _) in &mut host.link {
+        if t.uuid() != to && fresh.remove(to.as_str()) {
+            let chosen = std::mem::replace(to, t.uuid().to_string());
+            renamed.insert(chosen, to.clone());
+        }
+    }
+    for (uuid, _, _) in &mut vikunja.create {
+        if let Some(to) = renamed.get(uuid) {
+            *uuid = to.clone();
+        }
+    }
+    for k in known {
+        if let Some(to) = renamed.get(&k.uuid) {
+            k.uuid = to.clone();
+        }
+    }
+}
+
 /// What the host's plan adds to what everyone knows, for the hosts after it.
 pub(crate) fn known_after(plan: &HostPlan) -> Vec<Known> {
     plan.create

@@ -199,3 +199,54 @@ fn a_syncall_pair_links_by_id_where_titles_are_ambiguous_and_what_is_left_is_uni
     assert_eq!(host.link[0].1, "l-1", "linked to itself: nothing re-keyed");
     assert!(host.held.is_empty() && host.create.is_empty());
 }
+
+#[test]
+fn vikunja_tasks_take_the_uuid_of_the_first_host_copy_and_the_next_host_links_to_it() {
+    let scope = everything();
+    let pinned_uuid = "cccccccc-0000-4000-8000-000000000000";
+    let mut vikunja_plan = plan_vikunja(
+        vec![vikunja(1, "Home", "a"), vikunja(2, "Home", "pinned")],
+        &HashSet::new(),
+        &HashMap::from([(2, pinned_uuid.to_string())]),
+        &bounds(&scope),
+    );
+    let named = HashMap::from([(pinned_uuid.to_string(), 2)]);
+    let mut fresh = fresh_uuids(&vikunja_plan, &named);
+    assert_eq!(fresh.len(), 1, "syncall's uuid is a host's already");
+    let mut known: Vec<Known> = vikunja_plan
+        .create
+        .iter()
+        .map(|(uuid, t, path)| Known {
+            uuid: uuid.clone(),
+            vikunja_id: t.id(),
+            key: (path.clone(), t.title().to_string()),
+        })
+        .collect();
+    let first = "aaaaaaaa-0000-4000-8000-000000000000";
+    let mut laptop = plan_host(
+        "laptop",
+        vec![local(first, "Home", "a")],
+        &known,
+        &HashSet::new(),
+        &named,
+        &bounds(&scope),
+    );
+    keep_host_uuids(&mut vikunja_plan, &mut laptop, &mut known, &mut fresh);
+    assert_eq!(laptop.link[0].1, first, "the laptop keeps its uuid");
+    let uuids: HashSet<&str> = vikunja_plan.create.iter().map(|c| c.0.as_str()).collect();
+    assert_eq!(uuids, HashSet::from([first, pinned_uuid]));
+    let mut desk = plan_host(
+        "desk",
+        vec![local("bbbbbbbb-0000-4000-8000-000000000000", "Home", "a")],
+        &known,
+        &HashSet::new(),
+        &named,
+        &bounds(&scope),
+    );
+    keep_host_uuids(&mut vikunja_plan, &mut desk, &mut known, &mut fresh);
+    assert_eq!(
+        desk.link[0].1, first,
+        "the desk is re-keyed to the laptop's uuid"
+    );
+    assert!(fresh.is_empty());
+}

@@ -3,8 +3,8 @@
 //! a timer: it catches what no hook reported (commands run with hooks off, `task undo` on TW 3,
 //! changes made while the watcher was down) and what this host should show but does not.
 
-use std::collections::HashMap;
-use std::time::Instant;
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use tracing::Instrument;
 use vsync_bus::control::{HostRequest, Incoming, Rekey, Reply};
@@ -13,6 +13,9 @@ use vsync_model::{TwTask, tw};
 use vsync_proto::TaskState;
 
 use crate::watcher::Watcher;
+
+/// How long canonical state read ahead for the pass after adoption may be used.
+const PREFETCH_FRESH: Duration = Duration::from_secs(30);
 
 impl Watcher {
     /// Answers one control request.
@@ -26,13 +29,25 @@ impl Watcher {
             match request {
                 Ok(HostRequest::Reconcile) => responder.answer(self.reconcile().await).await,
                 Ok(HostRequest::Export) => {
-                    // Adoption and repair see only the tasks this host syncs.
-                    let tasks = self.tw.export_all().await.map(|tasks| {
-                        let tasks = self.exported(tasks).into_iter();
-                        tasks
-                            .map(|t| serde_json::Value::Object(t.0))
-                            .collect::<Vec<_>>()
-                    });
+                    // A new adoption: what an earlier one read is stale.
+                    if let Some((_, read)) = self.prefetched.take() {
+                        read.abort();
+                    }
+                    let tasks = match self.export_all().await {
+                        Ok((stamp, tasks)) => {
+                            // Kept while not adopted: adoption re-keys and runs a pass next.
+                            if !self.adoption.adopted() {
+                                self.last_export = Some((stamp, tasks.clone()));
+                            }
+                            // Adoption and repair see only the tasks this host syncs.
+                            Ok(self
+                                .exported(tasks)
+                                .into_iter()
+                                .map(|t| serde_json::Value::Object(t.0))
+                                .collect::<Vec<_>>())
+                        }
+                        Err(e) => Err(e),
+                    };
                     responder.answer(tasks).await
                 }
                 Ok(HostRequest::Rekey(r)) => responder.answer(self.rekey(&r).await).await,
@@ -120,27 +135,42 @@ impl Watcher {
     }
 
     /// Each local task `from` is the task known everywhere else as `to` (first adoption matched
-    /// them): retire the `from`s here in one import; the `to`s arrive through canonical state.
+    /// them): retire the `from`s here in one write; the `to`s arrive through canonical state.
+    /// The mirror keeps the retired copies, so no pass takes them for local changes.
     async fn rekey(&mut self, rekeys: &[Rekey]) -> Result<(), String> {
-        let from: Vec<&str> = rekeys.iter().map(|r| r.from.as_str()).collect();
+        let adopting = !self.adoption.adopted();
+        if adopting {
+            // Adoption wrote every state first and says "adopted" next: read them meanwhile.
+            // (An adopted host applies states as they come: one read now could be older than
+            // what it applies before its pass.)
+            let bus = self.bus.clone();
+            let read = tokio::spawn(async move { bus.all_states().await });
+            self.prefetched = Some((Instant::now(), read));
+        }
+        let from: HashSet<&str> = rekeys.iter().map(|r| r.from.as_str()).collect();
+        // One whole export (usually the one adoption just read): on Taskwarrior 3 a filter of
+        // hundreds of uuids costs far more than reading everything.
+        let (_, mut all) = self.export_all().await.map_err(|e| e.to_string())?;
         let mut retired = Vec::with_capacity(from.len());
-        // Keep command lines short: uuids go to argv as the filter.
-        for chunk in from.chunks(200) {
-            let tasks = self
-                .tw
-                .export_uuids(chunk)
-                .await
-                .map_err(|e| e.to_string())?;
-            retired.extend(tasks.into_iter().map(|mut t| {
-                t.0.insert("status".into(), serde_json::json!("deleted"));
-                t
-            }));
+        // Its end given, not left to Taskwarrior: the copies kept show what the file will.
+        let now = vsync_model::dates::format_tw(vsync_model::dates::now_us() / 1_000_000);
+        for t in all.iter_mut().filter(|t| from.contains(t.uuid())) {
+            t.0.insert("status".into(), serde_json::json!("deleted"));
+            t.0.entry("end").or_insert_with(|| serde_json::json!(now));
+            retired.push(t.clone());
         }
         self.write_tasks(&retired)
             .await
             .map_err(|e| e.to_string())?;
-        for u in from {
-            let _ = self.mirror.remove(u);
+        for t in retired {
+            if let Err(e) = self.mirror.set(t) {
+                tracing::error!(error = %e, "cannot persist the mirror");
+            }
+        }
+        // What the files hold now, for the pass that follows adoption: the export with our
+        // write in it (our write's stamp, as `verified` keeps it).
+        if adopting {
+            self.last_export = Some((self.tw.data_stamp(), all));
         }
         Ok(())
     }
@@ -169,12 +199,28 @@ impl Watcher {
         if !self.adoption.adopted() {
             return Ok(()); // nothing is synced before adoption
         }
+        // Right after adoption the export it read is used again: no `task` run.
+        let stamp = self.tw.data_stamp();
+        let cached = self
+            .last_export
+            .as_ref()
+            .is_some_and(|(at, _)| *at == stamp);
         let (local, published) = self.check_all_files().await.map_err(|e| e.to_string())?;
-        report.task_runs += 1;
+        report.task_runs += usize::from(!cached);
         report.exported = local.len();
         report.published = published.len();
-        tracing::debug!("reconcile: states");
-        let states = self.bus.all_states().await.map_err(|e| e.to_string())?;
+        let states = match self.prefetched.take() {
+            Some((at, read)) if at.elapsed() < PREFETCH_FRESH => read.await.ok(),
+            Some((_, read)) => {
+                read.abort();
+                None
+            }
+            None => None,
+        };
+        let states = match states {
+            Some(Ok(states)) => states,
+            _ => self.bus.all_states().await.map_err(|e| e.to_string())?,
+        };
         tracing::debug!(states = states.len(), "reconcile: compare");
         let by_uuid: HashMap<&str, &TwTask> = local.iter().map(|t| (t.uuid(), t)).collect();
         // A task just published waits for canonical state to merge it (the event loop applies it).

@@ -1,11 +1,12 @@
-//! Our write in progress, on disk. A write Taskwarrior committed that the watcher had not
+//! Our writes in progress, on disk. A write Taskwarrior committed that the watcher had not
 //! recorded yet (killed in between: `kill -9`, the OOM killer) would otherwise be found in the
 //! files at the next start as a change no hook reported and published as the user's, stamped
 //! when it was written: later than a Vikunja change made while it waited, which it would then
-//! revert everywhere. So the tasks of each write are put in `<state>/writing.json` before it
-//! starts and the file goes once the mirror has them; a file left behind is settled at start:
-//! each task the files show as we wrote it, or closer to that than to the mirror (a change of
-//! the user's made since), goes into the mirror as ours.
+//! revert everywhere. So the tasks of each write are put in `<state>/writing.<n>.json` before
+//! it starts, and the file goes once the mirror's files have them: its removal is queued
+//! behind the mirror's writes (which are written behind the watcher). Files left behind are
+//! settled at start, oldest first: each task the files show as we wrote it, or closer to that
+//! than to the mirror (a change of the user's made since), goes into the mirror as ours.
 
 use std::io::{ErrorKind, Write as _};
 use std::os::unix::fs::OpenOptionsExt as _;
@@ -18,55 +19,66 @@ use vsync_taskwarrior::Taskwarrior;
 use crate::mirror::Mirror;
 use crate::overlap::distance;
 
-/// The write in progress of one watcher.
+/// The writes in progress of one watcher.
 pub(crate) struct Journal {
-    path: PathBuf,
+    dir: PathBuf,
+    next: u64,
 }
+
+/// One write's entry.
+pub(crate) struct Entry(PathBuf);
 
 impl Journal {
     pub(crate) fn new(state_dir: &Path) -> Journal {
+        let next = entries(state_dir).last().map_or(0, |(n, _)| n + 1);
         Journal {
-            path: state_dir.join("writing.json"),
+            dir: state_dir.to_path_buf(),
+            next,
         }
     }
 
     /// A write of `tasks` starts (no fsync: this is the hot path, and a crash of the machine
     /// loses the mirror's last writes too).
-    pub(crate) fn begin(&self, tasks: &[TwTask]) -> std::io::Result<()> {
+    pub(crate) fn begin(&mut self, tasks: &[TwTask]) -> std::io::Result<Entry> {
+        let path = self.dir.join(format!("writing.{}.json", self.next));
+        self.next += 1;
         let json = serde_json::to_string(&tasks.iter().map(|t| &t.0).collect::<Vec<_>>())?;
         std::fs::OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
             .mode(0o600)
-            .open(&self.path)?
-            .write_all(json.as_bytes())
+            .open(&path)?
+            .write_all(json.as_bytes())?;
+        Ok(Entry(path))
     }
 
-    /// The write is recorded (or was settled).
-    pub(crate) fn end(&self) -> std::io::Result<()> {
-        match std::fs::remove_file(&self.path) {
-            Err(e) if e.kind() != ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
+    /// The write is in the mirror: its entry goes once the mirror's files have it.
+    pub(crate) fn end(&self, entry: Entry, mirror: &mut Mirror) -> std::io::Result<()> {
+        mirror.remove_file_when_saved(entry.0)
+    }
+
+    /// The writes a previous run did not record, oldest first. A file cut short was written by
+    /// a run killed before its write started: nothing to settle.
+    pub(crate) fn left(&self) -> std::io::Result<Vec<(PathBuf, Vec<TwTask>)>> {
+        let mut left = Vec::new();
+        for (_, path) in entries(&self.dir) {
+            let text = match std::fs::read_to_string(&path) {
+                Ok(t) => t,
+                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            let values: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap_or_default();
+            let tasks = values
+                .into_iter()
+                .filter_map(|v| TwTask::from_value(v).ok())
+                .collect();
+            left.push((path, tasks));
         }
+        Ok(left)
     }
 
-    /// The tasks of a write a previous run did not record. A file cut short was written by a
-    /// run killed before its write started: nothing to settle.
-    pub(crate) fn left(&self) -> std::io::Result<Vec<TwTask>> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        };
-        let values: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap_or_default();
-        Ok(values
-            .into_iter()
-            .filter_map(|v| TwTask::from_value(v).ok())
-            .collect())
-    }
-
-    /// Settles a write a previous run left unrecorded (see the module docs); how many tasks
+    /// Settles the writes a previous run left unrecorded (see the module docs); how many tasks
     /// the mirror took as ours.
     pub(crate) async fn recover(
         &self,
@@ -75,21 +87,52 @@ impl Journal {
     ) -> anyhow::Result<usize> {
         let left = self
             .left()
-            .context("cannot read the write left unrecorded")?;
-        let mut exported = Vec::new();
-        // Keep command lines short: uuids go to argv as the filter.
-        for chunk in left.chunks(200) {
-            let uuids: Vec<&str> = chunk.iter().map(TwTask::uuid).collect();
-            exported.extend(tw.export_uuids(&uuids).await?);
+            .context("cannot read the writes left unrecorded")?;
+        let mut n = 0;
+        for (_, tasks) in &left {
+            let mut exported = Vec::new();
+            // Keep command lines short: uuids go to argv as the filter.
+            for chunk in tasks.chunks(200) {
+                let uuids: Vec<&str> = chunk.iter().map(TwTask::uuid).collect();
+                exported.extend(tw.export_uuids(&uuids).await?);
+            }
+            let ours = settle(tasks.clone(), &exported, mirror);
+            n += ours.len();
+            for t in ours {
+                mirror.set(t).context("cannot persist the mirror")?;
+            }
         }
-        let ours = settle(left, &exported, mirror);
-        let n = ours.len();
-        for t in ours {
-            mirror.set(t).context("cannot persist the mirror")?;
+        mirror.flush().context("cannot persist the mirror")?;
+        for (path, _) in left {
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != ErrorKind::NotFound => {
+                    return Err(e).context("cannot remove a settled write");
+                }
+                _ => {}
+            }
         }
-        self.end().context("cannot remove the settled write")?;
         Ok(n)
     }
+}
+
+/// The entries in `dir`, by number (`writing.json`, from an older version, first).
+fn entries(dir: &Path) -> Vec<(u64, PathBuf)> {
+    let mut found: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let middle = name.strip_prefix("writing")?.strip_suffix(".json")?;
+            let n = match middle {
+                "" => 0,
+                m => m.strip_prefix('.')?.parse::<u64>().ok()?.checked_add(1)?,
+            };
+            Some((n, e.path()))
+        })
+        .collect();
+    found.sort();
+    found
 }
 
 /// Of the tasks a write left unrecorded (`left`), what the mirror must hold as ours, given what
@@ -135,19 +178,37 @@ mod tests {
         TwTask::from_value(v).unwrap()
     }
 
+    fn left_tasks(j: &Journal) -> Vec<Vec<TwTask>> {
+        j.left().unwrap().into_iter().map(|(_, t)| t).collect()
+    }
+
     #[test]
-    fn a_write_left_unrecorded_is_read_back_and_an_ended_or_cut_one_is_not() {
+    fn writes_left_unrecorded_are_read_back_in_order_and_ended_or_cut_ones_are_not() {
         let dir = tempfile::tempdir().unwrap();
-        let j = Journal::new(dir.path());
+        let mut mirror = Mirror::create(&dir.path().join("state"), Vec::new()).unwrap();
+        let mut j = Journal::new(dir.path());
         assert!(j.left().unwrap().is_empty());
-        let tasks = vec![task(A, "a", ""), task(B, "b", "H")];
-        j.begin(&tasks).unwrap();
-        assert_eq!(j.left().unwrap(), tasks);
-        j.end().unwrap();
-        assert!(j.left().unwrap().is_empty());
-        j.end().unwrap();
+        let first = vec![task(A, "a", ""), task(B, "b", "H")];
+        let second = vec![task(A, "a2", "")];
+        let e1 = j.begin(&first).unwrap();
+        let e2 = j.begin(&second).unwrap();
+        assert_eq!(left_tasks(&j), vec![first.clone(), second.clone()]);
+        // Ended: gone once the mirror's files are written, not before the mirror's own writes.
+        mirror.set(first[0].clone()).unwrap();
+        j.end(e1, &mut mirror).unwrap();
+        mirror.flush().unwrap();
+        assert_eq!(left_tasks(&j), vec![second.clone()]);
+        // A new run numbers on from what it finds.
+        let mut again = Journal::new(dir.path());
+        let e3 = again.begin(&first).unwrap();
+        assert_eq!(left_tasks(&again), vec![second, first]);
+        again.end(e2, &mut mirror).unwrap();
+        again.end(e3, &mut mirror).unwrap();
+        mirror.flush().unwrap();
+        assert!(again.left().unwrap().is_empty());
+        // An older version's single file is read first; one cut short holds nothing.
         std::fs::write(dir.path().join("writing.json"), "[{\"uuid\":").unwrap();
-        assert!(j.left().unwrap().is_empty(), "cut short: never started");
+        assert_eq!(left_tasks(&again), vec![Vec::<TwTask>::new()]);
     }
 
     #[test]

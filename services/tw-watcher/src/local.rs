@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use vsync_bus::BusError;
 use vsync_model::{TwTask, tw};
-use vsync_taskwarrior::TaskwarriorError;
+use vsync_taskwarrior::{DataStamp, TaskwarriorError};
 
 use crate::watcher::Watcher;
 
@@ -108,8 +108,7 @@ impl Watcher {
     pub(crate) async fn check_all_files(
         &mut self,
     ) -> Result<(Vec<TwTask>, HashSet<String>), CheckError> {
-        let stamp = self.tw.data_stamp();
-        let local = self.tw.export_all().await?;
+        let (stamp, local) = self.export_all().await?;
         let mut published = HashSet::new();
         let mut differ: Vec<(String, Option<TwTask>)> = Vec::new();
         for t in local.iter().filter(|t| !t.is_template()) {
@@ -138,6 +137,18 @@ impl Watcher {
         }
         self.verified.all_checked(stamp);
         Ok((local, published))
+    }
+
+    /// Every task, and the files' stamp before the export: the last export when nothing wrote
+    /// since (taken), else a new one.
+    pub(crate) async fn export_all(
+        &mut self,
+    ) -> Result<(DataStamp, Vec<TwTask>), TaskwarriorError> {
+        let stamp = self.tw.data_stamp();
+        match self.last_export.take() {
+            Some((at, tasks)) if at == stamp => Ok((stamp, tasks)),
+            _ => Ok((stamp, self.tw.export_all().await?)),
+        }
     }
 
     /// The files changed since we last looked, have not changed since for a while, and no hook

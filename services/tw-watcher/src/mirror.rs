@@ -6,10 +6,19 @@
 //! microseconds against the milliseconds of the `task` run it serves).
 //! Private: the state directory and the mirror directory are 0700, each file 0600 (whatever
 //! the umask; files an older version left readable are tightened on load).
+//!
+//! The files are written behind the watcher, in order, by a thread of their own
+//! ([`saver::Saver`]): a burst of a thousand applies would otherwise wait on a thousand file
+//! writes (seconds when other programs keep the disk busy). Until written, a change is read
+//! from memory. Like the writes themselves (never fsynced), what the thread had not written
+//! when the process died is lost: the next start diffs those tasks against their older copy,
+//! and the host's first pass publishes what differs (our own applies: canonical state already
+//! holds them).
+
+mod saver;
 
 use std::collections::HashSet;
-use std::io::Write as _;
-use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use vsync_model::TwTask;
@@ -17,6 +26,7 @@ use vsync_model::TwTask;
 pub struct Mirror {
     dir: PathBuf,
     tasks: HashSet<String>,
+    saver: saver::Saver,
 }
 
 impl Mirror {
@@ -29,6 +39,7 @@ impl Mirror {
         vsync_bus_auth::private_dir(state_dir)?;
         vsync_bus_auth::private_dir(&dir)?;
         let mut m = Mirror {
+            saver: saver::Saver::start(dir.clone())?,
             dir,
             tasks: HashSet::new(),
         };
@@ -62,17 +73,23 @@ impl Mirror {
         vsync_bus_auth::private_dir(state_dir)?;
         vsync_bus_auth::private_dir(&dir)?;
         let mut m = Mirror {
+            saver: saver::Saver::start(dir.clone())?,
             dir,
             tasks: HashSet::new(),
         };
         for t in tasks {
             m.set(t)?;
         }
+        // Complete on disk before it is used: an existing mirror directory is loaded as it is.
+        m.flush()?;
         Ok(m)
     }
 
-    /// The mirror's copy of task `uuid`, read from its file.
+    /// The mirror's copy of task `uuid`: the change not yet written, else read from its file.
     pub fn get(&self, uuid: &str) -> Option<TwTask> {
+        if let Some(change) = self.saver.unsaved().get(uuid) {
+            return change;
+        }
         if !self.tasks.contains(uuid) {
             return None;
         }
@@ -98,28 +115,26 @@ impl Mirror {
         if !vsync_taskwarrior::is_uuid(&uuid) {
             return Ok(()); // never a path we did not make
         }
-        let tmp = self.dir.join(format!(".{uuid}.tmp"));
-        // 0600 at creation: the umask can only take bits away (no fsync: the hot path)
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?
-            .write_all(t.to_json().as_bytes())?;
-        std::fs::rename(&tmp, self.path(&uuid))?;
+        self.saver.save(&uuid, Some(t))?;
         self.tasks.insert(uuid);
         Ok(())
     }
 
     pub fn remove(&mut self, uuid: &str) -> std::io::Result<()> {
         if self.tasks.remove(uuid) && vsync_taskwarrior::is_uuid(uuid) {
-            match std::fs::remove_file(self.path(uuid)) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-                _ => {}
-            }
+            self.saver.save(uuid, None)?;
         }
         Ok(())
+    }
+
+    /// Removes file `path` once every change so far is written to the files.
+    pub fn remove_file_when_saved(&mut self, path: PathBuf) -> std::io::Result<()> {
+        self.saver.remove_file_when_saved(path)
+    }
+
+    /// Waits until every change so far is written to the files.
+    pub fn flush(&self) -> std::io::Result<()> {
+        self.saver.flush()
     }
 
     fn path(&self, uuid: &str) -> PathBuf {
@@ -151,6 +166,32 @@ mod tests {
     }
 
     #[test]
+    fn the_files_show_the_last_change_of_each_task_once_flushed_or_dropped() {
+        let root = tempfile::tempdir().unwrap();
+        let (a, b) = (
+            "0b8c51ba-6ac1-4b4c-9f4c-1b7d7c3c0a11",
+            "1b8c51ba-6ac1-4b4c-9f4c-1b7d7c3c0a11",
+        );
+        let mut m = Mirror::create(root.path(), vec![task(a), task(b)]).unwrap();
+        for i in 0..100 {
+            let mut t = task(a);
+            t.0.insert("description".into(), format!("rev {i}").into());
+            m.set(t).unwrap();
+        }
+        // Read back as last set, whether or not its file is written yet.
+        assert_eq!(m.get(a).unwrap().0["description"], "rev 99");
+        m.remove(b).unwrap();
+        assert!(m.get(b).is_none());
+        m.flush().unwrap();
+        assert!(!root.path().join(format!("mirror/{b}.json")).exists());
+        m.set(task(b)).unwrap();
+        drop(m);
+        let again = Mirror::load(root.path()).unwrap().unwrap();
+        assert_eq!(again.get(a).unwrap().0["description"], "rev 99");
+        assert!(again.get(b).is_some());
+    }
+
+    #[test]
     fn the_mirror_is_private_whatever_the_umask_left() {
         let root = tempfile::tempdir().unwrap();
         let state = root.path().join("state");
@@ -168,6 +209,7 @@ mod tests {
         );
         let other = "1b8c51ba-6ac1-4b4c-9f4c-1b7d7c3c0a11";
         m.set(task(other)).unwrap();
+        m.flush().unwrap();
         assert_eq!(mode(&state.join(format!("mirror/{other}.json"))), 0o600);
 
         // Read back from its file, as stored; gone once removed.
@@ -175,6 +217,7 @@ mod tests {
         assert_eq!(m.count(), 2);
         m.remove(other).unwrap();
         assert!(m.get(other).is_none());
+        m.flush().unwrap();
         assert!(!state.join(format!("mirror/{other}.json")).exists());
 
         let fresh = root.path().join("fresh");

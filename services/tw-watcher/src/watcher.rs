@@ -11,13 +11,17 @@ use std::time::Instant;
 
 use vsync_bus::Bus;
 use vsync_model::{TaskFilter, TwTask};
-use vsync_taskwarrior::{Apply, Backend, Taskwarrior, TaskwarriorError};
+use vsync_proto::TaskState;
+use vsync_taskwarrior::{Apply, Backend, DataStamp, Taskwarrior, TaskwarriorError};
 
 use crate::adoption::HostAdoption;
 use crate::journal::Journal;
 use crate::mirror::Mirror;
 use crate::overlap::Overlap;
 use crate::verified::Verified;
+
+/// Every canonical state, being read.
+pub(crate) type Prefetch = tokio::task::JoinHandle<Result<Vec<TaskState>, vsync_bus::BusError>>;
 
 /// One Taskwarrior host's watcher.
 pub struct Watcher {
@@ -49,6 +53,14 @@ pub struct Watcher {
     pub(crate) overlap: Overlap,
     /// Whether the mirror is known to show what the data files hold (their change stamp).
     pub(crate) verified: Verified,
+    /// The last whole export, with the files' stamp before it: adoption asks for one, then
+    /// re-keys and runs a pass; while nothing else wrote those need no export of their own
+    /// (one `task export` of thousands of tasks, or many of a few hundred uuids, costs seconds
+    /// on Taskwarrior 3). Taken by the first that uses it.
+    pub(crate) last_export: Option<(DataStamp, Vec<TwTask>)>,
+    /// Canonical state, read while a host not adopted yet re-keys (adoption wrote it all
+    /// before): the pass right after adoption reads it from here instead of waiting for it.
+    pub(crate) prefetched: Option<(Instant, Prefetch)>,
     /// Tasks Taskwarrior refused, at the canonical version it refused: not tried again until
     /// that changes.
     pub(crate) set_aside: HashMap<String, u64>,
@@ -88,6 +100,8 @@ impl Watcher {
             journal: None,
             overlap: Overlap::default(),
             verified: Verified::default(),
+            last_export: None,
+            prefetched: None,
             set_aside: HashMap::new(),
             last_hook: Instant::now(),
             backlog: false,

@@ -18,7 +18,6 @@ use vsync_model::TwTask;
 use vsync_proto::TaskState;
 use vsync_taskwarrior::{Apply as _, TaskResults, TaskwarriorError};
 
-use crate::journal::Journal;
 use crate::overlap::Import;
 use crate::watcher::Watcher;
 
@@ -92,9 +91,14 @@ impl Watcher {
             return Vec::new();
         }
         let tasks: Vec<TwTask> = targets.iter().map(|(_, t)| t.clone()).collect();
-        if let Some(Err(e)) = self.journal.as_ref().map(|j| j.begin(&tasks)) {
-            tracing::warn!(error = %e, "cannot note the write in progress");
-        }
+        let entry = match self.journal.as_mut().map(|j| j.begin(&tasks)) {
+            Some(Ok(entry)) => Some(entry),
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "cannot note the write in progress");
+                None
+            }
+            None => None,
+        };
         let caught = crate::fault::before_write().await;
         let started_us = vsync_model::dates::now_us();
         let results = self.backend.apply(&tasks).await;
@@ -120,7 +124,9 @@ impl Watcher {
             }
             imported.push((before, t));
         }
-        if let Some(Err(e)) = self.journal.as_ref().map(Journal::end) {
+        if let (Some(journal), Some(entry)) = (&self.journal, entry)
+            && let Err(e) = journal.end(entry, &mut self.mirror)
+        {
             tracing::warn!(error = %e, "cannot clear the write in progress");
         }
         if !imported.is_empty() {

@@ -114,6 +114,16 @@ impl Probe {
     }
 }
 
+impl Probe {
+    /// How many tasks the replica holds.
+    pub(crate) fn count(&self) -> Result<usize, Refusal> {
+        self.con
+            .query_row("SELECT count(*) FROM tasks", [], |r| r.get::<_, i64>(0))
+            .map(|n| usize::try_from(n).unwrap_or(0))
+            .map_err(|e| Refusal::Unreadable(format!("{}: {e}", self.path.display())))
+    }
+}
+
 /// The file's identity: a replica replaced under the same name (a restore, `rm`) is another.
 pub(crate) fn file_id(db: &Path) -> Option<(u64, u64)> {
     use std::os::unix::fs::MetadataExt as _;
