@@ -142,9 +142,11 @@ impl TwHost {
             .unwrap_or_else(|| panic!("no uuid in the output of task add: {out}"))
     }
 
-    /// Every task (`task export`, hooks off so exports never reach the sync).
+    /// Every task (`task export`, hooks off so exports never reach the sync). Garbage
+    /// collection off: 2.6's export otherwise rewrites `pending.data`, a write with no hook that
+    /// can undo an import the watcher makes at the same moment (an observer must not write).
     pub fn export(&self) -> Vec<Value> {
-        let out = self.ok(&["rc.hooks=off", "export"]);
+        let out = self.ok(&["rc.hooks=off", "rc.gc=off", "export"]);
         match serde_json::from_str(&out) {
             Ok(Value::Array(v)) => v,
             _ => panic!("task export on {} printed no JSON array: {out}", self.name),
