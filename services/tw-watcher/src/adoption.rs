@@ -71,10 +71,7 @@ impl HostAdoption {
     /// Not adopted any more (retired, or the bus is new): the host asks again, and its tasks,
     /// already known by uuid, are matched to themselves.
     pub fn forget(&mut self) -> std::io::Result<()> {
-        match std::fs::remove_file(&self.path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-            _ => {}
-        }
+        crate::mirror::remove_if_present(&self.path)?;
         self.record = None;
         Ok(())
     }

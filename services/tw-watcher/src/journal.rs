@@ -16,7 +16,7 @@ use anyhow::Context as _;
 use vsync_model::{TwTask, tw};
 use vsync_taskwarrior::Taskwarrior;
 
-use crate::mirror::Mirror;
+use crate::mirror::{Mirror, remove_if_present};
 use crate::overlap::distance;
 
 /// The writes in progress of one watcher.
@@ -104,12 +104,7 @@ impl Journal {
         }
         mirror.flush().context("cannot persist the mirror")?;
         for (path, _) in left {
-            match std::fs::remove_file(&path) {
-                Err(e) if e.kind() != ErrorKind::NotFound => {
-                    return Err(e).context("cannot remove a settled write");
-                }
-                _ => {}
-            }
+            remove_if_present(&path).context("cannot remove a settled write")?;
         }
         Ok(n)
     }
@@ -163,20 +158,7 @@ pub(crate) fn settle(left: Vec<TwTask>, exported: &[TwTask], mirror: &Mirror) ->
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use serde_json::json;
-
-    const A: &str = "aaaaaaaa-0000-4000-8000-000000000001";
-    const B: &str = "bbbbbbbb-0000-4000-8000-000000000002";
-    const C: &str = "cccccccc-0000-4000-8000-000000000003";
-    const D: &str = "dddddddd-0000-4000-8000-000000000004";
-
-    fn task(uuid: &str, description: &str, priority: &str) -> TwTask {
-        let mut v = json!({"uuid": uuid, "status": "pending", "description": description});
-        if !priority.is_empty() {
-            v["priority"] = json!(priority);
-        }
-        TwTask::from_value(v).unwrap()
-    }
+    use crate::test_tasks::{A, B, C, D, task};
 
     fn left_tasks(j: &Journal) -> Vec<Vec<TwTask>> {
         j.left().unwrap().into_iter().map(|(_, t)| t).collect()

@@ -25,6 +25,8 @@ mod outbound;
 mod overlap;
 mod scope;
 mod socket_file;
+#[cfg(test)]
+mod test_tasks;
 mod verified;
 mod watcher;
 mod write;

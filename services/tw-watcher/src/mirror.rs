@@ -142,6 +142,14 @@ impl Mirror {
     }
 }
 
+/// Removes file `path`; one already gone is not an error.
+pub(crate) fn remove_if_present(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
 /// One task's file (`None`: missing or not a task).
 fn read(path: &Path) -> Option<TwTask> {
     std::fs::read_to_string(path)

@@ -10,6 +10,8 @@ use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 
 use vsync_model::TwTask;
 
+use super::remove_if_present;
+
 /// The nice value of the thread that writes the mirror's files.
 const SAVER_NICE: i32 = 10;
 
@@ -168,17 +170,11 @@ fn run(dir: &std::path::Path, unsaved: &Unsaved, job: Job) -> std::io::Result<()
             Ok(())
         }
         Job::Remove { uuid, seq } => {
-            match std::fs::remove_file(dir.join(format!("{uuid}.json"))) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-                _ => {}
-            }
+            remove_if_present(&dir.join(format!("{uuid}.json")))?;
             unsaved.written(&uuid, seq);
             Ok(())
         }
-        Job::RemoveFile(path) => match std::fs::remove_file(path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        },
+        Job::RemoveFile(path) => remove_if_present(&path),
         Job::Flush(done) => {
             let _ = done.send(());
             Ok(())

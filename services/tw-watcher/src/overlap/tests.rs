@@ -6,20 +6,8 @@
 use super::*;
 use serde_json::json;
 
-const A: &str = "aaaaaaaa-0000-4000-8000-000000000001";
-const B: &str = "bbbbbbbb-0000-4000-8000-000000000002";
-const C: &str = "cccccccc-0000-4000-8000-000000000003";
-const D: &str = "dddddddd-0000-4000-8000-000000000004";
-
-fn task(uuid: &str, description: &str, priority: &str) -> TwTask {
-    // Last changed at unix second 0, before any of the imports below.
-    let mut v = json!({"uuid": uuid, "status": "pending", "description": description,
-        "modified": "19700101T000000Z"});
-    if !priority.is_empty() {
-        v["priority"] = json!(priority);
-    }
-    TwTask::from_value(v).unwrap()
-}
+// Tasks last changed at unix second 0, before any of the imports below.
+use crate::test_tasks::{A, B, C, D, task};
 
 /// One import of `tasks` (each with its state before), running from 1_000_000 to 1_100_000 µs,
 /// its bookkeeping done at 1_150_000 µs.
